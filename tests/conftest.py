@@ -1,0 +1,23 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def real_data(*parts: str) -> Path:
+    """A path under $NASVEC_DATA; skips the test when absent (fails instead when NASVEC_REQUIRE_DATA=1)."""
+    base = os.environ.get("NASVEC_DATA")
+    path = Path(base, *parts) if base else None
+    if path is None or not path.exists():
+        msg = f"real data {'/'.join(parts)} not found (set NASVEC_DATA)"
+        if os.environ.get("NASVEC_REQUIRE_DATA") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture
+def root():
+    return ROOT

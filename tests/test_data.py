@@ -1,0 +1,142 @@
+import gzip
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from nasvec import data
+from nasvec.data import DataError
+
+from conftest import real_data
+
+
+def test_digits_shapes():
+    x, y = data.load_digits()
+    assert x.shape == (1797, 1, 8, 8) and x.dtype == np.float32
+    assert 0 <= x.min() and x.max() <= 1
+    assert set(np.unique(y)) == set(range(10))
+
+
+def idx_bytes(arr: np.ndarray) -> bytes:
+    magic = 0x800 | arr.ndim
+    head = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    return head + arr.astype(np.uint8).tobytes()
+
+
+def test_parse_idx_round_trip_and_errors():
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    assert np.array_equal(data.parse_idx(idx_bytes(arr)), arr)
+    with pytest.raises(DataError, match="bad IDX magic"):
+        data.parse_idx(b"\x00\x00\x09\x99" + bytes(8))
+    with pytest.raises(DataError, match="header says"):
+        data.parse_idx(idx_bytes(arr)[:-1])
+
+
+@pytest.fixture
+def no_system_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASVEC_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian-missing")
+    return tmp_path
+
+
+def test_fashion_mnist_missing_offline_names_the_package(no_system_copy, monkeypatch):
+    def offline(url, dest):
+        raise DataError(f"could not download {url} (network unreachable)")
+
+    monkeypatch.setattr(data, "_download", offline)
+    with pytest.raises(DataError, match="dataset-fashion-mnist") as err:
+        data.load_fashion_mnist("test")
+    assert "t10k-images-idx3-ubyte.gz" in str(err.value)
+    assert not (no_system_copy / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").exists()
+
+
+def test_fashion_mnist_checksum_mismatch(no_system_copy):
+    folder = no_system_copy / "fashion-mnist"
+    folder.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        arr = np.zeros((3, 28, 28) if "images" in name else (3,), dtype=np.uint8)
+        (folder / name).write_bytes(gzip.compress(idx_bytes(arr)))
+    with pytest.raises(DataError, match="checksum mismatch"):
+        data.load_fashion_mnist("test", download=False)
+
+
+def test_fashion_mnist_not_gzip(no_system_copy):
+    folder = no_system_copy / "fashion-mnist"
+    folder.mkdir()
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(DataError, match="not a readable gzip file"):
+        data.load_fashion_mnist("test", download=False)
+
+
+def test_fashion_mnist_bad_split():
+    with pytest.raises(ValueError, match="split must be"):
+        data.load_fashion_mnist("valid")
+
+
+def test_fashion_mnist_real_files():
+    real_data("fashion-mnist")
+    x, y = data.load_fashion_mnist("test")
+    assert x.shape == (10000, 28, 28) and x.dtype == np.uint8
+    assert np.array_equal(np.bincount(y), np.full(10, 1000))
+    x, y = data.load_fashion_mnist("train")
+    assert x.shape == (60000, 28, 28)
+    assert np.array_equal(np.bincount(y), np.full(10, 6000))
+
+
+enas_arch = st.integers(1, 8).flatmap(lambda n: st.tuples(*[
+    st.tuples(st.integers(0, 5), st.lists(st.integers(0, 1), min_size=i, max_size=i)) for i in range(n)]))
+
+
+@given(enas_arch)
+def test_enas_graph_round_trip(arch):
+    arch = [[op] + flags for op, flags in arch]
+    g = data.enas_to_graph(arch)
+    assert len(g) == len(arch) + 2
+    assert all(s < d for s, d in g.edges)
+    assert data.graph_to_enas(g) == arch
+    types = data.enas_types(g)
+    assert types[0] == 0 and types[-1] == 1 and all(t >= 2 for t in types[1:-1])
+
+
+def test_enas_malformed_layer():
+    with pytest.raises(DataError, match="layer 1 has 3 entries"):
+        data.enas_to_graph([[0], [1, 0, 1]])
+    with pytest.raises(DataError, match="op id 9"):
+        data.enas_to_graph([[9]])
+
+
+def test_load_enas_missing_file(tmp_path):
+    with pytest.raises(DataError, match="final_structures6.txt"):
+        data.load_enas(tmp_path / "final_structures6.txt")
+
+
+def test_load_enas_malformed_line(tmp_path):
+    path = tmp_path / "enas.txt"
+    path.write_text("[[0], [1, 0]], 0.7\n[[0], [1]], 0.7\n")
+    with pytest.raises(DataError, match="line 2"):
+        data.load_enas(path, burn_in=0)
+
+
+def test_generate_enas_is_seeded_and_in_the_space():
+    a = data.generate_enas(50, seed=1)
+    assert a == data.generate_enas(50, seed=1)
+    assert a != data.generate_enas(50, seed=2)
+    for g in a:
+        assert len(data.graph_to_enas(g)) == 6
+
+
+def test_load_enas_matches_dvae_split():
+    folder = real_data("dvae")
+    d = data.load_enas()
+    assert len(d) == 19020 and len(d.train) == 17118 and len(d.test) == 1902
+    split = json.loads((folder / "final_structures6_dvae_split.json").read_text())
+    burn_in = 1000
+    assert (d.train + burn_in).tolist() == split["train_line_indices"]
+    assert (d.test + burn_in).tolist() == split["test_line_indices"]
+    assert 0.70 <= d.accuracy.min() and d.accuracy.max() <= 0.751
+    stats = data.enas_statistics(data.load_enas(burn_in=0).graphs)
+    # counts documented for the whole file (shared/data/README.md)
+    assert stats["graphs"] == 20020 and stats["distinct"] == 20015
+    assert list(stats["op_counts"].values()) == [22025, 19470, 18325, 19203, 18799, 22298]
+    assert (stats["skip_ones"], stats["skip_zeros"]) == (90455, 209845)
