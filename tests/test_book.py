@@ -1,0 +1,164 @@
+"""The book pipeline: profiles, validation, cache invalidation, atomic outputs, resuming."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nasvec import book
+from nasvec.book import BookError
+
+
+def make_book(root: Path, body: str = "print(profile, n)", params: str = 'profile = "quick"\nn = 1'):
+    (root / "notebooks").mkdir(parents=True, exist_ok=True)
+    (root / "book").mkdir(exist_ok=True)
+    (root / "profiles").mkdir(exist_ok=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/ch\n")
+    (root / "_config.yml").write_text("title: t\nexecute:\n  execute_notebooks: 'off'\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    write_nb(root, body, params)
+    (root / "profiles" / "quick.yml").write_text("description: q\nnotebooks:\n  ch:\n    n: 2\n")
+    return root
+
+
+def write_nb(root: Path, body: str, params: str = 'profile = "quick"\nn = 1'):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Ch"), cell, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, root / "notebooks" / "ch.ipynb")
+
+
+def run(root, **kw):
+    lines = []
+    book.execute_all(root, "quick", log=lines.append, **kw)
+    return lines
+
+
+def test_unknown_profile_is_an_error_naming_the_choices(tmp_path):
+    root = make_book(tmp_path)
+    with pytest.raises(BookError, match=r"unknown profile 'fast'; available: quick"):
+        book.load_profile("fast", root)
+
+
+def test_unknown_parameter_is_an_error_before_anything_runs(tmp_path):
+    root = make_book(tmp_path)
+    (root / "profiles" / "quick.yml").write_text("notebooks:\n  ch:\n    epochs: 3\n")
+    with pytest.raises(BookError, match=r"sets \['epochs'\] for notebook ch.ipynb.*defines only \['n', 'profile'\]"):
+        run(root)
+    assert not (root / "_build").exists()
+
+
+def test_profile_for_unknown_chapter(tmp_path):
+    root = make_book(tmp_path)
+    (root / "profiles" / "quick.yml").write_text("notebooks:\n  chapter9:\n    n: 3\n")
+    with pytest.raises(BookError, match="chapter9"):
+        run(root)
+
+
+def test_missing_parameters_cell_and_missing_profile_parameter(tmp_path):
+    root = make_book(tmp_path)
+    nb = nbformat.read(root / "notebooks" / "ch.ipynb", as_version=4)
+    nb.cells[1].metadata["tags"] = []
+    nbformat.write(nb, root / "notebooks" / "ch.ipynb")
+    with pytest.raises(BookError, match="exactly one cell tagged 'parameters'"):
+        run(root)
+    write_nb(root, "1", params="n = 1")
+    with pytest.raises(BookError, match="must define 'profile'"):
+        run(root)
+
+
+def test_only_unknown_chapter(tmp_path):
+    root = make_book(tmp_path)
+    with pytest.raises(BookError, match="--only nope: no such chapter; chapters: ch"):
+        run(root, only=["nope"])
+
+
+def test_toc_entry_without_file(tmp_path):
+    root = make_book(tmp_path)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/gone\n")
+    with pytest.raises(BookError, match="lists 'notebooks/gone'"):
+        run(root)
+
+
+def test_cache_invalidation(tmp_path):
+    root = make_book(tmp_path, body=(
+        "from nasvec.utils import record_input\n"
+        "import pathlib\n"
+        "p = pathlib.Path('data.txt')\n"
+        "record_input(p)\n"
+        "print(profile, n, p.read_text())"))
+    (root / "data.txt").write_text("v1")
+    assert "executed in" in run(root)[-1]
+    out = root / "_build" / "executed" / "quick" / "notebooks" / "ch.ipynb"
+    nb = nbformat.read(out, as_version=4)
+    assert "quick 2 v1" in nb.cells[-1].outputs[0]["text"]  # profile parameters were injected
+    assert any("profile" in c.source for c in nb.cells if c.cell_type == "markdown")  # the banner
+    assert run(root)[-1].endswith("up to date")
+    # the input file changed -> re-executed
+    (root / "data.txt").write_text("v2")
+    assert "executed in" in run(root)[-1]
+    assert run(root)[-1].endswith("up to date")
+    # a parameter changed -> re-executed
+    (root / "profiles" / "quick.yml").write_text("notebooks:\n  ch:\n    n: 3\n")
+    assert "executed in" in run(root)[-1]
+    # the source changed -> re-executed; outputs alone do not count
+    nb = nbformat.read(root / "notebooks" / "ch.ipynb", as_version=4)
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="stale")]
+    nbformat.write(nb, root / "notebooks" / "ch.ipynb")
+    assert run(root)[-1].endswith("up to date")
+    nb.cells[2].source += "\nprint('more')"
+    nbformat.write(nb, root / "notebooks" / "ch.ipynb")
+    assert "executed in" in run(root)[-1]
+    # force always executes
+    assert "executed in" in run(root, force=True)[-1]
+
+
+def test_failed_notebook_leaves_previous_output_intact(tmp_path):
+    root = make_book(tmp_path)
+    run(root)
+    out = root / "_build" / "executed" / "quick" / "notebooks" / "ch.ipynb"
+    before = out.read_bytes()
+    write_nb(root, "raise ValueError('broken chapter')")
+    with pytest.raises(BookError, match="ValueError: broken chapter"):
+        run(root)
+    assert out.read_bytes() == before
+    assert out.with_suffix(".failed.ipynb").exists()
+    stamp = json.loads(out.with_suffix(".stamp.json").read_text())
+    assert stamp["key"] != book.cache_key(book.chapters(root, book.load_profile("quick", root))[0], book.package_hash())
+
+
+def test_killed_build_resumes(tmp_path):
+    root = make_book(tmp_path, body="import time, pathlib\npathlib.Path('started').touch()\ntime.sleep(60)")
+    cmd = [sys.executable, "-m", "nasvec.cli", "book", "--profile", "quick", "--no-html", "--root", str(root)]
+    proc = subprocess.Popen(cmd, cwd=root, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not (root / "started").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert (root / "started").exists(), "the notebook never started"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    out = root / "_build" / "executed" / "quick" / "notebooks" / "ch.ipynb"
+    assert not out.exists()  # nothing half-written where the book reads
+    write_nb(root, "print('quick now')")
+    res = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "executed in" in res.stdout and out.exists()
+    nbformat.validate(nbformat.read(out, as_version=4))
+
+
+def test_cli_reports_errors_without_traceback(tmp_path):
+    root = make_book(tmp_path)
+    res = subprocess.run([sys.executable, "-m", "nasvec.cli", "book", "--profile", "nope", "--root", str(root)],
+                         capture_output=True, text=True)
+    assert res.returncode == 1
+    assert res.stderr.startswith("nasvec book: error: unknown profile 'nope'")
+    assert "Traceback" not in res.stderr
