@@ -110,15 +110,21 @@ class Compressor(nn.Module):
 
 
 def fit(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr: float = 1e-4,
-        beta: float = 0.005, seed: int = 0, progress: bool = True) -> list[dict]:
+        beta: float = 0.005, seed: int = 0, progress: bool = True, optimizer: torch.optim.Optimizer | None = None,
+        generator: torch.Generator | None = None, start_epoch: int = 0) -> list[dict]:
     """Train with Adam; one history row per epoch (summed recon and KL per graph, seconds).
 
     Shuffling is seeded, so the same call gives the same model on the same machine.
+    ``optimizer``, ``generator`` and ``start_epoch`` continue an earlier run (see :func:`fit_cached`):
+    training 10 epochs and then 10 more with the same optimizer and generator gives the same
+    model as training 20 at once.
     """
     from tqdm.auto import tqdm
 
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    opt = optimizer if optimizer is not None else torch.optim.Adam(model.parameters(), lr=lr)
     history = []
     bar = tqdm(range(epochs), desc=model.name, disable=not progress)
     for epoch in bar:
@@ -132,10 +138,71 @@ def fit(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr
             out["loss"].backward()
             opt.step()
             for key in tot:
-                tot[key] += float(out[key])
-        row = {"epoch": epoch + 1, **{k: v / len(data) for k, v in tot.items()},
+                tot[key] += float(out[key].detach()) if torch.is_tensor(out[key]) else float(out[key])
+        row = {"epoch": start_epoch + epoch + 1, **{k: v / len(data) for k, v in tot.items()},
                "seconds": time.perf_counter() - t0}
         history.append(row)
         bar.set_postfix(recon=f"{row['recon']:.3f}", kl=f"{row['kl']:.3f}")
     model.eval()
     return history
+
+
+def fit_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config: dict, chunk: int | None = None,
+               batch_size: int = 32, lr: float = 1e-4, beta: float = 0.005, seed: int = 0,
+               progress: bool = True) -> tuple[list[dict], int]:
+    """:func:`fit` in cached chunks of ``chunk`` epochs: a re-run loads, a longer run resumes.
+
+    After every ``chunk`` epochs (and at ``epochs``) the model, optimizer and shuffling states
+    and the history so far are stored with :func:`nasvec.cache.cached` under ``name`` and
+    ``config`` plus the epoch count (``config`` must identify the model, the data and the
+    training settings). A run asking for more epochs starts from the latest stored checkpoint;
+    a killed run loses at most one chunk. Returns ``(history, epochs loaded from the cache)``;
+    the model is left trained, in eval mode. Introduced in chapter 2.
+    """
+    from ..cache import cache_path, cached, forced
+
+    chunk = int(chunk or epochs or 1)
+    ends = sorted({e for e in range(chunk, epochs, chunk)} | {epochs})
+    train_cfg = {**config, "batch_size": batch_size, "lr": lr, "beta": beta, "seed": seed, "chunk": chunk}
+
+    def key(e):
+        return {**train_cfg, "epochs": e}
+
+    start = 0
+    if not forced():
+        for e in reversed(ends):
+            if cache_path(name, key(e)).is_file():
+                start = e
+                break
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    history: list[dict] = []
+    loaded = 0
+    # the model's own sampling (reparameterisation) uses torch's global generator: seed it here and
+    # carry its state through the checkpoints, so chunked, resumed and one-go training agree and
+    # do not depend on what ran before
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        if start:
+            ckpt, _ = cached(name, key(start), lambda: None)
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["optimizer"])
+            gen.set_state(ckpt["generator"])
+            torch.set_rng_state(ckpt["torch_rng"])
+            history = list(ckpt["history"])
+            loaded = start
+        for e in ends:
+            if e <= start:
+                continue
+            prev = max([0] + [x for x in ends if x < e])
+
+            def compute(prev=prev, e=e):
+                rows = fit(model, data, e - prev, batch_size=batch_size, lr=lr, beta=beta, seed=seed,
+                           progress=progress, optimizer=opt, generator=gen, start_epoch=prev)
+                return {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                        "torch_rng": torch.get_rng_state(), "history": history + rows}
+
+            ckpt, _ = cached(name, key(e), compute, force=True)
+            history = list(ckpt["history"])
+    model.eval()
+    return history, loaded

@@ -1,0 +1,262 @@
+"""How well a compressor keeps and generates architectures: D-VAE's protocol, per graph (chapter 2).
+
+D-VAE (Zhang et al., 2019) measures, on its ENAS test split:
+
+* **reconstruction accuracy** – every test graph is encoded 10 times (the encoder samples
+  ``z ~ q(z|G)``), every code decoded 10 times (the decoder samples types and edges); a hit is an
+  exact match of the decoded DAG: the same node types in the same order and the same edges.
+  :func:`reconstruction` returns the share of hits over all 100 decodes per graph;
+* **validity** – 1,000 points drawn from the prior ``N(0, I)``, each decoded 10 times; the share of
+  decodes that are valid ENAS networks (:func:`enas_invalid_reason` says what D-VAE's
+  ``is_valid_ENAS`` checks); :func:`prior_validity`;
+* **uniqueness** – distinct graphs among the valid decodes, over the valid decodes;
+* **novelty** – share of the valid decodes that are not in the training set.
+
+The seed paper's Table 1 instead scored reconstruction *per node*; :func:`reconstruction`
+also returns that measure (a node counts as right when its type and all its incoming edges are
+right), so the chapter can show how far the two are apart.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from ..data import ENAS_OPS, ENAS_TYPES
+from ..graph import ArchGraph
+from .base import DagBatch
+
+
+# --------------------------------------------------------------------------- matching
+def _edges(batch: DagBatch) -> torch.Tensor:
+    """Boolean ``[B, N, N]`` adjacency restricted to forward pairs inside each graph."""
+    n = batch.types.shape[1]
+    fwd = torch.triu(torch.ones(n, n, dtype=torch.bool, device=batch.adj.device), 1)
+    alive = batch.mask
+    return (batch.adj > 0.5) & fwd & alive[:, :, None] & alive[:, None, :]
+
+
+def _check_pair(a: DagBatch, b: DagBatch) -> None:
+    if a.types.shape != b.types.shape:
+        raise ValueError(f"cannot compare batches of shapes {tuple(a.types.shape)} and {tuple(b.types.shape)}: "
+                         "decode with the same max_nodes as the originals")
+
+
+def same_dag(a: DagBatch, b: DagBatch) -> torch.Tensor:
+    """``[B]`` bool: graph ``k`` of ``a`` and of ``b`` are the same DAG (types in order, and edges)."""
+    _check_pair(a, b)
+    ta, tb = torch.where(a.mask, a.types, -1), torch.where(b.mask, b.types, -1)
+    return (ta == tb).all(1) & (_edges(a) == _edges(b)).flatten(1).all(1)
+
+
+def node_hits(original: DagBatch, decoded: DagBatch) -> torch.Tensor:
+    """``[B, N]`` bool: node ``i`` has the right type and exactly the right incoming edges."""
+    _check_pair(original, decoded)
+    to = torch.where(original.mask, original.types, -1)
+    td = torch.where(decoded.mask, decoded.types, -1)
+    same_in = (_edges(original) == _edges(decoded)).all(1)  # column i: the edges into node i
+    return (to == td) & same_in
+
+
+@torch.no_grad()
+def reconstruction(model, batch: DagBatch, encode_times: int = 10, decode_times: int = 10,
+                   stochastic_encode: bool = True, stochastic_decode: bool = True, seed: int = 0,
+                   chunk: int = 2048) -> dict:
+    """D-VAE's reconstruction accuracy, and the per-node measure, on ``batch``.
+
+    Returns ``per_graph`` (share of exact DAG matches over ``len(batch) * encode_times *
+    decode_times`` decodes), ``per_node`` (share of the original graphs' nodes decoded with the
+    right type and incoming edges), ``types`` (share of nodes with the right type), ``edges``
+    (share of the forward node pairs whose edge/no-edge is right) and ``decodes``.
+    ``stochastic_encode=False`` encodes with the mean, which is what D-VAE's code does at test
+    time (its ``reparameterize`` returns ``mu`` in eval mode).
+    """
+    if encode_times < 1 or decode_times < 1:
+        raise ValueError(f"encode_times={encode_times} and decode_times={decode_times} must be >= 1")
+    model.eval()
+    hits = nodes_ok = nodes = types_ok = pairs_ok = pairs = 0
+    n = batch.types.shape[1]
+    fwd = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for k in range(0, len(batch), chunk):
+            part = batch[k:k + chunk]
+            mask = part.mask
+            e0 = _edges(part)
+            for _ in range(encode_times):
+                z = model.encode(part, stochastic=stochastic_encode)
+                for _ in range(decode_times):
+                    dec = model.decode(z, stochastic=stochastic_decode)
+                    hits += int(same_dag(part, dec).sum())
+                    nodes_ok += int((node_hits(part, dec) & mask).sum())
+                    nodes += int(mask.sum())
+                    td = torch.where(dec.mask, dec.types, -1)
+                    types_ok += int(((td == part.types) & mask).sum())
+                    pair_mask = fwd & mask[:, :, None] & mask[:, None, :]
+                    pairs_ok += int(((e0 == _edges(dec)) & pair_mask).sum())
+                    pairs += int(pair_mask.sum())
+    total = len(batch) * encode_times * decode_times
+    return {"per_graph": hits / total, "per_node": nodes_ok / max(nodes, 1), "types": types_ok / max(nodes, 1),
+            "edges": pairs_ok / max(pairs, 1), "decodes": total}
+
+
+# --------------------------------------------------------------------------- validity
+def _as_types_edges(g, vocab: Sequence[str]):
+    if isinstance(g, ArchGraph):
+        return [n.op for n in g.nodes], list(g.edges)
+    types, edges = g
+    return [vocab[t] if isinstance(t, (int, np.integer)) else t for t in types], list(edges)
+
+
+def enas_invalid_reason(g, vocab: Sequence[str] = ENAS_TYPES, n_layers: int | None = None) -> str | None:
+    """Why ``g`` is not a valid ENAS network, or ``None`` when it is.
+
+    ``g`` is an :class:`~nasvec.graph.ArchGraph` or a pair ``(types, edges)`` (type ids into
+    ``vocab`` or op names; edges ``(src, dst)`` with ``src < dst``). The checks are those of D-VAE's
+    ``is_valid_ENAS`` — a valid DAG computation graph (acyclic; exactly one ``input`` and one
+    ``output``; no node but the input without predecessors, no node but the output without
+    successors), every node ``i`` feeding node ``i + 1``, the output reading only the last layer —
+    plus what they imply and we state explicitly: the input comes first, the output last, every
+    node in between is one of the six ENAS ops, and so every node is reachable from the input and
+    reaches the output. ``n_layers`` (optional) also demands that many layers.
+    """
+    ops, edges = _as_types_edges(g, vocab)
+    n = len(ops)
+    if n < 2:
+        return f"{n} node(s): a network needs at least an input and an output"
+    for s, d in edges:
+        if not (0 <= s < d < n):
+            return f"edge {s} -> {d} is not a forward edge between nodes 0..{n - 1} (the graph must be a DAG in topological order)"
+    if ops.count("input") != 1:
+        return f"{ops.count('input')} input nodes (exactly one is required)"
+    if ops.count("output") != 1:
+        return f"{ops.count('output')} output nodes (exactly one is required)"
+    if ops[0] != "input":
+        return f"node 0 is {ops[0]!r}, the first node must be the input"
+    if ops[-1] != "output":
+        return f"node {n - 1} is {ops[-1]!r}, the last node must be the output"
+    for i, op in enumerate(ops[1:-1], start=1):
+        if op not in ENAS_OPS:
+            return f"node {i}: op {op!r} is not an ENAS op {list(ENAS_OPS)}"
+    if n_layers is not None and n - 2 != n_layers:
+        return f"{n - 2} layers, expected {n_layers}"
+    eset = set(edges)
+    indeg = np.zeros(n, dtype=int)
+    outdeg = np.zeros(n, dtype=int)
+    for s, d in eset:
+        outdeg[s] += 1
+        indeg[d] += 1
+    for i in range(1, n):
+        if indeg[i] == 0:
+            return f"node {i} ({ops[i]}) has no predecessor: it is not reachable from the input"
+    for i in range(n - 1):
+        if outdeg[i] == 0:
+            return f"node {i} ({ops[i]}) has no successor: it does not reach the output"
+    for i in range(n - 1):
+        if (i, i + 1) not in eset:
+            return f"node {i} ({ops[i]}) does not feed node {i + 1} ({ops[i + 1]}): ENAS layers form a chain"
+    if indeg[n - 1] != 1:
+        return f"the output reads {indeg[n - 1]} nodes; it must read only the last layer"
+    return None
+
+
+def is_valid_enas(g, vocab: Sequence[str] = ENAS_TYPES, n_layers: int | None = None) -> bool:
+    """``True`` when :func:`enas_invalid_reason` finds nothing wrong."""
+    return enas_invalid_reason(g, vocab, n_layers) is None
+
+
+def batch_keys(batch: DagBatch) -> list[tuple]:
+    """A hashable key per graph: ``(types, edges)``; equal keys mean the same DAG."""
+    types = batch.types.cpu().numpy()
+    adj = _edges(batch).cpu().numpy()
+    out = []
+    for b in range(len(types)):
+        n = int((types[b] >= 0).sum())
+        src, dst = np.nonzero(adj[b, :n, :n])
+        order = np.lexsort((src, dst))
+        out.append((tuple(int(t) for t in types[b, :n]), tuple(zip(src[order].tolist(), dst[order].tolist()))))
+    return out
+
+
+def graph_key(g: ArchGraph, vocab: Sequence[str] = ENAS_TYPES) -> tuple:
+    """The :func:`batch_keys` key of one :class:`~nasvec.graph.ArchGraph`."""
+    index = {op: k for k, op in enumerate(vocab)}
+    return (tuple(index[n.op] for n in g.nodes), tuple(sorted(set(g.edges), key=lambda e: (e[1], e[0]))))
+
+
+def uniqueness(keys: Sequence) -> float:
+    """Share of distinct items among ``keys`` (0 for an empty list, as D-VAE)."""
+    return len(set(keys)) / len(keys) if len(keys) else 0.0
+
+
+def novelty(keys: Sequence, train_keys: Iterable) -> float:
+    """Share of ``keys`` (duplicates counted) that are not in ``train_keys`` (0 for an empty list)."""
+    if not len(keys):
+        return 0.0
+    train = set(train_keys)
+    return sum(k not in train for k in keys) / len(keys)
+
+
+@torch.no_grad()
+def prior_validity(model, n_points: int = 1000, decode_times: int = 10, train_keys: Iterable | None = None,
+                   vocab: Sequence[str] = ENAS_TYPES, n_layers: int | None = None, stochastic: bool = True,
+                   seed: int = 0, chunk: int = 1000) -> dict:
+    """D-VAE's prior experiment: ``n_points`` codes from ``N(0, I)``, each decoded ``decode_times`` times.
+
+    Returns ``validity`` (share of valid ENAS decodes), ``uniqueness`` (distinct valid decodes
+    over valid decodes), ``novelty`` (valid decodes not in ``train_keys``; ``nan`` when no
+    training keys are given), the counts, and ``reasons``: how often each kind of invalidity
+    occurred (the first problem :func:`enas_invalid_reason` finds, with node numbers removed).
+    """
+    model.eval()
+    valid_keys, reasons = [], {}
+    total = 0
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        z_all = torch.randn(n_points, model.latent_dim)
+        for k in range(0, n_points, chunk):
+            z = z_all[k:k + chunk]
+            for _ in range(decode_times):
+                dec = model.decode(z, stochastic=stochastic)
+                for key in batch_keys(dec):
+                    total += 1
+                    why = enas_invalid_reason(key, vocab, n_layers)
+                    if why is None:
+                        valid_keys.append(key)
+                    else:
+                        kind = _reason_kind(why)
+                        reasons[kind] = reasons.get(kind, 0) + 1
+    nov = novelty(valid_keys, train_keys) if train_keys is not None else float("nan")
+    return {"validity": len(valid_keys) / total, "uniqueness": uniqueness(valid_keys), "novelty": nov,
+            "decodes": total, "valid": len(valid_keys), "distinct_valid": len(set(valid_keys)),
+            "reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))}
+
+
+def _reason_kind(why: str) -> str:
+    import re
+
+    why = re.sub(r"\(['\w]+\)", "", why)
+    why = re.sub(r"'[\w]+'", "OP", why)
+    why = re.sub(r"\d+", "k", why)
+    return re.sub(r"\s+", " ", why).replace(" :", ":").strip()
+
+
+def evaluate(model, test: DagBatch, train_keys: Iterable | None = None, encode_times: int = 10,
+             decode_times: int = 10, n_prior: int = 1000, vocab: Sequence[str] = ENAS_TYPES,
+             n_layers: int | None = None, seed: int = 0) -> dict:
+    """Every number of the chapter's Table 1 for one trained model.
+
+    ``per_graph``: D-VAE's protocol (stochastic encoder and decoder); ``per_graph_mean``: the same
+    with the encoder's mean, as D-VAE's code runs it; ``per_node``, ``types``, ``edges``: the
+    per-node measures of the stochastic protocol; ``validity``, ``uniqueness``, ``novelty``: the
+    prior experiment with ``n_prior`` points decoded ``decode_times`` times.
+    """
+    stoch = reconstruction(model, test, encode_times, decode_times, stochastic_encode=True, seed=seed)
+    mean = reconstruction(model, test, encode_times, decode_times, stochastic_encode=False, seed=seed)
+    prior = prior_validity(model, n_prior, decode_times, train_keys=train_keys, vocab=vocab,
+                           n_layers=n_layers, seed=seed)
+    return {"per_graph": stoch["per_graph"], "per_graph_mean": mean["per_graph"], "per_node": stoch["per_node"],
+            "types": stoch["types"], "edges": stoch["edges"], "validity": prior["validity"],
+            "uniqueness": prior["uniqueness"], "novelty": prior["novelty"], "reasons": prior["reasons"]}
