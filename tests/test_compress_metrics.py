@@ -175,3 +175,27 @@ def test_prior_validity_on_constant_decoders():
     bad = metrics.prior_validity(Constant(with_edges(G, drop=[(1, 2)])), n_points=5, decode_times=2)
     assert bad["validity"] == 0.0 and bad["uniqueness"] == 0.0
     assert list(bad["reasons"]) == ["node k does not feed node k: ENAS layers form a chain"]
+
+
+def test_latent_sweep_and_cached_evaluation(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+    monkeypatch.delenv("NASVEC_FORCE", raising=False)
+    graphs = generate_enas(40, seed=2)
+    train, test = batch_of(*graphs[:32]), batch_of(*graphs[32:])
+    kw = {"ae": {"model_kwargs": {"hidden": (16,)}}, "split": {"model_kwargs": {"hidden": (16,)}}}
+    df = metrics.latent_sweep(["ae", "split"], [2, 6], train, test, epochs=2, encode_times=2, decode_times=2,
+                              train_kwargs=kw)
+    assert list(df["latent_dim"]) == [2, 6, 2, 6] and list(df["model"]) == ["AE", "AE", "split", "split"]
+    assert ((df["per_graph"] >= 0) & (df["per_graph"] <= df["per_node"] + 1e-12)).all()
+    assert (df["epochs_loaded"] == 0).all()
+    again = metrics.latent_sweep(["ae"], [2], train, test, epochs=2, encode_times=2, decode_times=2, train_kwargs=kw)
+    assert again["epochs_loaded"].tolist() == [2]
+    assert again["per_graph"].tolist() == df["per_graph"].tolist()[:1]
+
+    from nasvec.compress.models import train_compressor
+    model, _, _ = train_compressor("ae", train, ENAS_TYPES, latent_dim=2, epochs=2, model_kwargs={"hidden": (16,)})
+    keys = metrics.batch_keys(train)
+    first, cached1 = metrics.evaluate_cached(model, test, keys, encode_times=2, decode_times=2, n_prior=10)
+    second, cached2 = metrics.evaluate_cached(model, test, keys, encode_times=2, decode_times=2, n_prior=10)
+    assert (cached1, cached2) == (False, True) and first == second
+    assert set(first) >= {"per_graph", "per_graph_mean", "per_node", "validity", "uniqueness", "novelty"}

@@ -260,3 +260,60 @@ def evaluate(model, test: DagBatch, train_keys: Iterable | None = None, encode_t
     return {"per_graph": stoch["per_graph"], "per_graph_mean": mean["per_graph"], "per_node": stoch["per_node"],
             "types": stoch["types"], "edges": stoch["edges"], "validity": prior["validity"],
             "uniqueness": prior["uniqueness"], "novelty": prior["novelty"], "reasons": prior["reasons"]}
+
+
+def _state_fingerprint(model) -> str:
+    import hashlib
+
+    h = hashlib.sha256(type(model).__qualname__.encode())
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def evaluate_cached(model, test: DagBatch, train_keys: Sequence | None = None, **kwargs) -> tuple[dict, bool]:
+    """:func:`evaluate`, stored with :func:`nasvec.cache.cached` under the model's weights and the test set.
+
+    Returns ``(results, from_cache)``. The key holds a hash of the weights, of the test batch and
+    of the training keys, and the keyword arguments, so any change re-evaluates.
+    """
+    import hashlib
+
+    from ..cache import cached
+    from .models import data_fingerprint
+
+    train_hash = hashlib.sha256(repr(sorted(train_keys)).encode()).hexdigest()[:16] if train_keys is not None else None
+    config = {"weights": _state_fingerprint(model), "test": data_fingerprint(test), "train_keys": train_hash,
+              "kwargs": {k: v for k, v in sorted(kwargs.items()) if k != "vocab"}}
+    return cached(f"eval-{model.name}-{model.latent_dim}", config,
+                  lambda: evaluate(model, test, train_keys=train_keys, **kwargs))
+
+
+def latent_sweep(keys: Sequence[str], dims: Sequence[int], train: DagBatch, test: DagBatch, vocab=ENAS_TYPES,
+                 epochs: int = 10, encode_times: int = 10, decode_times: int = 10, seed: int = 0,
+                 train_kwargs: dict | None = None, progress: bool = False):
+    """Per-graph and per-node reconstruction against latent size: one trained model per (key, dim).
+
+    ``train_kwargs`` maps a key to extra :func:`~nasvec.compress.models.train_compressor` arguments
+    (``lr``, ``batch_size``, ``chunk``, ``model_kwargs``...). Trainings are cached. Returns a
+    DataFrame with ``model``, ``latent_dim``, ``epochs``, ``per_graph``, ``per_graph_mean``,
+    ``per_node`` and ``epochs_loaded`` (how many epochs came from the cache).
+    """
+    import pandas as pd
+
+    from .models import train_compressor
+
+    rows = []
+    for key in keys:
+        for d in dims:
+            kw = dict((train_kwargs or {}).get(key, {}))
+            model, hist, loaded = train_compressor(key, train, vocab, latent_dim=d, epochs=epochs, seed=seed,
+                                                   progress=progress, **kw)
+            stoch = reconstruction(model, test, encode_times, decode_times, stochastic_encode=True, seed=seed)
+            mean = reconstruction(model, test, encode_times, decode_times, stochastic_encode=False, seed=seed)
+            rows.append({"model": model.name, "latent_dim": model.latent_dim, "epochs": len(hist),
+                         "per_graph": stoch["per_graph"], "per_graph_mean": mean["per_graph"],
+                         "per_node": stoch["per_node"], "epochs_loaded": loaded,
+                         "seconds": sum(r["seconds"] for r in hist)})
+    return pd.DataFrame(rows)
