@@ -211,7 +211,7 @@ class Seq2SeqVAE(SetOfVectorsCompressor):
 
     name = "seq2seq"
 
-    def __init__(self, vocab, max_nodes, latent_dim=56, hidden=256, bidirectional=True):
+    def __init__(self, vocab, max_nodes, latent_dim=56, hidden=128, bidirectional=True):
         super().__init__(vocab, max_nodes, latent_dim)
         self.hidden = int(hidden)
         self.bidirectional = bool(bidirectional)
@@ -237,10 +237,11 @@ class Seq2SeqVAE(SetOfVectorsCompressor):
         h = torch.cat(list(h), -1)
         return self.to_mu(h), self.to_logvar(h)
 
-    def _heads(self, out):
-        """GRU outputs ``[B, T, H]`` -> type logits ``[B, T, C]`` and incoming-edge logits ``[B, T, N]``."""
+    def _heads(self, out, first: int = 0):
+        """GRU outputs ``[B, T, H]`` for nodes ``first .. first + T - 1`` -> type logits ``[B, T, C]``
+        and incoming-edge logits ``[B, T, N]`` (only edges from earlier nodes are allowed)."""
         t = out.shape[1]
-        edge_logits = self.edge_head(out).masked_fill(~self._prev[:t], -30.0)
+        edge_logits = self.edge_head(out).masked_fill(~self._prev[first:first + t], -30.0)
         return self.type_head(out), edge_logits
 
     def _upper(self, in_logits):
@@ -264,7 +265,7 @@ class Seq2SeqVAE(SetOfVectorsCompressor):
         classes, incoming = [], []
         for i in range(self.max_nodes):
             out, h = self.dec_rnn(torch.cat([prev, z], -1)[:, None], h)
-            tl, el = self._heads(out)
+            tl, el = self._heads(out, first=i)
             tl, el = tl[:, 0], el[:, 0]
             if stochastic:
                 cls = torch.distributions.Categorical(logits=tl).sample()
