@@ -22,6 +22,19 @@ _EXPORTS = {
     "Node": "nasvec.graph",
     "GraphError": "nasvec.graph",
     "seed_everything": "nasvec.utils",
+    "from_onnx": "nasvec.onnx_io",
+    "to_onnx": "nasvec.onnx_io",
+    "from_torch": "nasvec.onnx_io",
+    "export_torch": "nasvec.onnx_io",
+    "to_torch": "nasvec.torch_io",
+    "encode": "nasvec.vectors",
+    "decode": "nasvec.vectors",
+    "VectorRep": "nasvec.vectors",
+    "infer_shapes": "nasvec.shapes",
+    "HyperNet": "nasvec.search",
+    "SuperNet": "nasvec.search",
+    "Genotype": "nasvec.search",
+    "SearchError": "nasvec.search",
 }
 
 

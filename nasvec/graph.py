@@ -62,13 +62,18 @@ class ArchGraph:
 
     ``nodes`` is a list of :class:`Node`; ``edges`` a list of ``(src, dst)``
     index pairs with ``src < dst``. The order of a node's incoming edges is
-    kept (it matters for ops such as Concat or Sub).
+    kept (it is the order of the op's inputs: it matters for Concat or Sub);
+    edges are stored grouped by destination (a stable sort), so two graphs
+    with the same inputs per node compare equal. ``meta`` holds facts that are
+    not part of the architecture (e.g. the input shape of the file it came from)
+    and does not take part in comparison.
     """
 
-    def __init__(self, nodes: Iterable[Node], edges: Iterable[tuple[int, int]], name: str = ""):
+    def __init__(self, nodes: Iterable[Node], edges: Iterable[tuple[int, int]], name: str = "", meta: dict | None = None):
         self.nodes = [n if isinstance(n, Node) else Node(*n) for n in nodes]
-        self.edges = [(int(s), int(d)) for s, d in edges]
+        self.edges = sorted(((int(s), int(d)) for s, d in edges), key=lambda e: e[1])
         self.name = name
+        self.meta = dict(meta or {})
         n = len(self.nodes)
         for k, (s, d) in enumerate(self.edges):
             if not (0 <= s < n and 0 <= d < n):
@@ -86,6 +91,36 @@ class ArchGraph:
     @property
     def ops(self) -> list[str]:
         return [n.op for n in self.nodes]
+
+    def inputs(self) -> list[list[int]]:
+        """For every node, its predecessors in input order."""
+        ins: list[list[int]] = [[] for _ in self.nodes]
+        for s, d in self.edges:
+            ins[d].append(s)
+        return ins
+
+    def outputs(self) -> list[list[int]]:
+        """For every node, its successors."""
+        outs: list[list[int]] = [[] for _ in self.nodes]
+        for s, d in self.edges:
+            outs[s].append(d)
+        return outs
+
+    def validate(self) -> "ArchGraph":
+        """Check that this is a network of the vocabulary; raise :class:`GraphError` naming the node.
+
+        Ops and attributes must be in :mod:`nasvec.vocab` with values of the right kind; one ``Input``
+        (the only node without inputs, besides ``Constant`` nodes), one ``Output`` (the only node
+        without consumers, fed by exactly one node). Returns the graph.
+        """
+        from .vocab import validate
+
+        validate(self)
+        return self
+
+    def label(self, i: int) -> str:
+        node = self.nodes[i]
+        return f"node {i}" + (f" {node.name!r}" if node.name else "") + f" ({node.op})"
 
     def predecessors(self, i: int) -> list[int]:
         return [s for s, d in self.edges if d == i]
