@@ -24,6 +24,9 @@ def _canon(value: Any):
         return ("ndarray", str(value.dtype), value.shape, value.tobytes())
     if isinstance(value, (list, tuple)):
         return tuple(_canon(v) for v in value)
+    if isinstance(value, (float, np.floating)):
+        # float attributes are float32 numbers, as in ONNX: compare at that precision
+        return float(np.float32(value)) if np.isfinite(value) and abs(value) < 3.4e38 else float(value)
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, bytes):
@@ -35,8 +38,9 @@ def _canon(value: Any):
 class Node:
     """One layer or operation: an op type, its attributes and an optional name.
 
-    Two nodes are equal when their ops and attributes are equal; names are
-    labels only and do not take part in comparison.
+    Two nodes are equal when their ops and attributes are equal (float
+    attributes at float32 precision, ONNX's); names are labels only and do
+    not take part in comparison.
     """
 
     op: str

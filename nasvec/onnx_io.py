@@ -118,6 +118,15 @@ def from_onnx(model, return_weights: bool = False):
         if tt.HasField("shape"):
             declared[vi.name] = tuple(d.dim_value for d in tt.shape.dim)
     real_inputs = [vi for vi in graph.input if vi.name not in inits]
+    if len(real_inputs) > 1:
+        # old exporters list weights among the inputs: an input read only at weight slots is a weight
+        weight_use = {}
+        for n in graph.node:
+            slots = schema_inputs(n.op_type) if n.op_type in WEIGHTS else ()
+            for pos, x in enumerate(n.input):
+                is_w = pos < len(slots) and slots[pos] in WEIGHTS[n.op_type]
+                weight_use[x] = weight_use.get(x, True) and is_w
+        real_inputs = [vi for vi in real_inputs if not weight_use.get(vi.name, False)]
     if len(real_inputs) != 1:
         raise GraphError(f"{src}: the network must have exactly one input, it has {len(real_inputs)} "
                          f"({[vi.name for vi in real_inputs]}): several sources")
@@ -232,12 +241,12 @@ def from_onnx(model, return_weights: bool = False):
             for o, r in zip(used_outputs, res):
                 static[o] = np.asarray(r)
             continue
-        if op not in OP_INDEX or op in ("Input", "Output"):
-            raise GraphError(f"{where}: op {op!r} is not in the vocabulary (nasvec.vocab.OPS)")
         consumers = [o for o in used_outputs if o == out_name or o in consumed]
         if len(consumers) > 1:
             raise GraphError(f"{where}: {len(consumers)} of its outputs are used ({consumers}); "
                              f"a graph node has one output (export without multi-output ops such as Split)")
+        if op not in OP_INDEX or op in ("Input", "Output"):
+            raise GraphError(f"{where}: op {op!r} is not in the vocabulary (nasvec.vocab.OPS)")
         attrs = {}
         for a in n.attribute:
             if a.name not in ATTRS:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import ArchGraph, GraphError
+from .vocab import data_slots
 
 ELEMENTWISE = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "HardSigmoid", "HardSwish", "Clip", "Identity",
                "Dropout", "Softmax", "BatchNormalization", "Output"}
@@ -200,11 +201,20 @@ def infer_node(g: ArchGraph, i: int, infos: list[TensorInfo]) -> TensorInfo:
             raise GraphError(f"{where}: pads {pads} leave an empty tensor")
         return TensorInfo(out)
     if op == "Slice":
-        starts, ends = a.get("starts"), a.get("ends")
+        named = dict(zip(data_slots(op, a), ins))
+        p = {}
+        for key in ("starts", "ends", "axes", "steps"):
+            if key in a:
+                p[key] = list(a[key])
+            elif key in named:
+                if named[key].value is None:
+                    raise GraphError(f"{where}: Slice {key} are not known constants")
+                p[key] = [int(t) for t in np.asarray(named[key].value).reshape(-1)]
+        starts, ends = p.get("starts"), p.get("ends")
         if starts is None or ends is None:
-            raise GraphError(f"{where}: Slice without constant starts/ends is not supported")
-        axes = list(a.get("axes", range(len(starts))))
-        steps = list(a.get("steps", [1] * len(starts)))
+            raise GraphError(f"{where}: Slice without starts/ends")
+        axes = list(p.get("axes", range(len(starts))))
+        steps = list(p.get("steps", [1] * len(starts)))
         if not len(starts) == len(ends) == len(axes) == len(steps):
             raise GraphError(f"{where}: Slice starts {starts}, ends {ends}, axes {axes}, steps {steps} differ in length")
         shape = list(x)

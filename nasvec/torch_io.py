@@ -15,6 +15,7 @@ from torch import nn
 
 from .graph import ArchGraph, GraphError
 from .shapes import default_input_shape, infer_shapes
+from .vocab import data_slots
 
 
 def _sym_pads(pads, rank):
@@ -97,11 +98,15 @@ def _pool(x, a, kind):
     return f(x, k, s, list(sym), ceil_mode=ceil, count_include_pad=bool(a.get("count_include_pad", 0)))
 
 
-def _slice(x, a):
+def _slice(xs, a):
+    x = xs[0]
+    named = dict(zip(data_slots("Slice", a), xs))
+    p = {k: (list(a[k]) if k in a else [int(t) for t in named[k].reshape(-1).tolist()])
+         for k in ("starts", "ends", "axes", "steps") if k in a or k in named}
     idx = [slice(None)] * x.dim()
-    starts, ends = a["starts"], a["ends"]
-    axes = a.get("axes", list(range(len(starts))))
-    steps = a.get("steps", [1] * len(starts))
+    starts, ends = p["starts"], p["ends"]
+    axes = p.get("axes", list(range(len(starts))))
+    steps = p.get("steps", [1] * len(starts))
     flips = []
     for st, en, ax, sp in zip(starts, ends, axes, steps):
         ax = ax % x.dim()
@@ -271,14 +276,14 @@ def _apply(op, a, xs, training):
             pads = pads[:-2]
         return F.pad(x, pads, mode=mode, value=a.get("constant_value", 0.0)) if mode == "constant" else F.pad(x, pads, mode=mode)
     if op == "Slice":
-        return _slice(x, a)
+        return _slice(xs, a)
     if op == "ReduceMean":
         axes = a.get("axes", list(range(x.dim())))
         return x.mean(dim=tuple(axes), keepdim=bool(a.get("keepdims", 1)))
     if op == "Shape":
         return torch.tensor(list(x.shape)[a.get("start", 0):a.get("end", x.dim())], dtype=torch.long)
     if op == "Gather":
-        idx = torch.as_tensor(np.asarray(a["indices"])) if "indices" in a else xs[1]
+        idx = torch.from_numpy(np.array(a["indices"])) if "indices" in a else xs[1]
         axis = a.get("axis", 0) % x.dim()
         if idx.dim() == 0:
             return x.select(axis, int(idx) % x.shape[axis])

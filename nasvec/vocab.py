@@ -169,6 +169,10 @@ _KIND_CHECK = {
 }
 
 
+def _exact_int(x) -> bool:
+    return abs(int(x)) < _EXACT or int(x) in (INT64_MAX, INT64_MIN)
+
+
 def check_attr(where: str, op: str, name: str, value) -> None:
     """Raise :class:`GraphError` unless ``value`` is a legal value of attribute ``name`` of ``op``."""
     from .graph import GraphError
@@ -186,10 +190,16 @@ def check_attr(where: str, op: str, name: str, value) -> None:
         ok = _KIND_CHECK[kind[:-1]]
         if not all(ok(x) for x in value):
             raise GraphError(f"{where}: attribute {name!r} must hold {kind[:-1]}s, got {value!r}")
+        if kind == "ints" and not all(_exact_int(x) for x in value):
+            raise GraphError(f"{where}: attribute {name!r} holds an integer too large to encode exactly: {value!r}")
+        if kind == "floats" and not all(math.isfinite(float(x)) for x in value):
+            raise GraphError(f"{where}: attribute {name!r} holds a value that is not finite: {value!r}")
     elif not _KIND_CHECK[kind](value):
         raise GraphError(f"{where}: attribute {name!r} must be a {kind}, got {value!r}")
     elif kind == "string" and value not in STRINGS:
         raise GraphError(f"{where}: attribute {name!r} has value {value!r}, not one of {list(STRINGS)}")
+    elif kind == "int" and not _exact_int(value):
+        raise GraphError(f"{where}: attribute {name!r} = {value} is too large to encode exactly (|x| >= 2**53)")
     elif kind == "float" and not math.isfinite(float(value)):
         raise GraphError(f"{where}: attribute {name!r} is not finite ({value!r})")
 

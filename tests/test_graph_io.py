@@ -1,0 +1,276 @@
+"""Chapter 1: graph <-> vectors <-> ONNX <-> torch, exactness and errors."""
+
+import io
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from graphgen import attributed_dags, runnable_cnns
+from hypothesis import HealthCheck, given, settings
+from onnx import TensorProto, helper
+from torch import nn
+
+from nasvec import ArchGraph, GraphError, Node, decode, encode, from_onnx, from_torch, to_onnx, to_torch
+from nasvec.onnx_io import export_torch
+from nasvec.vectors import from_pyg
+from nasvec.vocab import ATTRS, N_COLUMNS, OPS, PAPER_ATTRS, PAPER_OPS
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def run_ort(model, x):
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"input": x})[0]
+
+
+# --------------------------------------------------------------------- vocabulary
+
+def test_vocabulary_covers_the_paper():
+    assert set(PAPER_OPS) <= set(OPS) and len(PAPER_OPS) == 20
+    assert set(PAPER_ATTRS) <= set(ATTRS) and len(PAPER_ATTRS) == 19
+    for op in ["Gemm", "Identity", "Constant", "Clip", "Shape", "Gather", "Unsqueeze", "Transpose", "Div",
+               "Dropout", "HardSigmoid", "HardSwish", "Softmax", "MatMul"]:
+        assert op in OPS
+
+
+# --------------------------------------------------------------------- encode / decode
+
+@SETTINGS
+@given(attributed_dags())
+def test_encode_decode_is_exact(g):
+    v = encode(g)
+    assert v.ops.shape == (len(g),) and v.attrs.shape == (len(g), N_COLUMNS)
+    assert v.edge_index.shape == (2, len(g.edges))
+    back = decode(v)
+    assert back == g
+    assert [n.name for n in back.nodes] == [n.name for n in g.nodes]
+    assert decode(from_pyg(v.to_pyg())) == g
+
+
+@SETTINGS
+@given(attributed_dags())
+def test_missing_and_empty_attributes_differ(g):
+    v = encode(g)
+    for i, node in enumerate(g.nodes):
+        for name, (kind, _) in ATTRS.items():
+            from nasvec.vocab import COLUMN_OF
+
+            cell = v.attrs[i, COLUMN_OF[name]]
+            assert torch.isnan(cell) == (name not in node.attrs)
+
+
+def test_to_pyg_features():
+    g = ArchGraph([Node("Input"), Node("Relu"), Node("Output")], [(0, 1), (1, 2)])
+    d = encode(g).to_pyg()
+    assert d.num_nodes == 3 and d.x.shape == (3, len(OPS) + 2 * N_COLUMNS)
+    assert torch.isfinite(d.x).all()
+    assert d.edge_index.tolist() == [[0, 1], [1, 2]]
+
+
+def test_edge_order_is_input_order():
+    nodes = [Node("Input"), Node("Relu"), Node("Sigmoid"), Node("Concat", {"axis": 1}), Node("Output")]
+    a = ArchGraph(nodes, [(0, 1), (0, 2), (2, 3), (1, 3), (3, 4)])
+    b = ArchGraph(nodes, [(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)])
+    assert a != b                                   # Concat's input order differs
+    assert a == ArchGraph(nodes, [(2, 3), (0, 1), (1, 3), (0, 2), (3, 4)])   # same inputs per node
+    assert decode(encode(a)) == a
+
+
+# --------------------------------------------------------------------- ONNX and torch round trips
+
+@SETTINGS
+@given(runnable_cnns())
+def test_onnx_round_trip_is_exact_and_runs(case):
+    g, shape = case
+    m = to_onnx(g, input_shape=shape)                   # passes onnx.checker (full check) inside
+    g2, w = from_onnx(m, return_weights=True)
+    assert g2 == g
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    y = run_ort(m, x)
+    net = to_torch(g2, input_shape=shape, weights=w).eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(net(torch.from_numpy(x)).numpy(), y, atol=1e-5, rtol=1e-4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(runnable_cnns(max_layers=6))
+def test_to_torch_trains(case):
+    g, shape = case
+    torch.manual_seed(0)
+    net = to_torch(g, input_shape=shape)
+    x = torch.randn(4, *shape[1:])
+    y = torch.randint(0, net.shapes[-1][1], (4,))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    loss = nn.functional.cross_entropy(net(x), y)
+    loss.backward()
+    assert all(p.grad is not None for p in net.parameters())
+    opt.step()
+
+
+class Small(nn.Module):
+    """Every op family of the vocabulary that a CNN exporter emits, in one network."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
+        self.pad = nn.ZeroPad2d(1)
+        self.fc = nn.Linear(8 * 4 * 4, 6)
+        self.fc2 = nn.Linear(6, 5, bias=False)
+
+    def forward(self, x):
+        y = torch.relu(self.bn(self.c1(x)))
+        y = nn.functional.leaky_relu(self.dw(y), 0.2) + y
+        y = nn.functional.max_pool2d(y, 2)
+        z = self.up(y)[:, :, 1:-1, 1:-1]
+        z = nn.functional.avg_pool2d(self.pad(z), 2)
+        y = torch.cat([nn.functional.elu(y[:, :4]), torch.tanh(z)], 1)
+        y = y * torch.sigmoid(y.mean((2, 3), keepdim=True))
+        y = nn.functional.hardswish(y) + nn.functional.hardsigmoid(y) - torch.clamp(y, 0, 6) / 2
+        y = y.view(y.size(0), -1)
+        y = nn.functional.relu6(self.fc(y))
+        return torch.softmax(self.fc2(y.unsqueeze(1)).squeeze(1), -1)
+
+
+def test_torch_model_round_trip_with_weights():
+    torch.manual_seed(0)
+    m = Small().eval()
+    with torch.no_grad():
+        m.bn.running_mean.uniform_(-1, 1)
+        m.bn.running_var.uniform_(0.5, 2)
+    x = torch.randn(1, 3, 8, 8)
+    orig = export_torch(m, x)
+    g, w = from_torch(m, x, return_weights=True)
+    ops = set(g.ops)
+    assert {"Conv", "BatchNormalization", "ConvTranspose", "Slice", "Pad", "Concat", "ReduceMean", "Mul", "Gemm",
+            "HardSwish", "HardSigmoid", "Clip", "Div", "Sub", "Softmax", "MatMul"} <= ops
+    assert decode(encode(g)) == g
+    rebuilt = to_onnx(g, input_shape=(1, 3, 8, 8), weights=w)
+    assert from_onnx(rebuilt) == g
+    ref = run_ort(orig, x.numpy())
+    np.testing.assert_allclose(run_ort(rebuilt, x.numpy()), ref, atol=1e-5)
+    with torch.no_grad():
+        np.testing.assert_allclose(to_torch(g, weights=w).eval()(x).numpy(), ref, atol=1e-5)
+        np.testing.assert_allclose(m(x).numpy(), ref, atol=1e-5)
+    fresh = to_onnx(g)                                   # fresh weights, input shape from the file
+    assert run_ort(fresh, x.numpy()).shape == ref.shape
+
+
+def test_from_onnx_without_weights(tmp_path):
+    m = export_torch(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3)),
+                     torch.randn(1, 1, 8, 8))
+    g = from_onnx(m)
+    # drop the weights' data (external, missing file) and keep their shapes: the graph is the same
+    for t in m.graph.initializer:
+        t.ClearField("raw_data")
+        t.ClearField("float_data")
+        t.data_location = TensorProto.EXTERNAL
+        e = t.external_data.add()
+        e.key, e.value = "location", "missing.bin"
+    path = tmp_path / "m.onnx"
+    onnx.save(m, str(path))
+    assert from_onnx(path) == g
+    # initializers removed, shapes only in the graph inputs (old exporters)
+    for t in list(m.graph.initializer):
+        m.graph.input.append(helper.make_tensor_value_info(t.name, TensorProto.FLOAT, list(t.dims)))
+    del m.graph.initializer[:]
+    assert from_onnx(m) == g
+
+
+# --------------------------------------------------------------------- errors
+
+def _model(nodes, inputs=("input",), outputs=("y",), inits=()):
+    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 4]) for n in inputs]
+    vo = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs]
+    return helper.make_model(helper.make_graph(nodes, "t", vi, vo, initializer=list(inits)))
+
+
+def test_error_op_outside_vocabulary():
+    m = _model([helper.make_node("Relu", ["input"], ["a"], name="r"), helper.make_node("Erf", ["a"], ["y"], name="bad")])
+    with pytest.raises(GraphError, match=r"node 1 'bad' \(Erf\).*not in the vocabulary"):
+        from_onnx(m)
+
+
+def test_error_attribute_outside_vocabulary():
+    m = _model([helper.make_node("LeakyRelu", ["input"], ["y"], name="lr", alpha=0.1, weird=3)])
+    with pytest.raises(GraphError, match=r"'lr'.*attribute 'weird'"):
+        from_onnx(m)
+
+
+def test_error_cycle():
+    m = _model([helper.make_node("Add", ["input", "b"], ["a"], name="p"), helper.make_node("Relu", ["a"], ["b"], name="q"),
+                helper.make_node("Relu", ["a"], ["y"], name="out")])
+    with pytest.raises(GraphError, match="cycle"):
+        from_onnx(m)
+
+
+def test_error_several_sources_and_sinks():
+    two_in = _model([helper.make_node("Add", ["input", "x2"], ["y"], name="a")], inputs=("input", "x2"))
+    with pytest.raises(GraphError, match="several sources"):
+        from_onnx(two_in)
+    two_out = _model([helper.make_node("Relu", ["input"], ["y"]), helper.make_node("Sigmoid", ["input"], ["z"])],
+                     outputs=("y", "z"))
+    with pytest.raises(GraphError, match="several sinks"):
+        from_onnx(two_out)
+
+
+def test_error_disconnected_node():
+    m = _model([helper.make_node("Relu", ["input"], ["y"], name="r"), helper.make_node("Sigmoid", ["input"], ["dead"], name="s")])
+    with pytest.raises(GraphError, match=r"'s' \(Sigmoid\).*dangling"):
+        from_onnx(m)
+    g = ArchGraph([Node("Input"), Node("Relu"), Node("Sigmoid"), Node("Output")], [(0, 1), (1, 3)])
+    with pytest.raises(GraphError, match=r"node 2 \(Sigmoid\).*no inputs"):
+        g.validate()
+
+
+def test_error_malformed_files(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x00\x01 definitely not protobuf \xff" * 10)
+    with pytest.raises(GraphError, match="bad.onnx"):
+        from_onnx(bad)
+    with pytest.raises(GraphError, match="no such file"):
+        from_onnx(tmp_path / "absent.onnx")
+
+
+def test_error_shapes_name_the_node():
+    g = ArchGraph([Node("Input"), Node("Conv", {"kernel_shape": [3, 3], "out_channels": 4, "group": 2}), Node("Output")],
+                  [(0, 1), (1, 2)])
+    with pytest.raises(GraphError, match=r"node 1 \(Conv\).*group 2"):
+        to_onnx(g, input_shape=(1, 3, 8, 8))
+    with pytest.raises(GraphError, match="input_shape is needed"):
+        to_onnx(g)
+
+
+def test_error_attribute_values():
+    with pytest.raises(GraphError, match="kernel_shape"):
+        ArchGraph([Node("Input"), Node("Conv", {"kernel_shape": "3"}), Node("Output")], [(0, 1), (1, 2)]).validate()
+    with pytest.raises(GraphError, match="mode"):
+        ArchGraph([Node("Input"), Node("Pad", {"mode": "mirror"}), Node("Output")], [(0, 1), (1, 2)]).validate()
+    with pytest.raises(GraphError, match="no attribute 'axis'"):
+        ArchGraph([Node("Input"), Node("Relu", {"axis": 1}), Node("Output")], [(0, 1), (1, 2)]).validate()
+    with pytest.raises(GraphError, match="at most 1 data inputs"):
+        ArchGraph([Node("Input"), Node("Relu"), Node("Relu"), Node("Output")], [(0, 1), (0, 2), (1, 2), (2, 3)]).validate()
+
+
+def test_multi_output_split_is_rejected():
+    split = helper.make_node("Split", ["input"], ["a", "b"], name="sp", axis=1)
+    m = _model([split, helper.make_node("Mul", ["a", "b"], ["y"])])
+    with pytest.raises(GraphError, match=r"'sp' \(Split\).*outputs are used"):
+        from_onnx(m)
+
+
+def test_chunk_exports_as_slices_and_round_trips():
+    class S(nn.Module):
+        def forward(self, x):
+            a, b = torch.chunk(x, 2, dim=1)
+            return a * b
+
+    x = torch.randn(1, 4, 2, 2)
+    g = from_torch(S(), x)
+    assert "Shape" in g.ops and "Slice" in g.ops
+    np.testing.assert_allclose(to_torch(g)(x).numpy(), S()(x).numpy())
+    assert from_onnx(to_onnx(g)) == g
