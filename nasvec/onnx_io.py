@@ -82,7 +82,7 @@ def _has_data(t) -> bool:
 
     if t.data_location == onnx.TensorProto.EXTERNAL:
         return False
-    return bool(t.raw_data) or any(len(getattr(t, f)) for f in
+    return t.HasField("raw_data") or any(len(getattr(t, f)) for f in
                                    ("float_data", "int32_data", "int64_data", "double_data", "uint64_data"))
 
 
@@ -313,7 +313,7 @@ def from_onnx(model, return_weights: bool = False):
         if used_outputs:
             index_of[used_outputs[0]] = idx
         arrays = {}
-        for slot, x in node_weights.items():
+        for slot, x in (node_weights.items() if return_weights else ()):
             v = static.get(x)
             if isinstance(v, onnx.TensorProto):
                 if _has_data(v):
@@ -347,10 +347,11 @@ def fresh_weights(g, infos, seed: int = 0) -> dict:
     """New weights for every learned layer of ``g`` (He-uniform like torch's defaults; BN: 1, 0, 0, 1)."""
     rng = np.random.default_rng(seed)
     out = {}
+    ins = g.inputs()
     for i, node in enumerate(g.nodes):
         a, op = node.attrs, node.op
         if op in ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization"):
-            shapes = weight_shapes(g, i, infos)
+            shapes = weight_shapes(g, i, infos, ins[i])
             if not shapes:
                 continue
             fan_in = max(1, int(np.prod(shapes[next(iter(shapes))][1:]))) if op == "Conv" else None
@@ -370,11 +371,11 @@ def fresh_weights(g, infos, seed: int = 0) -> dict:
     return out
 
 
-def weight_shapes(g, i, infos) -> dict:
+def weight_shapes(g, i, infos, preds=None) -> dict:
     """ONNX input name -> shape of the learned weights of node ``i`` (given the shapes ``infos``)."""
     node = g.nodes[i]
     a, op = node.attrs, node.op
-    x = infos[g.predecessors(i)[0]].shape
+    x = infos[(g.predecessors(i) if preds is None else preds)[0]].shape
     if op == "Conv":
         k = list(a["kernel_shape"])
         out = {"W": (a["out_channels"], x[1] // a.get("group", 1), *k)}
@@ -400,6 +401,35 @@ def weight_shapes(g, i, infos) -> dict:
     if op == "BatchNormalization":
         return {s: (x[1],) for s in ("scale", "B", "input_mean", "input_var")}
     return {}
+
+
+def _add_node(graph, op, inputs, output, name, attrs):
+    """Append a NodeProto to ``graph`` in place (faster than onnx.helper.make_node + make_graph)."""
+    import onnx
+    from onnx import numpy_helper
+
+    n = graph.node.add()
+    n.op_type, n.name = op, name
+    n.input.extend(inputs)
+    n.output.append(output)
+    for k, v in attrs.items():
+        at = n.attribute.add()
+        at.name = k
+        if isinstance(v, np.ndarray):
+            at.type = onnx.AttributeProto.TENSOR
+            at.t.CopyFrom(numpy_helper.from_array(v, f"{name}.{k}"))
+        elif isinstance(v, (int, np.integer)):
+            at.type, at.i = onnx.AttributeProto.INT, int(v)
+        elif isinstance(v, (float, np.floating)):
+            at.type, at.f = onnx.AttributeProto.FLOAT, float(v)
+        elif isinstance(v, str):
+            at.type, at.s = onnx.AttributeProto.STRING, v.encode()
+        elif all(isinstance(x, (int, np.integer)) for x in v):
+            at.type = onnx.AttributeProto.INTS
+            at.ints.extend(int(x) for x in v)
+        else:
+            at.type = onnx.AttributeProto.FLOATS
+            at.floats.extend(float(x) for x in v)
 
 
 def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True):
@@ -429,7 +459,7 @@ def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True
     for i, node in enumerate(g.nodes):
         vname[i] = "input" if node.op == "Input" else ("output" if i == out_src else f"t{i}")
     used = set()
-    onodes, inits = [], []
+    onodes, inits, weight_inputs = onnx.GraphProto(), [], []
     fresh = None
     for i, node in enumerate(g.nodes):
         op, a = node.op, node.attrs
@@ -438,12 +468,11 @@ def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True
         name = node.name if node.name and node.name not in used else f"{op}_{i}"
         used.add(name)
         if op == "Constant":
-            onodes.append(helper.make_node("Constant", [], [vname[i]], name=name,
-                                           value=numpy_helper.from_array(np.asarray(a["value"]), f"{name}.value")))
+            _add_node(onodes, "Constant", [], vname[i], name, {"value": np.asarray(a["value"])})
             continue
-        wshapes = weight_shapes(g, i, infos) if op in WEIGHTS else {}
-        w = given.get(i)
-        if wshapes and w is None:
+        wshapes = weight_shapes(g, i, infos, ins[i]) if op in WEIGHTS else {}
+        w = given.get(i) if isinstance(given, dict) else None
+        if wshapes and w is None and given != "none":
             if fresh is None:
                 fresh = fresh_weights(g, infos, seed)
             w = fresh.get(i, {})
@@ -455,7 +484,11 @@ def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True
                 inputs.extend(vname[j] for j in data)
                 data = []
                 break
-            if slot in wshapes:
+            if slot in wshapes and given == "none":
+                iname = f"{name}.{slot}"
+                weight_inputs.append(helper.make_tensor_value_info(iname, TensorProto.FLOAT, list(wshapes[slot])))
+                inputs.append(iname)
+            elif slot in wshapes:
                 arr = np.asarray(w[slot], dtype=np.float32)
                 if tuple(arr.shape) != tuple(wshapes[slot]):
                     raise GraphError(f"{g.label(i)}: weight {slot!r} has shape {arr.shape}, the graph needs {wshapes[slot]}")
@@ -480,15 +513,13 @@ def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True
             inputs.pop()
         if data:
             raise GraphError(f"{g.label(i)}: reads {len(ins[i])} nodes, more than op {op} takes")
-        kw = {}
-        for k, v in a.items():
-            if k in folded_names or k in DERIVED.get(op, ()):
-                continue
-            kw[k] = numpy_helper.from_array(v, f"{name}.{k}") if isinstance(v, np.ndarray) else v
-        onodes.append(helper.make_node(op, inputs, [vname[i]], name=name, **kw))
-    graph = helper.make_graph(
-        onodes, g.name or "nasvec", [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(infos[out_src].shape))], initializer=inits)
+        skip = folded_names.union(DERIVED.get(op, ()))
+        _add_node(onodes, op, inputs, vname[i], name, {k: v for k, v in a.items() if k not in skip})
+    graph = onodes
+    graph.name = g.name or "nasvec"
+    graph.input.extend([helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))] + weight_inputs)
+    graph.output.extend([helper.make_tensor_value_info("output", TensorProto.FLOAT, list(infos[out_src].shape))])
+    graph.initializer.extend(inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nasvec")
     model.ir_version = 8
     if check:

@@ -89,11 +89,11 @@ def _norm_axis(where, axis, rank, what="axis"):
     return axis % rank
 
 
-def infer_node(g: ArchGraph, i: int, infos: list[TensorInfo]) -> TensorInfo:
-    """Output shape (and small value) of node ``i`` given its inputs' infos."""
+def infer_node(g: ArchGraph, i: int, infos: list[TensorInfo], preds: list[int] | None = None) -> TensorInfo:
+    """Output shape (and small value) of node ``i`` given its inputs' infos (``preds``: its inputs, if known)."""
     node = g.nodes[i]
     op, a, where = node.op, node.attrs, g.label(i)
-    ins = [infos[j] for j in g.predecessors(i)]
+    ins = [infos[j] for j in (g.predecessors(i) if preds is None else preds)]
     x = ins[0].shape if ins else None
     if op == "Constant":
         v = np.asarray(a["value"])
@@ -140,7 +140,10 @@ def infer_node(g: ArchGraph, i: int, infos: list[TensorInfo]) -> TensorInfo:
             raise GraphError(f"{where}: {op} needs [N, C, spatial...], got {tuple(x)}")
         return TensorInfo((x[0], x[1]) + (1,) * (len(x) - 2))
     if op == "Flatten":
-        axis = _norm_axis(where, a.get("axis", 1), len(x) + 1)
+        axis = a.get("axis", 1)
+        if not -len(x) <= axis <= len(x):
+            raise GraphError(f"{where}: Flatten axis {axis} is out of range for rank {len(x)}")
+        axis = axis + len(x) if axis < 0 else axis  # ONNX: a negative axis counts from the end (r + axis)
         return TensorInfo((int(np.prod(x[:axis])), int(np.prod(x[axis:]))))
     if op == "Gemm":
         if len(x) != 2:
@@ -273,12 +276,13 @@ def infer_shapes(g: ArchGraph, input_shape) -> list[TensorInfo]:
     if not shape or min(shape) < 1:
         raise GraphError(f"input_shape {tuple(input_shape)} must be positive sizes")
     infos: list[TensorInfo] = []
+    inputs = g.inputs()
     for i, node in enumerate(g.nodes):
         if node.op == "Input":
             infos.append(TensorInfo(shape))
             continue
         try:
-            infos.append(infer_node(g, i, infos))
+            infos.append(infer_node(g, i, infos, inputs[i]))
         except GraphError:
             raise
         except (KeyError, IndexError, TypeError, ValueError) as e:

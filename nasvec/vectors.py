@@ -9,7 +9,7 @@
   and the encoding of every kind of attribute is documented in :mod:`nasvec.vocab`
   (missing = ``NaN``, lists = length + values, strings = index, tensors = index into ``tensors``);
 * ``tensors`` — tensor-valued attributes (``Constant`` values, ``Gather`` indices), by index;
-* ``names`` — node names (labels; not part of the architecture).
+* ``names`` — node names, and ``meta`` — e.g. the input shape (labels; not part of the architecture).
 
 The paper keeps a set of vectors per node rather than one flat vector because one vector of fixed
 length cannot hold graphs of every size; :meth:`VectorRep.adjacency` gives the per-node adjacency
@@ -40,6 +40,7 @@ class VectorRep:
     attrs: torch.Tensor
     tensors: list = field(default_factory=list)
     names: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
 
     @property
     def num_nodes(self) -> int:
@@ -103,7 +104,7 @@ def encode(g: ArchGraph) -> VectorRep:
                     row[c + 1 + k] = conv(x)
     edges = np.array(g.edges, dtype=np.int64).reshape(-1, 2).T
     return VectorRep(torch.from_numpy(ops), torch.from_numpy(np.ascontiguousarray(edges)),
-                     torch.from_numpy(attrs), tensors, [node.name for node in g.nodes])
+                     torch.from_numpy(attrs), tensors, [node.name for node in g.nodes], dict(g.meta))
 
 
 def decode(v: VectorRep, name: str = "") -> ArchGraph:
@@ -147,4 +148,4 @@ def decode(v: VectorRep, name: str = "") -> ArchGraph:
         nodes.append(Node(OPS[k], a, name=label))
     ei = v.edge_index.detach().cpu().numpy() if isinstance(v.edge_index, torch.Tensor) else np.asarray(v.edge_index)
     edges = list(zip(ei[0].tolist(), ei[1].tolist())) if ei.size else []
-    return ArchGraph(nodes, edges, name=name)
+    return ArchGraph(nodes, edges, name=name, meta=getattr(v, "meta", None))

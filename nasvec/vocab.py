@@ -213,8 +213,10 @@ def validate(g) -> None:
     for i, node in enumerate(g.nodes):
         if node.op not in OP_INDEX:
             raise GraphError(f"{g.label(i)}: op {node.op!r} is not in the vocabulary (nasvec.vocab.OPS)")
-        for name, value in node.attrs.items():
-            check_attr(g.label(i), node.op, name, value)
+        if node.attrs:
+            where = g.label(i)
+            for name, value in node.attrs.items():
+                check_attr(where, node.op, name, value)
     ins, outs = g.inputs(), g.outputs()
     inputs = [i for i, n in enumerate(g.nodes) if n.op == "Input"]
     outputs = [i for i, n in enumerate(g.nodes) if n.op == "Output"]
