@@ -235,7 +235,7 @@ def _apply(op, a, xs, training):
     if op == "HardSwish":
         return F.hardswish(x)
     if op == "Clip":
-        return torch.clamp(x, a.get("min"), a.get("max"))
+        return x if a.get("min") is None and a.get("max") is None else torch.clamp(x, a.get("min"), a.get("max"))
     if op in ("Identity", "Dropout"):
         return F.dropout(x, a.get("ratio", 0.5), training) if op == "Dropout" and training else x
     if op == "Softmax":
@@ -259,7 +259,8 @@ def _apply(op, a, xs, training):
     if op == "GlobalMaxPool":
         return x.amax(dim=tuple(range(2, x.dim())), keepdim=True)
     if op == "Flatten":
-        axis = a.get("axis", 1) % (x.dim() + 1) if x.dim() else 0
+        axis = a.get("axis", 1)
+        axis = axis + x.dim() if axis < 0 else axis
         return x.reshape(int(np.prod(x.shape[:axis])), -1)
     if op == "Concat":
         return torch.cat(xs, a.get("axis", 0))
@@ -272,7 +273,7 @@ def _apply(op, a, xs, training):
         rank = x.dim()
         mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}[a.get("mode", "constant")]
         pads = _torch_pad(a["pads"], rank)
-        while len(pads) > 2 and pads[-2:] == [0, 0] and mode != "constant":
+        while len(pads) > 2 * max(1, rank - 2) and pads[-2:] == [0, 0] and mode != "constant":
             pads = pads[:-2]
         return F.pad(x, pads, mode=mode, value=a.get("constant_value", 0.0)) if mode == "constant" else F.pad(x, pads, mode=mode)
     if op == "Slice":
