@@ -34,6 +34,7 @@ _EXPORTS = {
     "decode": "nasvec.vectors",
     "VectorRep": "nasvec.vectors",
     "infer_shapes": "nasvec.shapes",
+    "repair": "nasvec.repair",
     "HyperNet": "nasvec.search",
     "SuperNet": "nasvec.search",
     "Genotype": "nasvec.search",
