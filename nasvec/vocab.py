@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from .graph import GraphError
+
 PAPER_OPS = (
     "Conv", "LeakyRelu", "MaxPool", "Flatten", "Gemm", "Sigmoid", "BatchNormalization", "Relu", "Add",
     "GlobalAveragePool", "AveragePool", "Concat", "Pad", "ReduceMean", "Tanh", "ConvTranspose", "Slice",
@@ -173,10 +175,25 @@ def _exact_int(x) -> bool:
     return abs(int(x)) < _EXACT or int(x) in (INT64_MAX, INT64_MIN)
 
 
+def _fast_ok(kind: str, value) -> bool:
+    """The common legal cases, checked cheaply (the full check gives the error message)."""
+    t = type(value)
+    if kind == "int":
+        return t is int and -_EXACT < value < _EXACT
+    if kind == "ints":
+        return (t is list or t is tuple) and all(type(x) is int and -_EXACT < x < _EXACT for x in value)
+    if kind == "float":
+        return t is float and math.isfinite(value)
+    return False
+
+
 def check_attr(where: str, op: str, name: str, value) -> None:
     """Raise :class:`GraphError` unless ``value`` is a legal value of attribute ``name`` of ``op``."""
-    from .graph import GraphError
-
+    spec = ATTRS.get(name)
+    allowed = _ALLOWED.get(op) or allowed_attrs(op)
+    if spec is not None and name in allowed and _fast_ok(spec[0], value) and \
+            (spec[0] != "ints" or len(value) <= spec[1]):
+        return
     if name not in ATTRS:
         raise GraphError(f"{where}: attribute {name!r} is not in the vocabulary (nasvec.vocab.ATTRS)")
     if name not in allowed_attrs(op):
@@ -206,8 +223,6 @@ def check_attr(where: str, op: str, name: str, value) -> None:
 
 def validate(g) -> None:
     """See :meth:`nasvec.graph.ArchGraph.validate`."""
-    from .graph import GraphError
-
     if not g.nodes:
         raise GraphError("the graph has no nodes")
     for i, node in enumerate(g.nodes):
