@@ -7,16 +7,16 @@ networks), :mod:`.hyper` (simplex, cost, hypernetwork, search loop), :mod:`.trai
 from scratch), :mod:`.latency` (latency and memory), :mod:`.experiment` (cached runs), :mod:`.viz`.
 """
 
-from .experiment import build, family, pareto_mask, run_search, train_genotype
+from .experiment import build, family, pareto_mask, run_search, train_genotype, train_many
 from .hyper import (FixedAlpha, HyperNet, check_simplex, cost, default_references, sample_simplex, search,
                     simplex_grid, temperature)
-from .latency import activation_bytes, measure_latency, measure_ops, to_simplex
+from .latency import activation_bytes, compare_latency, measure_latency, measure_ops, to_simplex
 from .ops import DARTS_OPS, OP_KIND, SLIDES_OPS, SearchError, make_op, resolve_ops
 from .space import EDGES, N_EDGES, Genotype, Network, SuperNet, count_params, derive
 from .train import Images, accuracy, load_images, train
 
 __all__ = ["DARTS_OPS", "EDGES", "FixedAlpha", "Genotype", "HyperNet", "Images", "N_EDGES", "Network", "OP_KIND",
-           "SLIDES_OPS", "SearchError", "SuperNet", "accuracy", "activation_bytes", "build", "check_simplex",
+           "SLIDES_OPS", "SearchError", "SuperNet", "accuracy", "activation_bytes", "build", "check_simplex", "compare_latency",
            "cost", "count_params", "default_references", "derive", "family", "load_images", "make_op",
            "measure_latency", "measure_ops", "pareto_mask", "resolve_ops", "run_search", "sample_simplex",
-           "search", "simplex_grid", "temperature", "to_simplex", "train", "train_genotype"]
+           "search", "simplex_grid", "temperature", "to_simplex", "train", "train_genotype", "train_many"]

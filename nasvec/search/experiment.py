@@ -96,6 +96,19 @@ def train_genotype(genotype: Genotype, images: Images, net: dict | None = None, 
     return cached("search-train", config, compute)
 
 
+def train_many(genotypes, images: Images, net: dict | None = None, cfg: dict | None = None,
+               progress: bool = True) -> list[dict]:
+    """Train every distinct genotype of the list once; one result per list entry (with ``from_cache``)."""
+    from tqdm.auto import tqdm
+
+    done = {}
+    distinct = list(dict.fromkeys(genotypes))
+    for g in tqdm(distinct, desc="train derived architectures", disable=not progress):
+        res, loaded = train_genotype(g, images, net, cfg, progress=False)
+        done[g] = {**res, "from_cache": loaded}
+    return [done[g] for g in genotypes]
+
+
 def build(genotype: Genotype, images: Images, net: dict | None = None, state: dict | None = None) -> Network:
     """The discrete network of ``genotype`` for these images (with trained weights if ``state`` is given)."""
     net = _merge(NET_DEFAULTS, net, "net")

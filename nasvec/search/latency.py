@@ -34,6 +34,21 @@ def measure_latency(model: nn.Module, x: torch.Tensor, repeats: int = 20, warmup
     return statistics.median(times)
 
 
+def compare_latency(models: dict, x: torch.Tensor, repeats: int = 20, rounds: int = 5, warmup: int = 3) -> dict:
+    """Median forward seconds of each model, measured in interleaved rounds.
+
+    On a shared machine the load changes over seconds; interleaving the models and taking the
+    median over rounds of medians keeps that drift from favouring whichever model ran first.
+    """
+    if rounds < 1:
+        raise SearchError(f"rounds must be >= 1, got {rounds!r}")
+    times = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            times[name].append(measure_latency(model, x, repeats, warmup))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def activation_bytes(model: nn.Module, x: torch.Tensor) -> int:
     """Bytes of the new tensors produced by the leaf modules of ``model`` in one forward pass."""
     total = [0]
