@@ -1,0 +1,401 @@
+"""D-VAE and DVAE-EMB, batched over the graphs of a batch (chapter 2).
+
+**D-VAE** (Zhang, Jiang, Cui, Garnett, Chen, NeurIPS 2019) encodes a DAG by *asynchronous message
+passing* in topological order and decodes it one node at a time. What we take from the paper and
+its reference code (hidden 501, latent 56, bidirectional, batch 32, lr 1e-4, KL weight 0.005):
+
+* **encoder** – node ``v``'s state is ``h_v = GRU_e(x_v, S_v)``: ``x_v`` is the one-hot of its type,
+  ``S_v = sum_{u -> v} g(h_u) * m(h_u)`` the *gated sum* over its predecessors, with
+  ``g = sigmoid(Linear([h_u, onehot(u)]))`` and ``m = Linear([h_u, onehot(u)])`` (no bias; the
+  one-hot of the node's position is D-VAE's ``vid`` option, on by default). Nodes without
+  predecessors start from zeros. The *bidirectional* encoder runs a second pass with its own GRU
+  and gates over the reversed graph; the graph state is ``[h_sink (forward), h_source (backward)]``
+  through a linear layer (D-VAE's ``hg_unify``), and two linear layers give ``mu`` and ``log sigma^2``;
+* **decoder** – ``H0 = tanh(Linear(z))``; node 0 gets ``GRU_d(x_0, H0)``. For every later position
+  ``v``: the new node's type from the *graph state* (the state of the last node added) through an
+  MLP ``hs -> 2 hs -> types``; its state ``GRU_d(x_v, 0)``; then, for ``u = v-1, v-2, ..., 0``, the
+  probability of the edge ``u -> v`` from an MLP ``2 hs -> 4 hs -> 1`` on ``[h_u, h_v]``, and after
+  each decision ``h_v`` is recomputed as ``GRU_d(x_v, gated sum over its predecessors so far)``
+  (the decoder shares the forward gates with the encoder, as in D-VAE's code);
+* **the input and output nodes** – as in D-VAE, node 0 is always the ``start_type`` (not
+  predicted), the last position is forced to the ``end_type``, and an ``end_type`` node is
+  connected to every node that has no successor yet and ends the graph;
+* **loss** – teacher forcing: the decoder is run on the true graph, and the loss is the sum over
+  the batch of the type negative log-likelihood and the edge binary cross-entropy, plus
+  ``beta * KL(q(z|G) || N(0, I))``;
+* **reparameterisation** – D-VAE's code draws ``z = mu + eps_scale * sigma * eps`` with
+  ``eps_scale = 0.01`` during training (while the KL term is that of ``N(mu, sigma^2)``);
+  we keep it as the default and :meth:`DVAE.encode` with ``stochastic=True`` draws the same way.
+  ``eps_scale=1`` gives a textbook VAE.
+
+Differences from the reference code, none of which matter for ENAS (8 nodes in every graph):
+graphs shorter than ``max_nodes`` end with an explicit "stop" class (D-VAE reuses the start type
+as padding), and losses on padding positions are masked out; ``start_type``/``end_type`` can be
+switched off for vocabularies without input and output nodes (node 0's type is then predicted from
+``H0`` and a graph ends only at "stop" or at ``max_nodes``).
+
+**DVAE-EMB** (Chatzianastasis, Dasoulas, Siolas, Vazirgiannis, 2021): D-VAE with *learned
+operation embeddings* instead of one-hot types. One embedding table (``emb_dim`` = 3 in their
+code) feeds the forward and backward encoder GRUs and the decoder GRU, and is trained with the
+rest of the model; everything else is D-VAE's. Their code initialises the table from embeddings
+learned in an earlier run of theirs; we learn it from scratch (N(0, 1) initialisation).
+
+**Batching.** The reference code loops over the graphs of a batch in Python (igraph objects). Here
+a batch is a :class:`~nasvec.compress.base.DagBatch` whose nodes are in topological order, so all
+graphs are processed together position by position: the encoder does one GRU step per node
+position and direction for the whole batch. With teacher forcing the decoder's intermediate states
+do not depend on its own decisions, so at position ``v`` the ``v + 1`` states
+``GRU_d(x_v, partial sum)`` (one before each edge decision, and the final one) are computed in one
+GRU call from cumulative sums of the predecessors' gated messages, and all ``v`` edge logits in one
+MLP call; the first layer of the edge MLP is split so that the part that reads ``h_u`` is computed
+once per node. The result equals D-VAE's sequential computation. Free decoding (``decode``) has to
+decide edges one after another, as D-VAE does, but still for the whole batch at once.
+
+Introduced in chapter 2 ("Compressing architecture graphs").
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import Compressor, DagBatch
+from .models import _check_batch, kl_divergence
+
+_AUTO = "auto"
+
+
+def _resolve_type(vocab: list[str], value, default: str, what: str) -> int | None:
+    if value is None:
+        return None
+    if value == _AUTO:
+        return vocab.index(default) if default in vocab else None
+    if isinstance(value, str):
+        if value not in vocab:
+            raise ValueError(f"{what}={value!r} is not in the vocabulary {vocab} (pass {what}=None to switch it off)")
+        return vocab.index(value)
+    raise ValueError(f"{what} must be an op name from the vocabulary, 'auto' or None, got {value!r}")
+
+
+class DVAE(Compressor):
+    """D-VAE (Zhang et al., 2019), batched; see the module docstring for the model.
+
+    ``hidden``: GRU state size (D-VAE: 501); ``bidirectional``: add the reverse encoder pass;
+    ``vid``: append the one-hot of a node's position to its state in the gates (D-VAE's default);
+    ``eps_scale``: scale of the reparameterisation noise (D-VAE's code: 0.01);
+    ``start_type``/``end_type``: op names of the input and output nodes (``"auto"``: ``"input"`` and
+    ``"output"`` when the vocabulary has them; ``None``: no such node).
+    """
+
+    name = "D-VAE"
+
+    def __init__(self, vocab: Sequence[str], max_nodes: int, latent_dim: int = 56, hidden: int = 501,
+                 bidirectional: bool = True, vid: bool = True, eps_scale: float = 0.01,
+                 start_type: str | None = _AUTO, end_type: str | None = _AUTO):
+        super().__init__(vocab, max_nodes, latent_dim)
+        if self.max_nodes < 2:
+            raise ValueError(f"{self.name}: max_nodes={max_nodes} must be at least 2")
+        if self.latent_dim < 1:
+            raise ValueError(f"{self.name}: latent_dim={latent_dim} must be at least 1")
+        if int(hidden) < 1:
+            raise ValueError(f"{self.name}: hidden={hidden} must be at least 1")
+        if not float(eps_scale) >= 0:
+            raise ValueError(f"{self.name}: eps_scale={eps_scale} must be >= 0")
+        self.hidden = int(hidden)
+        self.bidirectional = bool(bidirectional)
+        self.vid = bool(vid)
+        self.eps_scale = float(eps_scale)
+        self.start_type = _resolve_type(self.vocab, start_type, "input", "start_type")
+        self.end_type = _resolve_type(self.vocab, end_type, "output", "end_type")
+        if self.start_type is not None and self.start_type == self.end_type:
+            raise ValueError(f"{self.name}: start_type and end_type are the same op {self.vocab[self.start_type]!r}")
+        self.n_types = len(self.vocab)
+        self.stop = self.n_types            # the extra "no more nodes" class of the type head
+        hs, vs = self.hidden, self.hidden + (self.max_nodes if self.vid else 0)
+        d_x = self._input_size()
+        # encoder
+        self.gru_forward = nn.GRUCell(d_x, hs)
+        self.gate_forward = nn.Linear(vs, hs)
+        self.mapper_forward = nn.Linear(vs, hs, bias=False)
+        if self.bidirectional:
+            self.gru_backward = nn.GRUCell(d_x, hs)
+            self.gate_backward = nn.Linear(vs, hs)
+            self.mapper_backward = nn.Linear(vs, hs, bias=False)
+            self.hg_unify = nn.Linear(2 * hs, hs)
+        self.fc_mu = nn.Linear(hs, self.latent_dim)
+        self.fc_logvar = nn.Linear(hs, self.latent_dim)
+        # decoder
+        self.fc_z = nn.Linear(self.latent_dim, hs)
+        self.gru_decoder = nn.GRUCell(d_x, hs)
+        self.add_vertex = nn.Sequential(nn.Linear(hs, 2 * hs), nn.ReLU(), nn.Linear(2 * hs, self.n_types + 1))
+        self.add_edge = nn.Sequential(nn.Linear(2 * hs, 4 * hs), nn.ReLU(), nn.Linear(4 * hs, 1))
+
+    # ------------------------------------------------------------------ node inputs
+    def _input_size(self) -> int:
+        return len(self.vocab)
+
+    def node_input(self, types: torch.Tensor) -> torch.Tensor:
+        """``[..., d_x]`` GRU inputs for type ids (padding ``-1`` and "stop" give zeros' stand-ins)."""
+        t = types.clamp(0, self.n_types - 1)
+        return F.one_hot(t, self.n_types).float()
+
+    # ------------------------------------------------------------------ pieces
+    # The weights are sliced once per call (not once per node): the backward pass of a slice
+    # materialises a gradient of the whole matrix, which per node would cost more than the matmuls.
+    def _gate_views(self, gate: nn.Linear, mapper: nn.Linear) -> tuple:
+        """``(gate weight on h, per-position gate bias [N, hs], mapper weight on h, per-position mapper bias)``.
+
+        D-VAE's gate reads ``[h_u, onehot(u)]``; the one-hot's columns are a per-position bias.
+        """
+        hs = self.hidden
+        if not self.vid:
+            return gate.weight, gate.bias[None].expand(self.max_nodes, -1), mapper.weight, None
+        return (gate.weight[:, :hs], gate.bias[None] + gate.weight[:, hs:].T,
+                mapper.weight[:, :hs], mapper.weight[:, hs:].T)
+
+    @staticmethod
+    def _gated(h: torch.Tensor, v: int, views: tuple) -> torch.Tensor:
+        """The gated message ``sigmoid(gate([h, onehot(v)])) * mapper([h, onehot(v)])`` of node ``v``."""
+        gw, gb, mw, mb = views
+        m = F.linear(h, mw) if mb is None else F.linear(h, mw, mb[v])
+        return torch.sigmoid(F.linear(h, gw, gb[v])) * m
+
+    def _edge_views(self) -> tuple:
+        """``(weight on h_u, weight on h_new, bias)`` of the edge MLP's first layer, split."""
+        lin = self.add_edge[0]
+        return lin.weight[:, :self.hidden], lin.weight[:, self.hidden:], lin.bias
+
+    def _edge_out(self, hid_pre: torch.Tensor) -> torch.Tensor:
+        """Edge logits from the first layer's pre-activation ``[..., 4 hs]``."""
+        return self.add_edge[2](F.relu(hid_pre)).squeeze(-1)
+
+    def _check(self, batch: DagBatch) -> None:
+        _check_batch(self, batch)
+        n = batch.n_nodes
+        if bool((n < 1).any()):
+            raise ValueError(f"{self.name}: graph {int((n < 1).nonzero()[0])} has no nodes")
+        if self.start_type is not None and bool((batch.types[:, 0] != self.start_type).any()):
+            k = int((batch.types[:, 0] != self.start_type).nonzero()[0])
+            raise ValueError(f"{self.name}: graph {k} starts with type {int(batch.types[k, 0])}, not the "
+                             f"start_type {self.vocab[self.start_type]!r} (pass start_type=None for graphs without one)")
+        if self.end_type is not None:
+            last = batch.types.gather(1, (n - 1).clamp_min(0)[:, None])[:, 0]
+            ends = (batch.types == self.end_type).sum(1)
+            bad = (last != self.end_type) | (ends != 1)
+            if bool(bad.any()):
+                k = int(bad.nonzero()[0])
+                raise ValueError(f"{self.name}: graph {k} must have exactly one end_type node "
+                                 f"{self.vocab[self.end_type]!r}, and last (pass end_type=None for graphs without one)")
+
+    @staticmethod
+    def _forward_adj(batch: DagBatch) -> torch.Tensor:
+        """``[B, N, N]`` float, edges ``u -> v`` with ``u < v`` between existing nodes."""
+        n = batch.types.shape[1]
+        fwd = torch.triu(torch.ones(n, n, dtype=torch.bool, device=batch.adj.device), 1)
+        alive = batch.mask
+        return ((batch.adj > 0.5) & fwd & alive[:, :, None] & alive[:, None, :]).float()
+
+    # ------------------------------------------------------------------ encoder
+    def _encode(self, batch: DagBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check(batch)
+        b, n = batch.types.shape
+        adj = self._forward_adj(batch)
+        x = self.node_input(batch.types)
+        hs = self.hidden
+        # forward pass in topological order: push each node's gated message to its successors
+        views = self._gate_views(self.gate_forward, self.mapper_forward)
+        acc = x.new_zeros(b, n, hs)
+        states = []
+        for v in range(n):
+            h = self.gru_forward(x[:, v], acc[:, v])
+            states.append(h)
+            if v < n - 1:
+                acc = acc + adj[:, v, :, None] * self._gated(h, v, views)[:, None, :]
+        last = (batch.n_nodes - 1).clamp_min(0)
+        hg = torch.stack(states, 1)[torch.arange(b, device=last.device), last]
+        if self.bidirectional:
+            # reverse pass: each node's message goes to its predecessors; the source's state ends it
+            views = self._gate_views(self.gate_backward, self.mapper_backward)
+            acc = x.new_zeros(b, n, hs)
+            h = None
+            for v in range(n - 1, -1, -1):
+                h = self.gru_backward(x[:, v], acc[:, v])
+                if v > 0:
+                    acc = acc + adj[:, :, v, None] * self._gated(h, v, views)[:, None, :]
+            hg = self.hg_unify(torch.cat([hg, h], -1))
+        return self.fc_mu(hg), self.fc_logvar(hg)
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu + self.eps_scale * torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def encode(self, batch: DagBatch, stochastic: bool = False) -> torch.Tensor:
+        mu, logvar = self._encode(batch)
+        return self.reparameterize(mu, logvar) if stochastic else mu
+
+    # ------------------------------------------------------------------ teacher-forced decoder (training)
+    def _empty_states(self, w_new: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per type: a new node's decoder state before any edge, ``GRU_d(x_t, 0)``, and its edge-MLP part."""
+        all_types = torch.arange(self.n_types, device=w_new.device)
+        s0 = self.gru_decoder(self.node_input(all_types), w_new.new_zeros(self.n_types, self.hidden))
+        return s0, F.linear(s0, w_new, bias)
+
+    def _recon(self, z: torch.Tensor, batch: DagBatch) -> torch.Tensor:
+        """Sum over the batch of the type NLL and the edge BCE of ``batch`` given codes ``z``.
+
+        Teacher forcing makes every intermediate decoder state a function of the true graph: the
+        state of node ``v`` before the decision on edge ``u -> v`` is ``GRU_d(x_v, sum of the gated
+        messages of its true predecessors above u)``. That sum only changes at a true edge, so the
+        distinct states of node ``v`` are one per type (no edge yet, shared by all graphs) and one
+        per true edge ``w -> v`` (all predecessors ``>= w`` added). They are computed once and each
+        decision reads the state of the nearest true predecessor above ``u`` (or the empty one).
+        """
+        b, n = batch.types.shape
+        types = batch.types
+        n_nodes = batch.n_nodes
+        adj = self._forward_adj(batch)
+        x = self.node_input(types)
+        h0 = torch.tanh(self.fc_z(z))
+        hs = self.hidden
+        rows = torch.arange(b, device=types.device)
+        pos = torch.arange(n, device=types.device)
+        # type targets: the true type at real positions, "stop" right after the last node, nothing later
+        target = torch.where(pos[None] < n_nodes[:, None], types.clamp_min(0), torch.full_like(types, self.stop))
+        scored = pos[None] <= n_nodes[:, None]
+        if self.start_type is not None:
+            scored = scored & (pos[None] > 0)
+        views = self._gate_views(self.gate_forward, self.mapper_forward)
+        w_src, w_new, e_bias = self._edge_views()
+        q_size = w_new.shape[0]
+        s0_tab, q0_tab = self._empty_states(w_new, e_bias)
+        graph_states, msgs, srcs = [h0], [], []
+        edge_terms = []
+        for v in range(n):
+            if v == 0:
+                h = self.gru_decoder(x[:, 0], h0)
+            else:
+                e = adj[:, :v, v]                                          # [B, v] true edges u -> v
+                contrib = e[..., None] * torch.stack(msgs, 1)              # [B, v, hs]
+                incl = contrib.flip(1).cumsum(1).flip(1)                   # sum over predecessors >= u
+                bi, ui = (e > 0.5).nonzero(as_tuple=True)
+                se = self.gru_decoder(x[bi, v], incl[bi, ui])              # state after adding edge ui -> v
+                qe = F.linear(se, w_new, e_bias)
+                tv = types[:, v].clamp(0, self.n_types - 1)
+                # slot u: the state after the edge from u; slot v: the empty state
+                dense_h = torch.cat([se.new_zeros(b, v, hs).index_put((bi, ui), se), s0_tab[tv][:, None]], 1)
+                dense_q = torch.cat([qe.new_zeros(b, v, q_size).index_put((bi, ui), qe), q0_tab[tv][:, None]], 1)
+                position = torch.where(e > 0.5, pos[None, :v], torch.full_like(e, v, dtype=torch.long))
+                above = torch.cat([position[:, 1:], position.new_full((b, 1), v)], 1)
+                nearest = above.flip(1).cummin(1).values.flip(1)           # nearest true predecessor > u
+                q_before = dense_q.gather(1, nearest[..., None].expand(-1, -1, q_size))
+                logits = self._edge_out(torch.stack(srcs, 1) + q_before)   # [B, v]
+                real = (v < n_nodes).float()[:, None]
+                edge_terms.append((F.binary_cross_entropy_with_logits(logits, e, reduction="none") * real).sum())
+                h = dense_h[rows, position.min(1).values]                  # all predecessors added
+            graph_states.append(h)
+            if v < n - 1:
+                msgs.append(self._gated(h, v, views))
+                srcs.append(F.linear(h, w_src))
+        # type decisions: position v is chosen from the state of the graph built so far (H0 for v = 0)
+        type_logits = self.add_vertex(torch.stack(graph_states[:n], 1))                 # [B, N, types + 1]
+        nll = F.cross_entropy(type_logits.reshape(b * n, -1), target.reshape(-1), reduction="none")
+        return (nll * scored.reshape(-1).float()).sum() + torch.stack(edge_terms).sum()
+
+    def loss(self, batch: DagBatch, beta: float = 1.0) -> dict:
+        mu, logvar = self._encode(batch)
+        z = self.reparameterize(mu, logvar) if self.training else mu
+        recon = self._recon(z, batch)
+        kl = kl_divergence(mu, logvar)
+        return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
+
+    # ------------------------------------------------------------------ free decoding
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, stochastic: bool = False) -> DagBatch:
+        """Codes ``[B, latent]`` -> graphs, node by node and edge by edge as D-VAE decodes.
+
+        ``stochastic``: sample types and edges from the predicted distributions (D-VAE's default);
+        otherwise take the most likely type and the edges with probability > 0.5. The new node's
+        state is recomputed after each edge decision, only for the graphs that added an edge (for
+        the others it is unchanged).
+        """
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"{self.name}: codes must have shape [batch, {self.latent_dim}], got {tuple(z.shape)}")
+        b, n = z.shape[0], self.max_nodes
+        dev = z.device
+        types = torch.full((b, n), -1, dtype=torch.long, device=dev)
+        adj = torch.zeros(b, n, n, device=dev)
+        finished = torch.zeros(b, dtype=torch.bool, device=dev)
+        views = self._gate_views(self.gate_forward, self.mapper_forward)
+        w_src, w_new, e_bias = self._edge_views()
+        s0_tab, q0_tab = self._empty_states(w_new, e_bias)
+        h0 = torch.tanh(self.fc_z(z))
+        graph_state = h0
+        msgs, srcs = [], []
+        for v in range(n):
+            if v == 0 and self.start_type is not None:
+                t = torch.full((b,), self.start_type, dtype=torch.long, device=dev)
+            elif v == n - 1 and self.end_type is not None:
+                t = torch.full((b,), self.end_type, dtype=torch.long, device=dev)
+            else:
+                logits = self.add_vertex(graph_state)
+                if v == 0:   # a graph has at least one node
+                    logits[:, self.stop] = float("-inf")
+                if stochastic:
+                    t = torch.multinomial(torch.softmax(logits, -1), 1)[:, 0]
+                else:
+                    t = logits.argmax(-1)
+            active = ~finished & (t != self.stop)
+            types[:, v] = torch.where(active, t, torch.full_like(t, -1))
+            tc = t.clamp(0, self.n_types - 1)
+            if v == 0:
+                h = self.gru_decoder(self.node_input(tc), h0)
+            else:
+                is_end = active & (t == self.end_type) if self.end_type is not None else torch.zeros_like(active)
+                loose = adj[:, :v, :v].sum(2) == 0          # nodes without a successor: an end node reads them
+                x = self.node_input(tc)
+                acc = torch.zeros_like(h0)
+                h, q = s0_tab[tc], q0_tab[tc]                # the new node before any edge
+                for u in range(v - 1, -1, -1):
+                    logit = self._edge_out(srcs[u] + q)
+                    d = (torch.rand_like(logit) < torch.sigmoid(logit)) if stochastic else logit > 0
+                    d = torch.where(is_end, loose[:, u], d) & active
+                    adj[:, u, v] = d.float()
+                    idx = d.nonzero(as_tuple=True)[0]
+                    if len(idx):
+                        acc[idx] += msgs[u][idx]
+                        h[idx] = self.gru_decoder(x[idx], acc[idx])
+                        q[idx] = F.linear(h[idx], w_new, e_bias)
+            finished = finished | ~active
+            if self.end_type is not None:
+                finished = finished | (t == self.end_type)
+            graph_state = h
+            if v < n - 1:
+                msgs.append(self._gated(h, v, views))
+                srcs.append(F.linear(h, w_src))
+        return DagBatch(types, adj)
+
+
+class DVAEEMB(DVAE):
+    """DVAE-EMB (Chatzianastasis et al., 2021): D-VAE with learned operation embeddings.
+
+    ``emb_dim``: size of the embedding of an op type (their code: 3); the table is shared by the
+    encoder's and the decoder's GRUs and trained with the model. Other arguments as :class:`DVAE`.
+    """
+
+    name = "DVAE-EMB"
+
+    def __init__(self, vocab: Sequence[str], max_nodes: int, latent_dim: int = 56, hidden: int = 501,
+                 emb_dim: int = 3, **kwargs):
+        if int(emb_dim) < 1:
+            raise ValueError(f"{self.name}: emb_dim={emb_dim} must be at least 1")
+        self.emb_dim = int(emb_dim)
+        super().__init__(vocab, max_nodes, latent_dim, hidden, **kwargs)
+        self.embedding = nn.Embedding(len(self.vocab), self.emb_dim)
+
+    def _input_size(self) -> int:
+        return self.emb_dim
+
+    def node_input(self, types: torch.Tensor) -> torch.Tensor:
+        return self.embedding(types.clamp(0, self.n_types - 1))
