@@ -129,21 +129,21 @@ def decode(v: VectorRep, name: str = "") -> ArchGraph:
         row = tolist[i]
         a = {}
         for j in which[bounds[i]:bounds[i + 1]]:
-            name, (kind, width) = _ATTR_ITEMS[j]
-            c = COLUMN_OF[name]
+            aname, (kind, width) = _ATTR_ITEMS[j]
+            c = COLUMN_OF[aname]
             x = row[c]
             if kind == "int":
-                a[name] = decode_int(x)
+                a[aname] = decode_int(x)
             elif kind == "float":
-                a[name] = float(x)
+                a[aname] = float(x)
             elif kind == "string":
-                a[name] = STRINGS[int(x)]
+                a[aname] = STRINGS[int(x)]
             elif kind == "tensor":
-                a[name] = v.tensors[int(x)]
+                a[aname] = v.tensors[int(x)]
             else:
                 length = int(x)
                 vals = row[c + 1:c + 1 + length]
-                a[name] = [decode_int(t) for t in vals] if kind == "ints" else [float(t) for t in vals]
+                a[aname] = [decode_int(t) for t in vals] if kind == "ints" else [float(t) for t in vals]
         label = v.names[i] if i < len(v.names) else ""
         nodes.append(Node(OPS[k], a, name=label))
     ei = v.edge_index.detach().cpu().numpy() if isinstance(v.edge_index, torch.Tensor) else np.asarray(v.edge_index)
