@@ -457,12 +457,13 @@ def load_mixed_net(trained: dict) -> MixedOpNet:
     return model.eval()
 
 
-def network_objective(model: MixedOpNet, x, y, kappa: float = 0.0, s=None, batch: int = 64) -> Callable:
+def network_objective(model: MixedOpNet, x, y, kappa: float = 0.0, s=None, batch: int = 8) -> Callable:
     """The slides' ``f(gamma) = L_task(w, gamma) + kappa <gamma, s>`` for fixed weights ``w``.
 
     ``L_task`` is the mean cross-entropy of ``model`` on ``(x, y)``. The op outputs are computed
-    once, so ``f`` maps a batch ``(b, k)`` of points of the simplex to ``(b,)`` losses cheaply
-    (``batch`` points at a time); ``f`` is differentiable in ``gamma``.
+    once, so ``f`` maps a batch ``(b, k)`` of points of the simplex to ``(b,)`` float64 losses
+    cheaply (``batch`` points at a time, in float32 as the model); ``f`` is differentiable in
+    ``gamma``.
     """
     k = len(model.ops)
     if s is None:
@@ -473,22 +474,143 @@ def network_objective(model: MixedOpNet, x, y, kappa: float = 0.0, s=None, batch
     kappa = float(kappa)
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.int64)
+    batch = _check_n(batch, "batch")
     with torch.no_grad():
-        outs = model.op_outputs(x).to(torch.float64)
-    w = model.head.weight.detach().to(torch.float64)
-    bias = model.head.bias.detach().to(torch.float64)
+        outs = model.op_outputs(x)                      # (k, N, d)
+    n_img, d = outs.shape[1], outs.shape[2]
+    flat = outs.reshape(k, -1)
+    w = model.head.weight.detach()
+    bias = model.head.bias.detach()
 
     def f(gamma: torch.Tensor) -> torch.Tensor:
         if gamma.ndim != 2 or gamma.shape[1] != k:
             raise ValueError(f"gamma must be a batch (b, {k}) of points of the simplex, got {tuple(gamma.shape)}")
-        gamma = gamma.to(torch.float64)
         losses = []
         for i in range(0, gamma.shape[0], batch):
-            g = gamma[i:i + batch]
-            logits = torch.relu(torch.einsum("sk,knd->snd", g, outs)) @ w.T + bias
+            g = gamma[i:i + batch].to(torch.float32)
+            logits = torch.relu((g @ flat).view(g.shape[0], n_img, d)) @ w.T + bias
             ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                                    y.repeat(g.shape[0]), reduction="none")
             losses.append(ce.view(g.shape[0], -1).mean(1))
-        return torch.cat(losses) + kappa * gamma @ s
+        return torch.cat(losses).to(torch.float64) + kappa * gamma.to(torch.float64) @ s
 
     return f
+
+
+# --------------------------------------------------------------------------- studies for the chapter
+def temperature_grid(t_max: float, t_min: float, n: int) -> list[float]:
+    """``n`` temperatures from ``t_max`` down to ``t_min``, evenly spaced in log scale."""
+    t_max, t_min, n = _check_t(t_max, "t_max"), _check_t(t_min, "t_min"), _check_n(n, "n_t")
+    if t_min >= t_max or n < 2:
+        raise ValueError(f"need t_min < t_max and n_t >= 2, got t_max={t_max}, t_min={t_min}, n_t={n}")
+    return [float(v) for v in np.geomspace(t_max, t_min, n)]
+
+
+def limit_study(f: Callable, alpha, ts, n: int, generator: torch.Generator | None = None,
+                linear_values=None, batch: int = 65536) -> list[dict]:
+    """One row per temperature: the Monte Carlo ``E f(gamma(t))`` with its standard error, the
+    relaxed value ``f(Softmax(alpha / t))``, the slides' claimed limit ``f(gamma_bar(0))`` and
+    the corrected limit ``sum_m softmax(alpha)_m f(e_m)``. For a linear ``f`` give its vertex
+    values as ``linear_values`` to add the exact ``E f(gamma(t)) = <values, E gamma(t)>``."""
+    alpha = _as_alpha(alpha, vector=True).detach().to(torch.float64)
+    with torch.no_grad():
+        claimed = float(_values(f, relaxed_mean(alpha, 0)[None])[0])
+        corrected = float(vertex_expectation(f, alpha))
+    rows = []
+    for t in ts:
+        est = expect(f, alpha, t, n, generator, batch=batch)
+        with torch.no_grad():
+            relaxed = float(_values(f, relaxed_mean(alpha, t)[None])[0])
+        row = {"t": float(t), "mc_mean": float(est.mean), "mc_se": float(est.se)}
+        if linear_values is not None:
+            c = _as_alpha(linear_values, "linear_values", vector=True).detach().to(torch.float64)
+            row["exact"] = float(exact_mean(alpha, t) @ c)
+        row.update({"relaxed_f_softmax_alpha_over_t": relaxed, "claimed_f_gamma_bar_0": claimed,
+                    "corrected_sum_p_f_vertex": corrected, "n": n})
+        rows.append(row)
+    return rows
+
+
+def mean_study(alpha, ts, n: int, generator: torch.Generator | None = None, batch: int = 65536) -> list[dict]:
+    """One row per temperature and component ``m``: exact ``E[gamma_m(t)]``, its Monte Carlo estimate
+    with standard error, ``Softmax(alpha / t)_m`` and the limit ``softmax(alpha)_m``."""
+    alpha = _as_alpha(alpha, vector=True).detach().to(torch.float64)
+    p = torch.softmax(alpha, 0)
+    rows = []
+    for t in ts:
+        est = expect(lambda g: g, alpha, t, n, generator, batch=batch)
+        ex = exact_mean(alpha, t)
+        soft = relaxed_mean(alpha, t)
+        for m in range(len(alpha)):
+            rows.append({"t": float(t), "m": m + 1, "exact_E_gamma": float(ex[m]), "mc_mean": float(est.mean[m]),
+                         "mc_se": float(est.se[m]), "softmax_alpha_over_t": float(soft[m]),
+                         "softmax_alpha": float(p[m])})
+    return rows
+
+
+def gradient_study(f: Callable, alpha, ts, n: int, generator: torch.Generator | None = None,
+                   linear_values=None) -> list[dict]:
+    """Per temperature: the pathwise estimator of ``d/d alpha E f(gamma(t))`` (its mean, the total
+    variance ``tr Cov`` of one draw, its distance to the discrete gradient ``grad J``) and the
+    deterministic relaxation's gradient ``d f(Softmax(alpha/t)) / d alpha`` (its distance to
+    ``grad J``); and, once, REINFORCE (no baseline, leave-one-out baseline) for ``grad J``.
+    For a linear ``f`` give its vertex values as ``linear_values`` to add the exact distance
+    ``||grad E f(gamma(t)) - grad J||`` (from the Jacobian of :func:`exact_mean`)."""
+    alpha = _as_alpha(alpha, vector=True).detach().to(torch.float64)
+    target = discrete_grad(f, alpha)
+    plain = summarize(score_function_grads(f, alpha, n, generator))
+    loo = summarize(score_function_grads(f, alpha, n, generator, baseline="loo"))
+    rows = []
+    for t in ts:
+        est = summarize(pathwise_grads(f, alpha, t, n, generator))
+        rows.append({
+            "t": float(t), "n": n,
+            "pathwise_total_var": est.total_variance,
+            "pathwise_bias_to_grad_J": float((est.mean - target).norm()),
+            "pathwise_bias_se": float(est.se.norm()),
+            "relaxed_grad_error": float((relaxed_grad(f, alpha, t) - target).norm()),
+            **({"exact_bias_to_grad_J": float((exact_mean(alpha, t, jacobian=True)[1].T
+                                               @ _as_alpha(linear_values, "linear_values", vector=True).to(torch.float64)
+                                               - target).norm())} if linear_values is not None else {}),
+            "reinforce_total_var": plain.total_variance,
+            "reinforce_loo_total_var": loo.total_variance,
+            "grad_J_norm": float(target.norm()),
+        })
+    return rows
+
+
+def random_problems(n_problems: int, t: float, n: int, generator: torch.Generator | None = None,
+                    k_range=(2, 6)) -> list[dict]:
+    """Random ``(alpha, f)`` pairs, ``alpha ~ N(0, 1.5^2)``, ``f(gamma) = <gamma, c> + b ||gamma||^2``
+    with ``c ~ N(0, 1)``, ``b ~ U(-1, 1)`` (bounded, continuous, non-linear): per problem the Monte
+    Carlo ``E f(gamma(t))`` and its standard error beside the claimed and the corrected limit."""
+    n_problems = _check_n(n_problems, "n_problems")
+    rows = []
+    for i in range(n_problems):
+        k = int(torch.randint(k_range[0], k_range[1] + 1, (1,), generator=generator))
+        alpha = 1.5 * torch.randn(k, dtype=torch.float64, generator=generator)
+        c = torch.randn(k, dtype=torch.float64, generator=generator)
+        b = float(2 * torch.rand(1, dtype=torch.float64, generator=generator) - 1)
+        f = (lambda c_, b_: (lambda g: g @ c_ + b_ * (g ** 2).sum(-1)))(c, b)
+        est = expect(f, alpha, t, n, generator)
+        rows.append({"problem": i, "k": k, "mc_mean": float(est.mean), "mc_se": float(est.se),
+                     "claimed": float(f(relaxed_mean(alpha, 0)[None])[0]),
+                     "corrected": float(vertex_expectation(f, alpha)),
+                     "p_argmax": float(torch.softmax(alpha, 0).max())})
+    return rows
+
+
+def to_triangle(gamma) -> np.ndarray:
+    """Cartesian coordinates of points of the 2-simplex (``(..., 3)``) in an equilateral triangle
+    with vertices ``e_1 = (0, 0)``, ``e_2 = (1, 0)``, ``e_3 = (1/2, sqrt(3)/2)``."""
+    g = np.asarray(gamma.detach() if isinstance(gamma, torch.Tensor) else gamma, dtype=np.float64)
+    if g.shape[-1] != 3:
+        raise ValueError(f"gamma must have 3 components along its last axis, got shape {g.shape}")
+    return np.stack([g[..., 1] + 0.5 * g[..., 2], (math.sqrt(3) / 2) * g[..., 2]], axis=-1)
+
+
+def simplex_grid(resolution: int) -> torch.Tensor:
+    """All points ``(i, j, l) / resolution`` of the 2-simplex with ``i + j + l = resolution``."""
+    r = _check_n(resolution, "resolution")
+    pts = [(i, j, r - i - j) for i in range(r + 1) for j in range(r + 1 - i)]
+    return torch.tensor(pts, dtype=torch.float64) / r
