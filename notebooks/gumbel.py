@@ -54,7 +54,7 @@ n_t = 13
 n_mc = 20000               # Monte Carlo draws per temperature (linear and quadratic f, E[gamma])
 n_net = 500                # Monte Carlo draws per temperature for the network's loss
 net_alpha = [0.5, -0.3, 1.0]   # logits of the network's mixed op, order (pool, identity, conv)
-kappa = 0.5                # weight of the cost term of the slides f = L_task + kappa <gamma, s>
+kappa = 0.5                # weight of the cost term (f = L_task plus kappa times the cost)
 s = [0.15, 0.15, 0.70]     # complexity vector (pool, identity, conv): the slides' case B
 net_epochs = 20            # training of the tiny network's weights (gamma uniform on the simplex)
 channels = 8
