@@ -1,0 +1,299 @@
+"""Chapter 3's repair rules: any decoder output -> a valid network that runs; valid input unchanged."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from graphgen import runnable_cnns
+from nasvec import encode, from_torch, repair, to_onnx, to_torch
+from nasvec.graph import ArchGraph, Node
+from nasvec.repair import RULES, problem, raw_arrays
+from nasvec.shapes import infer_shapes
+from nasvec.vocab import N_COLUMNS, OP_INDEX, OPS
+
+SHAPE = (1, 1, 28, 28)
+
+
+def runs(g, shape=SHAPE, onnx=True):
+    """Valid for batch 1 and batch 3, builds in ONNX (full check) + onnxruntime, torch forward and backward."""
+    assert problem(g, shape) is None, problem(g, shape)
+    assert problem(g, (3,) + tuple(shape[1:])) is None
+    if onnx:
+        import onnxruntime as ort
+
+        m = to_onnx(g, shape)
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        (y,) = sess.run(None, {"input": np.random.default_rng(0).random(shape, dtype=np.float32)})
+        assert y.shape[0] == shape[0]
+    net = to_torch(g, (3,) + tuple(shape[1:]))
+    x = torch.randn((3,) + tuple(shape[1:]), requires_grad=True)
+    y = net(x)
+    assert y.shape[0] == 3 and y.is_floating_point()
+    y.sum().backward()
+    assert x.grad is not None
+
+
+def chain(*specs, edges=None):
+    """Arrays of a graph given as (op, attrs) specs; edges default to a chain."""
+    nodes = [Node(op, dict(a)) for op, a in specs]
+    n = len(nodes)
+    edges = [(i, i + 1) for i in range(n - 1)] if edges is None else edges
+    g = ArchGraph.__new__(ArchGraph)  # bypass the constructor's checks: these graphs are broken on purpose
+    g.nodes, g.edges, g.name, g.meta = nodes, list(edges), "", {}
+    arr = raw_arrays(g)
+    arr["edge_index"] = np.array(edges, dtype=np.int64).reshape(-1, 2).T
+    return arr
+
+
+CONV = ("Conv", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "out_channels": 8})
+
+
+# --------------------------------------------------------------------------- properties
+decoder_outputs = st.integers(0, 24).flatmap(lambda n: st.fixed_dictionaries({
+    "ops": st.one_of(
+        hnp.arrays(np.float64, (n, len(OPS)), elements=st.floats(-1e6, 1e6)),
+        hnp.arrays(np.float64, (n,), elements=st.floats(allow_nan=True, allow_infinity=True, width=32)),
+        hnp.arrays(np.int64, (n,), elements=st.integers(0, len(OPS) - 1)),
+    ),
+    "edge_index": st.one_of(
+        hnp.arrays(np.float64, (2, 3 * n),
+                   elements=st.one_of(st.floats(-3, n + 3, width=32), st.sampled_from([np.nan, np.inf, -np.inf]))),
+        hnp.arrays(np.int64, (2, 2 * n), elements=st.integers(-1, max(n, 1))),
+        hnp.arrays(np.float64, (n, n) if n != 2 else (2, 0), elements=st.floats(0, 1)),
+    ),
+    "attrs": hnp.arrays(np.float64, (n, N_COLUMNS),
+                        elements=st.one_of(st.just(np.nan), st.integers(-3, 30).map(float),
+                                           st.floats(allow_nan=True, allow_infinity=True))),
+}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(decoder_outputs)
+def test_any_decoder_output_becomes_a_runnable_network(v):
+    g, counts = repair(v, report=True)
+    runs(g)
+    assert set(counts) <= set(RULES)
+    assert g.meta["repairs"] == counts
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(decoder_outputs)
+def test_repair_is_deterministic_and_its_output_is_a_fixed_point(v):
+    g = repair(v)
+    assert repair(v) == g
+    again, counts = repair(encode(g), report=True)
+    assert again == g and counts == {}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runnable_cnns(input_shape=(1, 3, 8, 8)))
+def test_valid_networks_are_returned_unchanged(case):
+    g, shape = case
+    r, counts = repair(encode(g), input_shape=shape, report=True)
+    assert r == g and counts == {}
+
+
+@pytest.mark.parametrize("name", ["resnet18", "alexnet", "mobilenet_v3_small"])
+def test_reference_networks_are_unchanged(name):
+    from nasvec.models import reference
+
+    g = from_torch(reference(name, num_classes=10, in_channels=1, small_input=True), torch.zeros(SHAPE))
+    r, counts = repair(encode(g), report=True)
+    assert r == g and counts == {}
+    assert repair(encode(g), num_classes=10) == g  # already a 10-class classifier
+
+
+def test_thousands_of_nodes():
+    rng = np.random.default_rng(0)
+    n = 3000
+    v = {"ops": rng.normal(size=(n, len(OPS))), "edge_index": rng.integers(0, n, size=(2, 3 * n)),
+         "attrs": rng.normal(scale=3, size=(n, N_COLUMNS))}
+    g = repair(v)
+    runs(g, onnx=False)
+    # a long valid-looking chain keeps its length
+    ops = np.full(n, OP_INDEX["Relu"])
+    ops[0], ops[-1] = OP_INDEX["Input"], OP_INDEX["Output"]
+    ops[1::7] = OP_INDEX["Conv"]
+    g = repair({"ops": ops, "edge_index": np.stack([np.arange(n - 1), np.arange(1, n)]),
+                "attrs": np.full((n, N_COLUMNS), np.nan)})
+    assert len(g) == n
+    runs(g, onnx=False)
+
+
+# --------------------------------------------------------------------------- errors
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="v must be"):
+        repair(42)
+    with pytest.raises(ValueError, match="input_shape"):
+        repair({"ops": [0]}, input_shape=(1, 0, 28, 28))
+    with pytest.raises(ValueError, match="num_classes"):
+        repair({"ops": [0]}, num_classes=0)
+    with pytest.raises(TypeError, match="edge_index"):
+        repair({"ops": [0, 1, 2], "edge_index": np.zeros((3, 3, 3)), "attrs": None})
+
+
+# --------------------------------------------------------------------------- one test per rule
+def test_rule_op_ids():
+    scores = np.full((3, len(OPS)), -1.0)
+    for i, op in enumerate(["Input", "Relu", "Output"]):
+        scores[i, OP_INDEX[op]] = 5.0
+    g = repair({"ops": scores, "edge_index": [[0, 1], [1, 2]], "attrs": None})
+    assert g.ops == ["Input", "Relu", "Output"]
+    ids = np.array([0.2, OP_INDEX["Relu"] + 0.4, np.nan, -7, 1e9, 1.0])
+    g, c = repair({"ops": ids, "edge_index": [[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]], "attrs": None}, report=True)
+    assert g.ops == ["Input", "Relu", "Identity", "Identity", "Identity", "Output"]
+    assert c["op_ids"] == 5  # two rounded, three replaced
+    runs(g)
+
+
+def test_rule_edges():
+    arr = chain(("Input", {}), ("Relu", {}), ("Output", {}))
+    arr["edge_index"] = np.array([[0, 1, 1, 0, 5, np.nan, 0], [1, 2, 1, 1, 1, 2, -1]])
+    g, c = repair(arr, report=True)
+    assert g.edges == [(0, 1), (1, 2)] and c["edges"] == 5  # self loop, duplicate, 5, NaN, -1
+
+
+def test_rule_acyclic():
+    arr = chain(("Input", {}), ("Relu", {}), ("Sigmoid", {}), ("Output", {}))
+    arr["edge_index"] = arr["edge_index"][::-1].copy()  # every edge backwards
+    g, c = repair(arr, report=True)
+    assert g.ops == ["Input", "Relu", "Sigmoid", "Output"] and g.edges == [(0, 1), (1, 2), (2, 3)]
+    assert c["acyclic"] == 3
+
+
+def test_rule_shape_ops():
+    arr = chain(("Input", {}), CONV, ("Shape", {}), ("Transpose", {"perm": [0, 2, 1, 3]}), ("Output", {}))
+    g, c = repair(arr, report=True)
+    assert "Shape" not in g.ops and "Transpose" not in g.ops and c["shape_ops"] == 2
+    arr = chain(("Input", {}), ("Constant", {}), ("Add", {}), ("Output", {}), edges=[(0, 2), (1, 2), (2, 3)])
+    g, c = repair(arr, report=True)
+    assert "Constant" not in g.ops and c["shape_ops"] == 1
+    runs(g)
+
+
+def test_rule_one_source():
+    g, c = repair(chain(("Relu", {}), ("Input", {}), ("Input", {}), ("Output", {}), edges=[(0, 1), (1, 2), (2, 3)]),
+                  report=True)
+    assert g.ops.count("Input") == 1 and g.ops[0] == "Input" and c["one_source"] >= 2
+    g = repair(chain(CONV, ("Relu", {}), ("Output", {})))
+    assert g.ops[0] == "Input"
+    runs(g)
+
+
+def test_rule_one_sink():
+    g, c = repair(chain(("Input", {}), ("Output", {}), CONV, ("Output", {})), report=True)
+    assert g.ops.count("Output") == 1 and g.ops[-1] == "Output" and c["one_sink"] >= 1
+    g = repair(chain(("Input", {}), CONV))
+    assert g.ops[-1] == "Output"
+    runs(g)
+
+
+def test_rule_orphans():
+    g, c = repair(chain(("Input", {}), CONV, ("Relu", {}), ("Output", {}), edges=[(0, 1), (2, 3)]), report=True)
+    assert (1, 2) in g.edges and c["orphans"] == 1
+
+
+def test_rule_dangling():
+    # the Sigmoid is read by nobody; the Add has one operand -> the Sigmoid becomes its second operand
+    arr = chain(("Input", {}), ("Relu", {}), ("Sigmoid", {}), ("Add", {}), ("Output", {}),
+                edges=[(0, 1), (0, 2), (1, 3), (3, 4)])
+    g, c = repair(arr, report=True)
+    assert g.ops == ["Input", "Relu", "Sigmoid", "Add", "Output"] and g.predecessors(3) == [1, 2]
+    assert c["dangling"] == 1
+    runs(g)
+
+
+def test_rule_arity():
+    arr = chain(("Input", {}), ("Relu", {}), ("Sigmoid", {}), ("Tanh", {}), ("Output", {}),
+                edges=[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)])
+    g, c = repair(arr, report=True)
+    assert g.ops == ["Input", "Relu", "Tanh", "Output"]  # Tanh keeps its first input; the Sigmoid is pruned
+    assert c["arity"] == 1 and c["prune"] == 1
+    g, c = repair(chain(("Input", {}), ("Add", {}), ("Output", {})), report=True)
+    assert g.ops == ["Input", "Identity", "Output"] and c["arity"] == 1
+
+
+def test_rule_prune():
+    arr = chain(("Input", {}), ("Relu", {}), ("Sigmoid", {}), ("Output", {}), ("Tanh", {}),
+                edges=[(0, 1), (1, 2), (2, 3), (1, 4)])
+    g, c = repair(arr, report=True)
+    assert "Tanh" not in g.ops and c["prune"] == 1
+    runs(g)
+
+
+def test_rule_no_layers():
+    g, c = repair({"ops": [], "edge_index": np.zeros((2, 0)), "attrs": np.zeros((0, N_COLUMNS))}, report=True)
+    assert g.ops == ["Input", "Identity", "Output"] and c["no_layers"] == 1
+    runs(g)
+
+
+def test_rule_attributes():
+    big = ("Conv", {"kernel_shape": [50, 50], "strides": [-2, 0], "pads": [-1, 3, 99, 0], "group": 3,
+                    "out_channels": 64, "dilations": [9, 1]})
+    g, c = repair(chain(("Input", {}), CONV, big, ("MaxPool", {"kernel_shape": [40, 2], "pads": [5, 5, 5, 5]}),
+                        ("LeakyRelu", {"alpha": 1e30}), ("Output", {})), report=True)
+    conv, pool, act = g.nodes[2].attrs, g.nodes[3].attrs, g.nodes[4].attrs
+    assert max(conv["kernel_shape"]) <= 28 + 3 + 11 and min(conv["strides"]) >= 1 and min(conv["pads"]) >= 0
+    assert 8 % conv["group"] == 0 and 64 % conv["group"] == 0
+    assert pool["kernel_shape"][0] <= infer_shapes(g, SHAPE)[2].shape[2]
+    assert all(p <= (k - 1) // 2 for p, k in zip(pool["pads"], pool["kernel_shape"] * 2))
+    assert 0 <= act["alpha"] <= 1
+    assert c["attributes"] == 3
+    runs(g)
+    # missing required attributes are filled
+    g = repair(chain(("Input", {}), ("Conv", {}), ("Gemm", {}), ("Output", {})))
+    assert "kernel_shape" in g.nodes[1].attrs and "out_channels" in g.nodes[1].attrs
+    runs(g)
+
+
+def test_rule_rank():
+    g, c = repair(chain(("Input", {}), CONV, ("Gemm", {"out_features": 16}), CONV, ("Output", {})), report=True)
+    assert g.ops == ["Input", "Conv", "Flatten", "Gemm", "Reshape", "Conv", "Output"] and c["rank"] == 2
+    runs(g)
+
+
+def test_rule_operands():
+    # Add of [N, 8, 28, 28] and [N, 16, 14, 14]: the second is padded to 28 x 28 and mapped to 8 channels
+    arr = chain(("Input", {}), CONV,
+                ("Conv", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [2, 2], "out_channels": 16}),
+                ("Add", {}), ("Output", {}), edges=[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)])
+    g, c = repair(arr, report=True)
+    assert "Pad" in g.ops and g.ops.count("Conv") == 3 and c["operands"] == 1
+    runs(g)
+    # and the other way round: pooled down
+    arr = chain(("Input", {}), ("Conv", {**CONV[1], "strides": [2, 2]}), ("Conv", {**CONV[1], "out_channels": 8}),
+                ("Concat", {"axis": 0}), ("Output", {}), edges=[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)])
+    g, c = repair(arr, report=True)
+    assert "AveragePool" in g.ops and g.nodes[-2].attrs["axis"] == 1 and c["operands"] == 1
+    runs(g)
+
+
+def test_rule_size_cap():
+    huge = ("ConvTranspose", {"kernel_shape": [11, 11], "strides": [8, 8], "out_channels": 100})
+    g, c = repair(chain(("Input", {}), huge), report=True)  # no Output: the rules run
+    assert "ConvTranspose" not in g.ops and c["size_cap"] == 1
+    runs(g)
+
+
+def test_rule_fallback(monkeypatch):
+    import sys
+
+    mod = sys.modules["nasvec.repair"]  # the package attribute `repair` is the function
+
+    monkeypatch.setattr(mod, "_fix_simple", lambda op, a, x: {"axis": 99})
+    g, c = repair(chain(("Input", {}), ("Softmax", {})), report=True)  # no Output: the rules run
+    assert g.ops == ["Input", "Identity", "Output"] and c["fallback"] == 1
+
+
+def test_rule_classifier():
+    g, c = repair(chain(("Input", {}), CONV, ("Output", {})), num_classes=10, report=True)
+    assert infer_shapes(g, SHAPE)[-1].shape == (1, 10) and c["classifier"] == 1
+    runs(g)
+
+
+def test_every_rule_has_a_test():
+    tested = {name[len("test_rule_"):] for name in globals() if name.startswith("test_rule_")}
+    assert tested == set(RULES)
