@@ -277,7 +277,7 @@ rep.table(summary, "limits_summary")
 #
 # ## The corrected statement, and its proof
 #
-# > **Theorem (corrected).** Let $f$ be bounded on $\Delta^{k-1}$ and continuous at its vertices,
+# > **Theorem (corrected).** Let $f$ be measurable and bounded on $\Delta^{k-1}$ and continuous at its vertices,
 # > $\alpha \in \mathbb R^k$, $\gamma(t) = \mathrm{softmax}((\alpha + g)/t)$ with $g_m$ i.i.d.
 # > standard Gumbel. Then
 # > $$\lim_{t\to 0^+} \mathbb E\, f(\gamma(t)) = \sum_{m=1}^k \mathrm{softmax}(\alpha)_m\, f(e_m)
@@ -380,7 +380,10 @@ rep.table(gap, "search_gap")
 # per edge; if it is implemented as the deterministic $\mathrm{Softmax}(\alpha/t)$ it measures the
 # cost of the argmax architecture instead. With the slides' identity $\bar\gamma = \mathbb E\gamma$
 # false, the task term and the cost term of the objective refer to different architectures when
-# $t$ is small. For the network example: $\kappa\langle\cdot, s\rangle$ at the two points, per $t$:
+# $t$ is small. Chapter 5 takes $\bar\gamma = \mathrm{softmax}(\alpha)$, the $t \to 0$ limit of
+# $\mathbb E[\gamma(t)]$: the expected cost of a sampled architecture in the limit, which at the
+# temperatures of its schedule (1.0 → 0.2) differs a little from the actual expected cost
+# (first column below). For the network example, $\kappa\langle\cdot, s\rangle$ at the points, per $t$:
 
 # %%
 s_t = torch.tensor(s, dtype=torch.float64)
