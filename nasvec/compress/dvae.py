@@ -145,23 +145,22 @@ class DVAE(Compressor):
     # ------------------------------------------------------------------ pieces
     # The weights are sliced once per call (not once per node): the backward pass of a slice
     # materialises a gradient of the whole matrix, which per node would cost more than the matmuls.
-    def _gate_views(self, gate: nn.Linear, mapper: nn.Linear) -> tuple:
-        """``(gate weight on h, per-position gate bias [N, hs], mapper weight on h, per-position mapper bias)``.
+    def _gate_views(self, gate: nn.Linear, mapper: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gate and mapper as one layer: ``(weight [2 hs, hs] on h, per-position bias [N, 2 hs])``.
 
-        D-VAE's gate reads ``[h_u, onehot(u)]``; the one-hot's columns are a per-position bias.
+        D-VAE's gate and mapper read ``[h_u, onehot(u)]``; the one-hot's columns are a per-position bias.
         """
         hs = self.hidden
-        if not self.vid:
-            return gate.weight, gate.bias[None].expand(self.max_nodes, -1), mapper.weight, None
-        return (gate.weight[:, :hs], gate.bias[None] + gate.weight[:, hs:].T,
-                mapper.weight[:, :hs], mapper.weight[:, hs:].T)
+        weight = torch.cat([gate.weight[:, :hs], mapper.weight[:, :hs]], 0)
+        bias = torch.cat([gate.bias, gate.bias.new_zeros(hs)])[None].expand(self.max_nodes, -1)
+        if self.vid:
+            bias = bias + torch.cat([gate.weight[:, hs:], mapper.weight[:, hs:]], 0).T
+        return weight, bias
 
-    @staticmethod
-    def _gated(h: torch.Tensor, v: int, views: tuple) -> torch.Tensor:
+    def _gated(self, h: torch.Tensor, v: int, views: tuple) -> torch.Tensor:
         """The gated message ``sigmoid(gate([h, onehot(v)])) * mapper([h, onehot(v)])`` of node ``v``."""
-        gw, gb, mw, mb = views
-        m = F.linear(h, mw) if mb is None else F.linear(h, mw, mb[v])
-        return torch.sigmoid(F.linear(h, gw, gb[v])) * m
+        g, m = F.linear(h, views[0], views[1][v]).split(self.hidden, -1)
+        return torch.sigmoid(g) * m
 
     def _edge_views(self) -> tuple:
         """``(weight on h_u, weight on h_new, bias)`` of the edge MLP's first layer, split."""
@@ -171,6 +170,23 @@ class DVAE(Compressor):
     def _edge_out(self, hid_pre: torch.Tensor) -> torch.Tensor:
         """Edge logits from the first layer's pre-activation ``[..., 4 hs]``."""
         return self.add_edge[2](F.relu(hid_pre)).squeeze(-1)
+
+    @staticmethod
+    def _gru(gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``nn.GRUCell`` from its projections ``gi = W_ih x + b_ih`` and ``gh = W_hh h + b_hh``."""
+        i_r, i_z, i_n = gi.chunk(3, -1)
+        h_r, h_z, h_n = gh.chunk(3, -1)
+        r = torch.sigmoid(i_r + h_r)
+        upd = torch.sigmoid(i_z + h_z)
+        return (1 - upd) * torch.tanh(i_n + r * h_n) + upd * h
+
+    def _decoder_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per type: the decoder GRU's input projection ``W_ih x_t + b_ih`` and the state ``GRU_d(x_t, 0)``."""
+        cell = self.gru_decoder
+        all_types = torch.arange(self.n_types, device=cell.weight_ih.device)
+        gi = F.linear(self.node_input(all_types), cell.weight_ih, cell.bias_ih)
+        s0 = self._gru(gi, cell.bias_hh.expand(self.n_types, -1), gi.new_zeros(self.n_types, self.hidden))
+        return gi, s0
 
     def _check(self, batch: DagBatch) -> None:
         _check_batch(self, batch)
@@ -236,72 +252,77 @@ class DVAE(Compressor):
         return self.reparameterize(mu, logvar) if stochastic else mu
 
     # ------------------------------------------------------------------ teacher-forced decoder (training)
-    def _empty_states(self, w_new: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per type: a new node's decoder state before any edge, ``GRU_d(x_t, 0)``, and its edge-MLP part."""
-        all_types = torch.arange(self.n_types, device=w_new.device)
-        s0 = self.gru_decoder(self.node_input(all_types), w_new.new_zeros(self.n_types, self.hidden))
-        return s0, F.linear(s0, w_new, bias)
-
     def _recon(self, z: torch.Tensor, batch: DagBatch) -> torch.Tensor:
         """Sum over the batch of the type NLL and the edge BCE of ``batch`` given codes ``z``.
 
         Teacher forcing makes every intermediate decoder state a function of the true graph: the
-        state of node ``v`` before the decision on edge ``u -> v`` is ``GRU_d(x_v, sum of the gated
-        messages of its true predecessors above u)``. That sum only changes at a true edge, so the
-        distinct states of node ``v`` are one per type (no edge yet, shared by all graphs) and one
-        per true edge ``w -> v`` (all predecessors ``>= w`` added). They are computed once and each
-        decision reads the state of the nearest true predecessor above ``u`` (or the empty one).
+        state of node ``v`` before the decision on edge ``u -> v`` is ``GRU_d(x_v, S)`` with ``S``
+        the gated messages of its true predecessors above ``u``. That sum only changes at a true
+        edge, so node ``v`` has one state per true edge ``w -> v`` (all predecessors ``>= w``
+        added) besides the empty state ``GRU_d(x_v, 0)`` (one per type). Since ``W_hh S`` is the
+        sum of ``W_hh m_w``, each predecessor's message is projected once, and a state costs no
+        matrix product. Only the node states are sequential; the edge and type logits of all
+        positions are computed together at the end.
         """
         b, n = batch.types.shape
         types = batch.types
         n_nodes = batch.n_nodes
         adj = self._forward_adj(batch)
-        x = self.node_input(types)
+        dev = types.device
+        cell = self.gru_decoder
         h0 = torch.tanh(self.fc_z(z))
-        hs = self.hidden
-        rows = torch.arange(b, device=types.device)
-        pos = torch.arange(n, device=types.device)
+        pos = torch.arange(n, device=dev)
         # type targets: the true type at real positions, "stop" right after the last node, nothing later
         target = torch.where(pos[None] < n_nodes[:, None], types.clamp_min(0), torch.full_like(types, self.stop))
         scored = pos[None] <= n_nodes[:, None]
         if self.start_type is not None:
             scored = scored & (pos[None] > 0)
+        tc = types.clamp(0, self.n_types - 1)
         views = self._gate_views(self.gate_forward, self.mapper_forward)
-        w_src, w_new, e_bias = self._edge_views()
-        q_size = w_new.shape[0]
-        s0_tab, q0_tab = self._empty_states(w_new, e_bias)
-        graph_states, msgs, srcs = [h0], [], []
-        edge_terms = []
+        gi_tab, s0_tab = self._decoder_tables()
+        states = [cell(self.node_input(tc[:, 0]), h0)]
+        msgs, projs = [], []                   # per node: gated message m_u and W_hh m_u
+        edge_states, n_edge_states = [], 0     # states after each true edge, all positions
+        before = []                            # per position v: [B, v] row of the state before deciding u
         for v in range(n):
-            if v == 0:
-                h = self.gru_decoder(x[:, 0], h0)
-            else:
-                e = adj[:, :v, v]                                          # [B, v] true edges u -> v
-                contrib = e[..., None] * torch.stack(msgs, 1)              # [B, v, hs]
-                incl = contrib.flip(1).cumsum(1).flip(1)                   # sum over predecessors >= u
+            if v > 0:
+                e = adj[:, :v, v]
                 bi, ui = (e > 0.5).nonzero(as_tuple=True)
-                se = self.gru_decoder(x[bi, v], incl[bi, ui])              # state after adding edge ui -> v
-                qe = F.linear(se, w_new, e_bias)
-                tv = types[:, v].clamp(0, self.n_types - 1)
-                # slot u: the state after the edge from u; slot v: the empty state
-                dense_h = torch.cat([se.new_zeros(b, v, hs).index_put((bi, ui), se), s0_tab[tv][:, None]], 1)
-                dense_q = torch.cat([qe.new_zeros(b, v, q_size).index_put((bi, ui), qe), q0_tab[tv][:, None]], 1)
+                incl_m = (e[..., None] * torch.stack(msgs, 1)).flip(1).cumsum(1).flip(1)   # preds >= u
+                incl_g = (e[..., None] * torch.stack(projs, 1)).flip(1).cumsum(1).flip(1)
+                se = self._gru(gi_tab[tc[bi, v]], incl_g[bi, ui] + cell.bias_hh, incl_m[bi, ui])
+                # row ids into [all edge states, then the empty state of each type]
+                row = torch.full((b, v + 1), -1, dtype=torch.long, device=dev)
+                row[bi, ui] = n_edge_states + torch.arange(len(bi), device=dev)
+                row[:, v] = -1 - tc[:, v]                      # empty state of type t: -1 - t, resolved below
                 position = torch.where(e > 0.5, pos[None, :v], torch.full_like(e, v, dtype=torch.long))
                 above = torch.cat([position[:, 1:], position.new_full((b, 1), v)], 1)
-                nearest = above.flip(1).cummin(1).values.flip(1)           # nearest true predecessor > u
-                q_before = dense_q.gather(1, nearest[..., None].expand(-1, -1, q_size))
-                logits = self._edge_out(torch.stack(srcs, 1) + q_before)   # [B, v]
-                real = (v < n_nodes).float()[:, None]
-                edge_terms.append((F.binary_cross_entropy_with_logits(logits, e, reduction="none") * real).sum())
-                h = dense_h[rows, position.min(1).values]                  # all predecessors added
-            graph_states.append(h)
+                nearest = above.flip(1).cummin(1).values.flip(1)             # nearest true predecessor > u
+                before.append(row.gather(1, nearest))
+                first = row.gather(1, position.min(1).values[:, None])[:, 0]  # all predecessors added
+                edge_states.append(se)
+                n_edge_states += len(bi)
+                h = torch.where((first >= 0)[:, None], se[(first - (n_edge_states - len(bi))).clamp_min(0)],
+                                s0_tab[(-1 - first).clamp_min(0)]) if len(bi) else s0_tab[tc[:, v]]
+                states.append(h)
             if v < n - 1:
-                msgs.append(self._gated(h, v, views))
-                srcs.append(F.linear(h, w_src))
+                msgs.append(self._gated(states[v], v, views))
+                projs.append(F.linear(msgs[-1], cell.weight_hh))
+        # edge logits of every pair u < v: the source part of node u plus the state part before deciding u
+        w_src, w_new, e_bias = self._edge_views()
+        q_rows = F.linear(torch.cat(edge_states + [s0_tab]), w_new, e_bias)         # [E + types, 4 hs]
+        idx = torch.cat(before, 1)                                                  # [B, pairs], v-major
+        idx = torch.where(idx >= 0, idx, n_edge_states + (-1 - idx))
+        src = F.linear(torch.stack(states[:n - 1], 1), w_src)                        # [B, N - 1, 4 hs]
+        pu = torch.cat([pos[:v] for v in range(1, n)])
+        pv = torch.cat([torch.full((v,), v, device=dev) for v in range(1, n)])
+        logits = self._edge_out(src[:, pu] + q_rows[idx])                            # [B, pairs]
+        real = (pv[None] < n_nodes[:, None]).float()
+        bce = F.binary_cross_entropy_with_logits(logits, adj[:, pu, pv], reduction="none")
         # type decisions: position v is chosen from the state of the graph built so far (H0 for v = 0)
-        type_logits = self.add_vertex(torch.stack(graph_states[:n], 1))                 # [B, N, types + 1]
+        type_logits = self.add_vertex(torch.stack([h0] + states[:n - 1], 1))          # [B, N, types + 1]
         nll = F.cross_entropy(type_logits.reshape(b * n, -1), target.reshape(-1), reduction="none")
-        return (nll * scored.reshape(-1).float()).sum() + torch.stack(edge_terms).sum()
+        return (nll * scored.reshape(-1).float()).sum() + (bce * real).sum()
 
     def loss(self, batch: DagBatch, beta: float = 1.0) -> dict:
         mu, logvar = self._encode(batch)
@@ -316,23 +337,26 @@ class DVAE(Compressor):
         """Codes ``[B, latent]`` -> graphs, node by node and edge by edge as D-VAE decodes.
 
         ``stochastic``: sample types and edges from the predicted distributions (D-VAE's default);
-        otherwise take the most likely type and the edges with probability > 0.5. The new node's
-        state is recomputed after each edge decision, only for the graphs that added an edge (for
-        the others it is unchanged).
+        otherwise take the most likely type and the edges with probability > 0.5. After each edge
+        decision the new node's state is recomputed (for the graphs that added the edge; for the
+        others it is unchanged) from the running sums of the gated messages and of their ``W_hh``
+        projections, as in :meth:`_recon`.
         """
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"{self.name}: codes must have shape [batch, {self.latent_dim}], got {tuple(z.shape)}")
         b, n = z.shape[0], self.max_nodes
         dev = z.device
+        cell = self.gru_decoder
         types = torch.full((b, n), -1, dtype=torch.long, device=dev)
         adj = torch.zeros(b, n, n, device=dev)
         finished = torch.zeros(b, dtype=torch.bool, device=dev)
         views = self._gate_views(self.gate_forward, self.mapper_forward)
         w_src, w_new, e_bias = self._edge_views()
-        s0_tab, q0_tab = self._empty_states(w_new, e_bias)
+        gi_tab, s0_tab = self._decoder_tables()
+        q0_tab = F.linear(s0_tab, w_new, e_bias)
         h0 = torch.tanh(self.fc_z(z))
         graph_state = h0
-        msgs, srcs = [], []
+        msgs, projs, srcs = [], [], []
         for v in range(n):
             if v == 0 and self.start_type is not None:
                 t = torch.full((b,), self.start_type, dtype=torch.long, device=dev)
@@ -350,12 +374,12 @@ class DVAE(Compressor):
             types[:, v] = torch.where(active, t, torch.full_like(t, -1))
             tc = t.clamp(0, self.n_types - 1)
             if v == 0:
-                h = self.gru_decoder(self.node_input(tc), h0)
+                h = cell(self.node_input(tc), h0)
             else:
                 is_end = active & (t == self.end_type) if self.end_type is not None else torch.zeros_like(active)
                 loose = adj[:, :v, :v].sum(2) == 0          # nodes without a successor: an end node reads them
-                x = self.node_input(tc)
-                acc = torch.zeros_like(h0)
+                gi = gi_tab[tc]
+                acc_m, acc_g = torch.zeros_like(h0), cell.bias_hh.expand(b, -1).clone()
                 h, q = s0_tab[tc], q0_tab[tc]                # the new node before any edge
                 for u in range(v - 1, -1, -1):
                     logit = self._edge_out(srcs[u] + q)
@@ -364,8 +388,9 @@ class DVAE(Compressor):
                     adj[:, u, v] = d.float()
                     idx = d.nonzero(as_tuple=True)[0]
                     if len(idx):
-                        acc[idx] += msgs[u][idx]
-                        h[idx] = self.gru_decoder(x[idx], acc[idx])
+                        acc_m[idx] += msgs[u][idx]
+                        acc_g[idx] += projs[u][idx]
+                        h[idx] = self._gru(gi[idx], acc_g[idx], acc_m[idx])
                         q[idx] = F.linear(h[idx], w_new, e_bias)
             finished = finished | ~active
             if self.end_type is not None:
@@ -373,6 +398,7 @@ class DVAE(Compressor):
             graph_state = h
             if v < n - 1:
                 msgs.append(self._gated(h, v, views))
+                projs.append(F.linear(msgs[-1], cell.weight_hh))
                 srcs.append(F.linear(h, w_src))
         return DagBatch(types, adj)
 
