@@ -227,6 +227,8 @@ for path, style, label in [([gumbel.relaxed_mean(a_net, t) for t in ts], "s--", 
 for m, op in enumerate(gumbel.OPS):
     ax.annotate(f"{op}\nf = {float(f_net(eye[m:m + 1])):.3f}", corner[m], fontsize=7, ha="center",
                 textcoords="offset points", xytext=(0, -24 if m < 2 else 6))
+q = gumbel.to_triangle(torch.softmax(a_net, 0))
+ax.scatter(q[0], q[1], marker="*", s=120, color="w", ec="k", zorder=3, label="softmax(α) = lim E[γ(t)]")
 ax.legend(fontsize=7, loc="upper right")
 ax.set_axis_off()
 rep.figure(fig, "network_landscape")
@@ -423,19 +425,18 @@ for (name, d), color in zip(grads.groupby("f", sort=False), ["tab:blue", "tab:or
     axes[0].loglog(d.t, d.pathwise_total_var, "o-", color=color, label=f"pathwise, {name}")
     axes[0].axhline(d.reinforce_total_var.iloc[0], color=color, ls="--", lw=0.8)
     axes[0].axhline(d.reinforce_loo_total_var.iloc[0], color=color, ls=":", lw=0.8)
-    axes[1].errorbar(d.t, d.pathwise_bias_to_grad_J, yerr=d.pathwise_bias_se, fmt="o-", color=color, capsize=2,
-                     label=f"pathwise mean (± its noise), {name}")
+    axes[1].loglog(d.t, d.pathwise_bias_to_grad_J, "o-", color=color, label=f"pathwise mean, {name}")
+    axes[1].loglog(d.t, d.pathwise_bias_se, ":", color=color, lw=1)
     if d.exact_bias_to_grad_J.notna().all():
-        axes[1].plot(d.t, d.exact_bias_to_grad_J, "k:", label=f"∇E f(γ(t)) exactly, {name}")
-    axes[1].plot(d.t, d.relaxed_grad_error.where(d.relaxed_grad_error > 1e-9), "s--", color=color, alpha=0.6,
-                 label=f"∇f(Softmax(α/t)), {name}")
-axes[1].set_xscale("log")
-axes[1].set_yscale("log")
-axes[0].set_title("variance of one gradient draw (dashed: REINFORCE, dotted: + baseline)", fontsize=9)
-axes[1].set_title("distance to the discrete gradient ∇J", fontsize=9)
+        axes[1].loglog(d.t, d.exact_bias_to_grad_J, "k-.", lw=1, label=f"∇E f(γ(t)), exact, {name}")
+    axes[1].loglog(d.t, d.relaxed_grad_error.where(d.relaxed_grad_error > 1e-9), "s--", color=color, alpha=0.6,
+                   label=f"∇f(Softmax(α/t)), {name}")
+axes[0].set_title("variance of one gradient draw\n(dashed: REINFORCE; dotted: REINFORCE with baseline)", fontsize=9)
+axes[1].set_title("distance to the discrete gradient ∇J\n(dotted: noise level of the pathwise mean)", fontsize=9)
 for ax in axes:
     ax.set_xlabel("temperature t")
-    ax.legend(fontsize=7)
+axes[0].legend(fontsize=7)
+axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
 rep.figure(fig, "gradient_variance")
 
 # %%
