@@ -8,6 +8,15 @@ import torch
 
 from nasvec.models import REFERENCE, input_shape, reference
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: small inputs, and a busy shared machine where a thread pool slows tracing down."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 # torchvision's published parameter counts (1000 classes, 3 input channels)
 PUBLISHED = {
     "resnet18": 11_689_512, "resnet50": 25_557_032, "resnext50_32x4d": 25_028_904,
