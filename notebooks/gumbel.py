@@ -26,11 +26,16 @@
 #
 # > **Theorem (Firsov, 2025).** Suppose that for every set of weights $w \in \mathbb R^n$ and any
 # > input $x \in \mathcal X$ the function
+# >
 # > $$f(\gamma) = \mathcal L_{\mathrm{task}}(w, \gamma) + \kappa \langle \gamma, s\rangle, \qquad s \in \Delta^{k-1},$$
+# >
 # > is continuous and bounded on the simplex
 # > $\Delta^{k-1} = \{\gamma \in \mathbb R^k \mid \sum_{i=1}^k \gamma_i = 1,\ \gamma_i \ge 0\}$. Put
+# >
 # > $$\gamma(t) \sim \mathrm{GumbelSoftmax}(\alpha, t), \qquad \bar\gamma(t) = \mathrm{Softmax}(\alpha/t) = \mathbb E[\gamma(t)].$$
+# >
 # > Then
+# >
 # > $$\lim_{t\to 0^+} \mathbb E\big[f(\gamma(t))\big] = f(\bar\gamma(0)).$$
 #
 # $\bar\gamma(0)$ can only mean the limit of $\mathrm{Softmax}(\alpha/t)$: the vertex
@@ -285,8 +290,10 @@ rep.table(summary, "limits_summary")
 # > **Theorem (corrected).** Let $f$ be measurable and bounded on $\Delta^{k-1}$ and continuous at its vertices,
 # > $\alpha \in \mathbb R^k$, $\gamma(t) = \mathrm{softmax}((\alpha + g)/t)$ with $g_m$ i.i.d.
 # > standard Gumbel. Then
+# >
 # > $$\lim_{t\to 0^+} \mathbb E\, f(\gamma(t)) = \sum_{m=1}^k \mathrm{softmax}(\alpha)_m\, f(e_m)
-#     = \mathbb E_{m\sim \mathrm{Cat}(\mathrm{softmax}(\alpha))} f(e_m).$$
+# >   = \mathbb E_{m\sim \mathrm{Cat}(\mathrm{softmax}(\alpha))} f(e_m).$$
+# >
 # > In particular ($f(\gamma) = \gamma_m$) $\mathbb E[\gamma(t)] \to \mathrm{softmax}(\alpha)$, and the
 # > slides' limit $f(\bar\gamma(0)) = f(e_{m^*})$ is obtained only when
 # > $\sum_m \mathrm{softmax}(\alpha)_m f(e_m) = f(e_{m^*})$, e.g. when $f$ takes the same value at all vertices.
@@ -294,14 +301,18 @@ rep.table(summary, "limits_summary")
 # *Proof.* **(1) Gumbel-max trick.** Let $M = \arg\max_j (\alpha_j + g_j)$; ties have probability
 # zero because the $g_j$ have a density. Conditioning on $g_m = x$ and using the Gumbel
 # distribution function $F(u) = \exp(-e^{-u})$,
+#
 # $$P(M = m) = \int_{\mathbb R} e^{-x - e^{-x}} \prod_{j\ne m} F(\alpha_m - \alpha_j + x)\,dx
 #  = \int_{\mathbb R} e^{-x} \exp\Big(-e^{-x}\sum_{j} e^{\alpha_j - \alpha_m}\Big)dx
 #  = \frac{1}{\sum_j e^{\alpha_j-\alpha_m}} = \mathrm{softmax}(\alpha)_m$$
+#
 # (substitute $u = e^{-x}$).
+#
 # **(2) Pointwise convergence.** Fix an outcome with a unique maximiser $M$ of $z = \alpha + g$.
 # For $j \ne M$, $\gamma_j(t) = e^{(z_j - z_M)/t} / \sum_l e^{(z_l - z_M)/t} \le e^{-(z_M - z_j)/t} \to 0$,
 # so $\gamma(t) \to e_M$ and, $f$ being continuous at the vertices, $f(\gamma(t)) \to f(e_M)$
 # almost surely.
+#
 # **(3) Bounded convergence.** $|f(\gamma(t))| \le \sup_\Delta |f| < \infty$, so by the bounded
 # convergence theorem $\mathbb E f(\gamma(t)) \to \mathbb E f(e_M) = \sum_m P(M = m) f(e_m)$, which
 # is the claim by (1). $\square$
