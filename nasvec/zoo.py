@@ -18,8 +18,9 @@ plain, resnet and mobilenet networks. Activations: Relu, LeakyRelu, Elu, Tanh, S
 (4..64, up to 128 in a few expansions and concatenations): weights do not matter here.
 
 Sizes: each config is drawn for a target node count, log-uniform on 8..200 (98.5 %) or 200..2500
-(1.5 %), which keeps the export of 1500 networks within a few minutes on one core. A zoo of 100 or more configs ends with two fixed *anchors* at the paper's maxima: a
-~3000-node ResNet and a DenseNet whose block input feeds 64 layers (out-degree > 62).
+(1.5 %), which keeps the export of 1500 networks within a few minutes on one core. A zoo of 100 or
+more configs ends with two fixed *anchors* at the paper's maxima: a ~3000-node ResNet and a
+DenseNet whose block input feeds 64 layers (out-degree > 62).
 
 Batch-norm parameters are drawn at random before export: with their fresh values (all ones and
 zeros) the exporter would merge equal initializers and add ``Identity`` nodes that depend on the
@@ -28,7 +29,9 @@ weights, not on the architecture.
 
 from __future__ import annotations
 
+import gzip
 import math
+import pickle
 
 import numpy as np
 import torch
@@ -407,11 +410,11 @@ def _stem(cfg, cin):
 
 def _build_resnet(cfg, cin):
     layers, cin = _stem(cfg, cin)
+    bottleneck = cfg["family"] == "resnet_bottleneck"
     for st in cfg["stages"]:
         for i in range(st["blocks"]):
-            layers.append(ResBlock(cin, st["width"], st["stride"] if i == 0 else 1, cfg["family"] == "resnet_bottleneck",
-                                   cfg.get("expansion", 4), cfg.get("groups", 1), cfg["norm"], cfg["act"],
-                                   cfg.get("se", 0), cfg["preact"]))
+            layers.append(ResBlock(cin, st["width"], st["stride"] if i == 0 else 1, bottleneck, cfg.get("expansion", 4),
+                                   cfg.get("groups", 1), cfg["norm"], cfg["act"], cfg.get("se", 0), cfg["preact"]))
             cin = st["width"]
     if cfg["preact"]:
         layers.append(nn.BatchNorm2d(cin) if cfg["norm"] else nn.Identity())
@@ -844,13 +847,35 @@ def _zoo_graphs(configs, progress):
     return graphs
 
 
-def load_zoo(n: int = 1500, seed: int = 0, progress: bool = True, force: bool = False):
-    """The zoo as ``list[ArchGraph]`` (no weights), built once and cached with :func:`nasvec.cache.cached`.
+def _code_key() -> str:
+    """A hash of the source of the generator and of the graph reader: editing either rebuilds the zoo."""
+    import hashlib
+    import sys
+    from pathlib import Path
 
-    The configs are ``generate_configs(n, seed)`` (``graphs[i].name == configs[i]['name']``)."""
+    from . import graph, onnx_io, vocab
+
+    h = hashlib.sha256()
+    for mod in (sys.modules[__name__], graph, onnx_io, vocab):
+        h.update(Path(mod.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def load_zoo(n: int = 1500, seed: int = 0, progress: bool = True, force: bool = False):
+    """The zoo as ``list[ArchGraph]`` (no weights), built once and cached with :func:`nasvec.cache.cached`
+    (as a gzipped pickle of the graphs: about 1 MB for 1500 architectures).
+
+    The cache key holds ``n``, ``seed``, the torch version and a hash of this module's and the graph
+    reader's source (:mod:`nasvec.graph`, :mod:`nasvec.onnx_io`, :mod:`nasvec.vocab`), so a change to
+    either rebuilds the zoo. The configs are ``generate_configs(n, seed)``
+    (``graphs[i].name == configs[i]['name']``)."""
     from . import cache
 
     configs = generate_configs(n, seed)
-    key = {"n": int(n), "seed": int(seed), "zoo_version": ZOO_VERSION, "torch": torch.__version__}
-    graphs, _ = cache.cached("zoo", key, lambda: _zoo_graphs(configs, progress), force=force)
-    return graphs
+    key = {"n": int(n), "seed": int(seed), "zoo_version": ZOO_VERSION, "torch": torch.__version__,
+           "code": _code_key()}
+    def compute():  # a gzipped pickle: ~8 bytes per node instead of ~130 (node names compress well)
+        return gzip.compress(pickle.dumps(_zoo_graphs(configs, progress), protocol=4), 6)
+
+    blob, _ = cache.cached("zoo", key, compute, force=force)
+    return pickle.loads(gzip.decompress(blob))

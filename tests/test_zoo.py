@@ -190,7 +190,7 @@ def test_load_zoo_builds_once_then_reads_the_cache(tmp_path, monkeypatch):
     files = list(tmp_path.glob("zoo-*.pt"))
     assert len(files) == 1
     n_nodes = sum(len(g) for g in graphs)
-    assert files[0].stat().st_size < 600 * n_nodes  # structure only: no weights in the cache
+    assert files[0].stat().st_size < 50 * n_nodes  # structure only, compressed: no weights in the cache
 
     def fail(config):
         raise AssertionError("load_zoo rebuilt a cached zoo")
