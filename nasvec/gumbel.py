@@ -193,17 +193,20 @@ def expect(f: Callable, alpha, t: float, n: int, generator: torch.Generator | No
     batch = _check_n(batch, "batch")
     if n < 2:
         raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
-    s1 = s2 = None
+    s1 = s2 = shift = None
     done = 0
     with torch.no_grad():
         while done < n:
             b = min(batch, n - done)
             vals = _values(f, sample(alpha, t, b, generator)).to(torch.float64)
-            s1 = vals.sum(0) if s1 is None else s1 + vals.sum(0)
-            s2 = (vals ** 2).sum(0) if s2 is None else s2 + (vals ** 2).sum(0)
+            if shift is None:  # sums of deviations from a first guess of the mean: no cancellation
+                shift = vals.mean(0)
+                s1, s2 = torch.zeros_like(shift), torch.zeros_like(shift)
+            dev = vals - shift
+            s1, s2 = s1 + dev.sum(0), s2 + (dev ** 2).sum(0)
             done += b
-    mean = s1 / n
-    var = ((s2 - n * mean ** 2) / (n - 1)).clamp(min=0.0)
+    mean = shift + s1 / n
+    var = ((s2 - s1 ** 2 / n) / (n - 1)).clamp(min=0.0)
     std = var.sqrt()
     return Estimate(mean, std / math.sqrt(n), std, n)
 

@@ -129,6 +129,15 @@ def test_expect_estimates_shrink_like_one_over_sqrt_n_and_bands_cover():
     assert math.isclose(float(vec.mean.sum()), 1.0, rel_tol=1e-9)
 
 
+def test_expect_standard_error_is_exact_for_constants_and_shift_invariant():
+    const = G.expect(lambda g: torch.full((g.shape[0],), 7.0, dtype=torch.float64), ALPHA, 0.5, 1000, gen(18), batch=300)
+    assert float(const.mean) == 7.0 and float(const.se) == 0.0
+    base = G.expect(lambda g: g[:, 0], ALPHA, 0.5, 5000, gen(19), batch=1000)
+    shifted = G.expect(lambda g: g[:, 0] + 1e9, ALPHA, 0.5, 5000, gen(19), batch=1000)
+    assert math.isclose(float(shifted.se), float(base.se), rel_tol=1e-4)
+    assert math.isclose(float(shifted.mean) - 1e9, float(base.mean), abs_tol=1e-6)
+
+
 # --------------------------------------------------------------------------- exact E[gamma(t)]
 @pytest.mark.parametrize("t", [10.0, 1.0, 0.3, 0.05])
 def test_exact_mean_matches_monte_carlo(t):
