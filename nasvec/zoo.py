@@ -17,7 +17,7 @@ plain, resnet and mobilenet networks. Activations: Relu, LeakyRelu, Elu, Tanh, S
 = ReLU6, HardSwish in mobilenets). Inputs are small (1x28x28 or 3x32x32) and channels narrow
 (4..64, up to 128 in a few expansions and concatenations): weights do not matter here.
 
-Sizes: each config is drawn for a target node count, log-uniform on 8..200 (98.5 %) or 200..2500
+Sizes: each config is drawn for a target node count, log-uniform on 8..200 (98.5 %) or 200..2300
 (1.5 %), which keeps the export of 1500 networks within a few minutes on one core. A zoo of 100 or
 more configs ends with two fixed *anchors* at the paper's maxima: a ~3000-node ResNet and a
 DenseNet whose block input feeds 64 layers (out-degree > 62).
@@ -522,8 +522,8 @@ def sample_act(rng, extra=False):
 
 
 def sample_target(rng) -> int:
-    """A target node count: log-uniform on 8..200 (98.5 %) or 200..2500 (1.5 %)."""
-    lo, hi = (8, 200) if rng.random() < 0.985 else (200, 2500)
+    """A target node count: log-uniform on 8..200 (98.5 %) or 200..2300 (1.5 %)."""
+    lo, hi = (8, 200) if rng.random() < 0.985 else (200, 2300)
     return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
 
 
@@ -617,7 +617,8 @@ def _sample_densenet(rng, c, target):
     per = 7 if c["bottleneck"] else 4
     total = max(1, (target - 6) // per)
     downs = _max_downs(c["input_shape"][1]) - (c["stem"]["stride"] == 2) - c["stem"]["pool"]
-    c["blocks"] = _split(rng, total, _int(rng, 1, max(1, min(4, total, downs + 1))))
+    # at most 64 layers a block: the block input then feeds at most 65 nodes (the paper's maximum: 62)
+    c["blocks"] = [min(64, b) for b in _split(rng, total, _int(rng, 1, max(1, min(4, total, downs + 1))))]
     c["growth"] = max(2, min(_pick(rng, [4, 8, 12, 16]), 192 // max(c["blocks"])))
     c["compression"] = _pick(rng, [0.5, 0.5, 1.0])
     c["head"] = _head(rng)

@@ -86,6 +86,12 @@ def test_zoo_configs_use_every_activation_and_option():
     assert {h["merge"] for h in hg} == {"concat", "add"} and any(h["skip_slice"] for h in hg)
 
 
+def test_dense_blocks_stay_near_the_papers_out_degree():
+    """A dense block of L layers gives its input out-degree L + 1: blocks are capped at 64 layers."""
+    blocks = [b for c in zoo.generate_configs(1500, seed=0) if c["family"] == "densenet" for b in c["blocks"]]
+    assert max(blocks) == 64
+
+
 def test_target_controls_the_size():
     """Bigger targets give deeper networks, in every family but the AlexNet-like one."""
     def convs(config):
