@@ -596,7 +596,7 @@ class ShuffleUnit(nn.Module):
         else:
             out = torch.cat([self.branch1(x), self.branch2(x)], 1)
         b, c, h, w = out.shape  # channel shuffle, 2 groups: Reshape -> Transpose -> Reshape
-        return out.reshape(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)
+        return out.reshape(-1, 2, c // 2, h, w).transpose(1, 2).reshape(-1, c, h, w)  # -1: any batch size
 
 
 class ShuffleNetV2(nn.Module):

@@ -185,7 +185,7 @@ class ChannelShuffle(nn.Module):
 
     def forward(self, x):
         b, c, h, w = x.shape
-        return x.reshape(b, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+        return x.reshape(-1, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(-1, c, h, w)  # -1: any batch size
 
 
 class MBBlock(nn.Module):
