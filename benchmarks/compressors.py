@@ -10,6 +10,9 @@ target: the split-latent and graph (D-VAE, DVAE-EMB) models at least 10x faster 
 D-VAE's reference code, which takes 316 s per epoch on this machine (DESIGN.md). The accuracy
 at which each model gets there is the chapter's Table 1 (``book/tables/compression/table1.csv``,
 printed beside the timings when it exists). Timings on a shared CPU vary: run it on a quiet machine.
+"cpu s/ep" is the process CPU time per epoch, less sensitive to other jobs than the wall clock; on a
+busy machine use ``--threads 1`` (several threads competing with other jobs for 2 cores slow torch
+down many times over).
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ def main(argv=None):
     ap.add_argument("--generated", type=int, default=0, help="use this many generated graphs instead of D-VAE's file")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=None,
+                    help="hidden size of D-VAE and DVAE-EMB (default: D-VAE's 501)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -84,16 +89,21 @@ def main(argv=None):
           f"torch threads {args.threads}")
     print(f"D-VAE reference code: {DVAE_REFERENCE_S_PER_EPOCH:.0f} s/epoch, {DVAE_REFERENCE_INFER_GRAPHS_S:.0f} graphs/s "
           f"inference; 10x target: < {DVAE_REFERENCE_S_PER_EPOCH / 10:.1f} s/epoch")
-    header = (f"{'model':10s} {'latent':>6s} {'params':>9s} {'s/epoch':>8s} {'vs ref':>7s} {'train g/s':>9s} "
+    header = (f"{'model':10s} {'latent':>6s} {'hidden':>7s} {'params':>9s} {'s/epoch':>8s} {'cpu s/ep':>8s} {'vs ref':>7s} {'train g/s':>9s} "
               f"{'encode g/s':>10s} {'decode g/s':>10s} {'sample g/s':>10s}  Table 1 (per graph / per node, epochs)")
     if acc:
         print("Table 1 columns: book/tables/compression/table1.csv from the last run of the chapter (any profile)")
     print(header)
     print("-" * len(header))
     for key in keys:
-        model = make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0)
+        kwargs = {"hidden": args.hidden} if args.hidden and key in ("dvae", "dvae_emb") else {}
+        model = make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs)
         n_params = sum(p.numel() for p in model.parameters())
+        fit(make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs),
+            batch[:2 * args.batch_size], 1, batch_size=args.batch_size, progress=False)   # warm-up, not timed
+        cpu0 = time.process_time()
         hist = fit(model, part, 1, batch_size=args.batch_size, lr=LR.get(key, 1e-3), progress=False)
+        cpu_epoch = (time.process_time() - cpu0) * len(batch) / n_fit
         s_epoch = hist[0]["seconds"] * len(batch) / n_fit
         model.eval()
         enc = throughput(lambda b: model.encode(b), batch)
@@ -102,7 +112,9 @@ def main(argv=None):
         sto = throughput(lambda zz: model.decode(zz, stochastic=True), z)
         a = acc.get(model.name)
         acc_txt = f"{a[0]:.2f} % / {a[1]:.2f} % ({a[2]} epochs)" if a else "-"  # from the last run of the chapter
-        print(f"{model.name:10s} {model.latent_dim:6d} {n_params:9,d} {s_epoch:8.2f} "
+        hidden = getattr(model, "hidden", "")
+        hidden = "-".join(map(str, hidden)) if isinstance(hidden, (list, tuple)) else str(hidden)
+        print(f"{model.name:10s} {model.latent_dim:6d} {hidden:>7s} {n_params:9,d} {s_epoch:8.2f} {cpu_epoch:8.2f} "
               f"{DVAE_REFERENCE_S_PER_EPOCH / s_epoch:6.1f}x {len(batch) / s_epoch:9.0f} {enc:10.0f} {dec:10.0f} {sto:10.0f}  {acc_txt}",
               flush=True)
 
