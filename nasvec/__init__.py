@@ -22,6 +22,8 @@ _EXPORTS = {
     "Node": "nasvec.graph",
     "GraphError": "nasvec.graph",
     "seed_everything": "nasvec.utils",
+    "DVAE": "nasvec.compress.dvae",
+    "DVAEEMB": "nasvec.compress.dvae",
     "relaxed_mean": "nasvec.gumbel",
     "exact_mean": "nasvec.gumbel",
     "vertex_expectation": "nasvec.gumbel",
