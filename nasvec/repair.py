@@ -876,3 +876,72 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+
+# --------------------------------------------------------------------------- the chapter's studies
+DECODER_KINDS = ("scores", "ids", "noise", "nan", "extreme")
+
+
+def random_decoder_output(rng: np.random.Generator, kind: str, n: int) -> dict:
+    """One arbitrary decoder output of ``n`` nodes (``kind`` in :data:`DECODER_KINDS`).
+
+    ``scores``: Gaussian op scores ``[n, len(OPS)]``, a dense adjacency of uniform probabilities and a
+    sparse attribute matrix of small integers; ``ids``: integer op ids, a random ``[2, 2n]`` edge list
+    (any direction, out of range too) and the same sparse attributes; ``noise``: uniform noise in
+    [-100, 100] in every array; ``nan``: every value NaN; ``extreme``: +-1e30, +-inf and NaN.
+    """
+    if kind not in DECODER_KINDS:
+        raise ValueError(f"kind must be one of {DECODER_KINDS}, got {kind!r}")
+    sparse = np.full((n, N_COLUMNS), np.nan)
+    mask = rng.random((n, N_COLUMNS)) < 0.15
+    sparse[mask] = rng.integers(-1, 9, size=int(mask.sum()))
+    if kind == "scores":
+        return {"ops": rng.normal(size=(n, _N_OPS)), "adjacency": rng.random((n, n)) ** 3, "attrs": sparse}
+    if kind == "ids":
+        return {"ops": rng.integers(0, _N_OPS, size=n), "edge_index": rng.integers(-1, n + 1, size=(2, 2 * n)),
+                "attrs": sparse}
+    if kind == "noise":
+        return {"ops": rng.uniform(-100, 100, size=n), "edge_index": rng.uniform(-100, 100, size=(2, 2 * n)),
+                "attrs": rng.uniform(-100, 100, size=(n, N_COLUMNS))}
+    if kind == "nan":
+        return {"ops": np.full(n, np.nan), "edge_index": np.full((2, n), np.nan), "attrs": np.full((n, N_COLUMNS), np.nan)}
+    pick = np.array([1e30, -1e30, np.inf, -np.inf, np.nan])
+    return {"ops": rng.choice(pick, size=n), "edge_index": rng.choice(pick, size=(2, n)),
+            "attrs": rng.choice(pick, size=(n, N_COLUMNS))}
+
+
+def valid_before_repair(v, input_shape) -> bool:
+    """Whether the arrays already decode exactly to a network that runs (no repair needed)."""
+    ops, edge_index, adjacency, attrs, tensors, names = _fields(v)
+    if adjacency is not None:
+        o = _array(ops, "ops")
+        if o.ndim == 2:
+            ops = np.argmax(np.nan_to_num(o, nan=-np.inf), 1) if o.size else np.zeros(0)
+        adj = np.nan_to_num(_array(adjacency, "adjacency"), nan=0.0) > 0.5
+        edge_index = np.stack(np.nonzero(adj.T)[::-1]) if adj.size else np.zeros((2, 0))
+    g = _strict(v, ops, edge_index, attrs, tensors, names)
+    return g is not None and problem(g, input_shape) is None
+
+
+def validity_study(outputs, input_shape=(1, 1, 28, 28)) -> dict:
+    """Repair every output: share valid before and after, mean milliseconds per repair, rule counts."""
+    import time
+
+    before = after = 0
+    rules: Counter = Counter()
+    fired: Counter = Counter()
+    t = 0.0
+    sizes = []
+    for v in outputs:
+        before += valid_before_repair(v, input_shape)
+        t0 = time.perf_counter()
+        g, counts = repair(v, input_shape=input_shape, report=True)
+        t += time.perf_counter() - t0
+        after += problem(g, input_shape) is None
+        rules.update(counts)
+        fired.update({k: 1 for k in counts})
+        sizes.append(len(g))
+    n = max(len(outputs), 1)
+    return {"n": len(outputs), "valid_before": before / n, "valid_after": after / n, "ms_per_repair": 1e3 * t / n,
+            "mean_nodes_after": float(np.mean(sizes)) if sizes else 0.0, "rule_counts": dict(rules),
+            "rule_fired": dict(fired)}

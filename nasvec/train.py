@@ -115,3 +115,46 @@ def fit(model, data: ImageData, epochs: int, seed: int, batch_size: int = 64, lr
     curves["seconds"] = time.perf_counter() - t0
     curves["params"] = sum(p.numel() for p in model.parameters())
     return curves
+
+
+# --------------------------------------------------------------------------- Table 2 (chapter 3)
+TABLE2_VARIANTS = ("original", "roundtrip", "compressed")
+
+
+def table2_network(name: str, variant: str, input_shape, num_classes: int, seed: int, compressor=None):
+    """The network of one Table 2 cell, with fresh weights drawn after ``torch.manual_seed(seed)``.
+
+    ``original``: the torch module of :mod:`nasvec.models` (``small_input=True``); ``roundtrip``: that module
+    exported (:func:`nasvec.onnx_io.from_torch`) -> :func:`encode` -> :func:`decode` -> :func:`to_torch`;
+    ``compressed``: the graph encoded by ``compressor`` (an ``AttributedSplitVAE``) to its mean code,
+    decoded and repaired (:func:`nasvec.repair.repair` with ``num_classes``) -> ``to_torch``.
+    Returns ``(module, graph or None, repairs dict or None)``.
+    """
+    from .models import reference
+    from .onnx_io import from_torch
+    from .repair import repair
+    from .torch_io import to_torch
+    from .vectors import decode, encode
+
+    if variant not in TABLE2_VARIANTS:
+        raise ValueError(f"variant must be one of {TABLE2_VARIANTS}, got {variant!r}")
+    shape = tuple(input_shape)
+    torch.manual_seed(seed)
+    module = reference(name, num_classes=num_classes, in_channels=shape[1], small_input=True)
+    if variant == "original":
+        return module, None, None
+    g = from_torch(module, torch.zeros(shape))
+    if variant == "roundtrip":
+        g2 = decode(encode(g))
+        repairs = None
+    else:
+        if compressor is None:
+            raise ValueError("variant 'compressed' needs compressor=")
+        from .compress.attributed import AttrBatch
+
+        batch = AttrBatch.from_graphs_attrs([g], compressor.codec, compressor.max_nodes)
+        with torch.no_grad():
+            arrays = compressor.to_arrays(compressor.encode(batch))[0]
+        g2, repairs = repair(arrays, input_shape=shape, num_classes=num_classes, report=True)
+    torch.manual_seed(seed)
+    return to_torch(g2, shape), g2, repairs
