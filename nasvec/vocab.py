@@ -144,6 +144,14 @@ for _j, (_name, _k) in enumerate(COLUMNS):
 N_COLUMNS = len(COLUMNS)
 
 
+def column_name(j: int) -> str:
+    """A readable name for attribute-matrix column ``j``: ``axis``, ``pads#len``, ``pads[2]``."""
+    name, k = COLUMNS[j]
+    if ATTRS[name][0] in ("ints", "floats"):
+        return f"{name}#len" if k < 0 else f"{name}[{k}]"
+    return name
+
+
 def encode_int(x) -> float:
     x = int(x)
     if x == INT64_MAX:

@@ -274,3 +274,29 @@ def test_chunk_exports_as_slices_and_round_trips():
     assert "Shape" in g.ops and "Slice" in g.ops
     np.testing.assert_allclose(to_torch(g)(x).numpy(), S()(x).numpy())
     assert from_onnx(to_onnx(g)) == g
+
+
+# --------------------------------------------------------------------- reference networks
+
+from nasvec import models  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(models.REFERENCE))
+def test_reference_network_round_trips_and_trains(name):
+    torch.manual_seed(0)
+    net = models.reference(name, num_classes=10, small_input=True).eval()
+    shape = models.input_shape(name, small_input=True)
+    x = torch.randn(*shape)
+    g, w = from_torch(net, x, return_weights=True)
+    assert decode(encode(g)) == g
+    rebuilt = to_torch(g, weights=w).eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(rebuilt(x).numpy(), net(x).numpy(), atol=1e-5, rtol=1e-4)
+    fresh = to_torch(g, input_shape=(2, *shape[1:])).train()
+    opt = torch.optim.SGD(fresh.parameters(), lr=0.01)
+    before = [p.detach().clone() for p in fresh.parameters()]
+    loss = nn.functional.cross_entropy(fresh(torch.randn(2, *shape[1:])), torch.tensor([1, 3]))
+    loss.backward()
+    opt.step()
+    assert torch.isfinite(loss)
+    assert any(not torch.equal(a, b) for a, b in zip(before, fresh.parameters()))
