@@ -300,3 +300,90 @@ def test_reference_network_round_trips_and_trains(name):
     opt.step()
     assert torch.isfinite(loss)
     assert any(not torch.equal(a, b) for a, b in zip(before, fresh.parameters()))
+
+
+# --------------------------------------------------------------------- every op of the vocabulary
+
+def _case(op, attrs, extra=None):
+    """Input [1, 4, 6, 6] -> (Constant / second operand) -> op -> Output."""
+    return op, attrs, extra
+
+
+C = np.arange(4, dtype=np.float32).reshape(1, 4, 1, 1)
+OP_CASES = [
+    _case("Conv", {"kernel_shape": [3, 3], "strides": [2, 1], "pads": [1, 0, 0, 1], "dilations": [1, 1], "group": 2, "out_channels": 6, "bias": 1}),
+    _case("ConvTranspose", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1], "group": 1, "out_channels": 3, "bias": 0}),
+    _case("LeakyRelu", {"alpha": 0.3}), _case("Relu", {}), _case("Sigmoid", {}), _case("Tanh", {}), _case("Elu", {"alpha": 0.7}),
+    _case("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1}),
+    _case("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [0, 0, 1, 1], "count_include_pad": 1}),
+    _case("GlobalAveragePool", {}), _case("GlobalMaxPool", {}),
+    _case("Flatten", {"axis": 2}),
+    _case("BatchNormalization", {"epsilon": 1e-3, "momentum": 0.8}),
+    _case("Add", {}, "self"), _case("Mul", {}, "const"), _case("Sub", {}, "self"), _case("Div", {}, "const"),
+    _case("Concat", {"axis": 1}, "self"),
+    _case("Pad", {"mode": "reflect", "pads": [0, 0, 1, 2, 0, 0, 2, 1]}),
+    _case("Pad", {"mode": "constant", "pads": [0, 1, 0, 0, 0, 0, 0, 1], "constant_value": 0.5}),
+    _case("ReduceMean", {"axes": [1, 3], "keepdims": 0}),
+    _case("Slice", {"starts": [5, 1], "ends": [-(2**63), 3], "axes": [2, 1], "steps": [-2, 1]}),
+    _case("Reshape", {"shape": [0, -1, 3], "allowzero": 0}),
+    _case("Identity", {}), _case("Dropout", {"ratio": 0.3}),
+    _case("Clip", {"min": -0.5, "max": 0.5}), _case("HardSigmoid", {"alpha": 0.3, "beta": 0.4}), _case("HardSwish", {}),
+    _case("Softmax", {"axis": 1}),
+    _case("Transpose", {"perm": [0, 2, 3, 1]}),
+    _case("Gemm", {"alpha": 0.5, "beta": 2.0, "transB": 0, "out_features": 5, "bias": 1}, "flatten"),
+    _case("MatMul", {"out_features": 3}),
+    _case("Unsqueeze", {"axes": [0, 3]}), _case("Squeeze", {"axes": [0]}),
+    _case("Shape", {"start": 1}), _case("Gather", {"axis": 1, "indices": np.array([3, 0, 0], dtype=np.int64)}),
+    _case("Constant", {}, "constant-node"),
+]
+
+
+def _op_graph(op, attrs, extra):
+    nodes, edges = [Node("Input")], []
+    if extra == "flatten":
+        nodes.append(Node("Flatten", {"axis": 1}))
+        edges.append((0, 1))
+    src = len(nodes) - 1
+    if extra == "const":
+        nodes.append(Node("Constant", {"value": C}))
+        nodes.append(Node(op, attrs))
+        edges += [(src, len(nodes) - 1), (len(nodes) - 2, len(nodes) - 1)]
+    elif extra == "constant-node":   # a Constant added to the data: Input + Constant -> Add
+        nodes.append(Node("Constant", {"value": C}))
+        nodes.append(Node("Add"))
+        edges += [(src, 2), (1, 2)]
+    else:
+        nodes.append(Node(op, attrs))
+        edges.append((src, len(nodes) - 1))
+        if extra == "self":
+            edges.append((src, len(nodes) - 1))
+    last = len(nodes) - 1
+    if op == "Shape":                # an integer result: use it as Reshape's target shape
+        nodes.append(Node("Reshape", {}))
+        edges += [(0, last + 1), (last, last + 1)]
+        nodes[last] = Node("Shape", {})
+        last += 1
+    nodes.append(Node("Output"))
+    edges.append((last, last + 1))
+    return ArchGraph(nodes, edges)
+
+
+@pytest.mark.parametrize("op,attrs,extra", OP_CASES, ids=[f"{c[0]}-{k}" for k, c in enumerate(OP_CASES)])
+def test_every_op_round_trips_and_runs(op, attrs, extra):
+    g = _op_graph(op, attrs, extra)
+    shape = (1, 4, 6, 6)
+    m = to_onnx(g, input_shape=shape)
+    g2, w = from_onnx(m, return_weights=True)
+    assert g2 == g, (g2.nodes, g.nodes)
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    y = run_ort(m, x)
+    from nasvec.shapes import infer_shapes
+
+    assert tuple(y.shape) == tuple(infer_shapes(g, shape)[-1].shape)
+    with torch.no_grad():
+        np.testing.assert_allclose(to_torch(g2, input_shape=shape, weights=w).eval()(torch.from_numpy(x)).numpy(), y,
+                                   atol=1e-5, rtol=1e-4)
+
+
+def test_op_cases_cover_the_vocabulary():
+    assert {c[0] for c in OP_CASES} | {"Input", "Output"} == set(OPS)
