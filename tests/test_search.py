@@ -213,3 +213,40 @@ def test_barycentric_corners():
     assert np.allclose(xy[0], [0, 0]) and np.allclose(xy[1], [1, 0]) and xy[2, 1] > 0.8
     with pytest.raises(SearchError, match="3 ops"):
         barycentric([[0.5, 0.5]])
+
+
+def _genotype(op):
+    alpha = torch.zeros(2, N_EDGES, 3)
+    alpha[..., SLIDES_OPS.index(op)] = 1.0
+    return derive(alpha, "slides")
+
+
+def test_describe_and_penalty_effect():
+    from nasvec.search import describe, penalty_effect
+    row = describe(_genotype("conv_3x3"), {"accuracy": 0.5, "params": 10})
+    assert row == {"accuracy %": 50.0, "params": 10, "pool": 0, "conv": 28, "identity": 0}
+    gs = {"A": _genotype("conv_3x3"), "B": _genotype("max_pool_3x3"), "C": _genotype("conv_3x3"),
+          "D": _genotype("skip_connect")}
+    eff = {r["arch"]: r for r in penalty_effect(gs)}
+    assert eff["B"]["fewer"] and not eff["C"]["fewer"] and not eff["D"]["fewer"]
+
+
+def test_cached_search_and_training_reload(tmp_path, monkeypatch):
+    """A second call loads the same result from the cache; identical genotypes are trained once."""
+    from nasvec.search import Images, run_search, train_many
+    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+    g = torch.Generator().manual_seed(0)
+    images = Images(torch.rand(32, 1, 8, 8, generator=g).numpy(), torch.randint(0, 3, (32,), generator=g).numpy(),
+                    torch.rand(16, 1, 8, 8, generator=g).numpy(), torch.randint(0, 3, (16,), generator=g).numpy(),
+                    {"data": "toy"})
+    net, cfg = {"channels": 4, "layers": ["normal", "reduction"]}, {"epochs": 1, "batch_size": 16}
+    arch, res, loaded = run_search(images, net, cfg, progress=False)
+    arch2, res2, loaded2 = run_search(images, net, cfg, progress=False)
+    assert not loaded and loaded2 and torch.equal(arch.alpha_ref, arch2.alpha_ref)
+    fixed, _, _ = run_search(images, net, cfg, s=[0.2, 0.3, 0.5], progress=False)
+    assert fixed(None).shape == (2, N_EDGES, 3)
+    geno = _genotype("skip_connect")
+    out = train_many([geno, geno], images, net, {"epochs": 1}, progress=False)
+    assert out[0] is out[1] and 0 <= out[0]["accuracy"] <= 1 and not out[0]["from_cache"]
+    with pytest.raises(SearchError, match="unknown setting"):
+        run_search(images, net, {"epoch": 3}, progress=False)

@@ -7,7 +7,7 @@ networks), :mod:`.hyper` (simplex, cost, hypernetwork, search loop), :mod:`.trai
 from scratch), :mod:`.latency` (latency and memory), :mod:`.experiment` (cached runs), :mod:`.viz`.
 """
 
-from .experiment import build, family, pareto_mask, run_search, train_genotype, train_many
+from .experiment import build, describe, family, pareto_mask, penalty_effect, run_search, train_genotype, train_many
 from .hyper import (FixedAlpha, HyperNet, check_simplex, cost, default_references, sample_simplex, search,
                     simplex_grid, temperature)
 from .latency import activation_bytes, compare_latency, measure_latency, measure_ops, to_simplex
@@ -17,6 +17,6 @@ from .train import Images, accuracy, load_images, train
 
 __all__ = ["DARTS_OPS", "EDGES", "FixedAlpha", "Genotype", "HyperNet", "Images", "N_EDGES", "Network", "OP_KIND",
            "SLIDES_OPS", "SearchError", "SuperNet", "accuracy", "activation_bytes", "build", "check_simplex", "compare_latency",
-           "cost", "count_params", "default_references", "derive", "family", "load_images", "make_op",
-           "measure_latency", "measure_ops", "pareto_mask", "resolve_ops", "run_search", "sample_simplex",
+           "cost", "count_params", "default_references", "derive", "describe", "family", "load_images", "make_op",
+           "measure_latency", "measure_ops", "pareto_mask", "penalty_effect", "resolve_ops", "run_search", "sample_simplex",
            "search", "simplex_grid", "temperature", "to_simplex", "train", "train_genotype", "train_many"]

@@ -124,6 +124,29 @@ def family(arch, points, ops, rule: str = "argmax") -> list[Genotype]:
         return [derive(arch(p), ops, rule) for p in np.asarray(points, dtype=np.float64)]
 
 
+def describe(genotype: Genotype, result: dict | None = None) -> dict:
+    """One table row: test accuracy %, parameters (when trained) and pool / conv / identity counts."""
+    row = {}
+    if result is not None:
+        row = {"accuracy %": 100 * result["accuracy"], "params": result["params"]}
+    counts = genotype.kind_counts()
+    row.update({k: counts[k] for k in ("pool", "conv", "identity")})
+    if counts["none"]:
+        row["none"] = counts["none"]
+    return row
+
+
+def penalty_effect(genotypes: dict, base: str = "A", raised: dict | None = None) -> list[dict]:
+    """For each ``name -> kind`` in ``raised``: the count of that op kind at ``base`` and at ``name``."""
+    raised = raised or {"B": "conv", "C": "pool", "D": "identity"}
+    out = []
+    for name, kind in raised.items():
+        before, after = genotypes[base].kind_counts()[kind], genotypes[name].kind_counts()[kind]
+        out.append({"arch": name, "penalised": kind, f"count at {base}": before, "count at arch": after,
+                    "fewer": after < before})
+    return out
+
+
 def pareto_mask(params, acc) -> np.ndarray:
     """True where no other point has fewer-or-equal params and higher-or-equal accuracy (one strictly)."""
     params, acc = np.asarray(params, dtype=np.float64), np.asarray(acc, dtype=np.float64)
