@@ -120,6 +120,8 @@ def _strict(v, ops, edge_index, attrs, tensors, names):
             return None
         if not (np.isfinite(o).all() and (o == np.round(o)).all() and np.isfinite(e).all() and (e == np.round(e)).all()):
             return None
+        if (o.size and np.abs(o).max() >= len(OPS)) or (e.size and np.abs(e).max() >= 2 ** 62):
+            return None
         return decode(VectorRep(o.astype(np.int64), e.astype(np.int64), a, tensors, names))
     except Exception:  # noqa: BLE001 - anything malformed goes through the rules
         return None
