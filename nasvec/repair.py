@@ -16,7 +16,7 @@ that graph is the result: ``repair(encode(g)) == g``. Otherwise the rules below 
 each small and named (the keys of :data:`RULES`). They are deterministic (no randomness, stable
 orders) and linear in the number of nodes and edges.
 
-A repaired CNN keeps the batch axis: no op of the result mixes or moves axis 0 (Flatten axis >= 1,
+A repaired CNN keeps the batch axis: no op of the result mixes or moves axis 0 (Flatten axis 1,
 Concat/Softmax/Slice/ReduceMean/Pad leave it alone, Gemm never transposes its input), so the network
 trains with any batch size. Layer sizes are capped (:data:`MAX_CHANNELS`, :data:`MAX_LAYER_PARAMS`,
 :data:`MAX_ELEMENTS`) so that garbage cannot ask for terabytes.
@@ -360,7 +360,7 @@ def _fix_simple(op, a, x):
             out["axis"] = a["axis"] if ax not in (None, 0) else 1
     elif op == "Flatten":
         ax = a.get("axis", 1)
-        if not 1 <= (ax + rank if ax < 0 else ax) <= rank:
+        if (ax + rank if ax < 0 else ax) != 1:  # any other axis folds more than the batch into dim 0
             ax = 1
         out["axis"] = ax
     elif op == "ReduceMean":

@@ -66,7 +66,7 @@ torch.set_num_threads(threads)
 # (so `repair(encode(g)) == g` for every network that runs). Otherwise the rules below run in this
 # order; each is a few lines of `nasvec/repair.py` with a test in `tests/test_repair.py` that shows
 # the defect it fixes. Nothing is random, so repair is deterministic, and every pass is linear in
-# nodes and edges. A repaired CNN never mixes the batch axis (Flatten axis ≥ 1, Concat/Slice/
+# nodes and edges. A repaired CNN never mixes the batch axis (Flatten axis 1, Concat/Slice/
 # ReduceMean/Pad/Softmax leave axis 0 alone, Gemm never transposes its input), so it trains with any
 # batch size; layer sizes are capped so that garbage cannot ask for terabytes.
 
