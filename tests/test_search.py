@@ -10,6 +10,15 @@ from nasvec.search import (DARTS_OPS, N_EDGES, SLIDES_OPS, FixedAlpha, Genotype,
 from nasvec.search.viz import barycentric
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models: one torch thread is faster and does not spin on a shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_simplex_helpers():
     g = torch.Generator().manual_seed(0)
     s = sample_simplex(3, 500, generator=g)
