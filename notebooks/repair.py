@@ -32,7 +32,9 @@ zoo_n = 60                 # CNN zoo graphs the attribute-aware compressor is tr
 max_nodes = 80             # graphs cut to their first max_nodes nodes (ResNet18: 70, AlexNet: 21)
 comp_dims = [16, 8, 16]    # latent sizes: structure, op types, attributes
 comp_hidden = [128]
-comp_epochs = 30
+comp_epochs = 40
+comp_lr = 3e-3             # Adam
+comp_batch = 8
 prior_samples = 100        # codes z ~ N(0, I) decoded for the prior-validity figures
 t2_models = ["resnet18", "alexnet"]
 t2_sizes = {"resnet18": 8, "alexnet": 28}   # input side per model (AlexNet's small_input head needs 28-32)
@@ -150,7 +152,7 @@ zoo = load_zoo(zoo_n, seed=0, progress=False)
 comp_key = {"zoo_n": zoo_n, "zoo_seed": 0}
 comp, zoo_batch, comp_hist, comp_cached = train_attributed(
     zoo, max_nodes, comp_epochs, seed=seed, structure_dim=comp_dims[0], type_dim=comp_dims[1], attr_dim=comp_dims[2],
-    hidden=tuple(comp_hidden), cache_name="repair-compressor", cache_config=comp_key)
+    hidden=tuple(comp_hidden), lr=comp_lr, batch_size=comp_batch, cache_name="repair-compressor", cache_config=comp_key)
 print(f"{len(zoo)} zoo graphs ({sum(len(g) > max_nodes for g in zoo)} cut to {max_nodes} nodes), "
       f"{comp_epochs} epochs, {'from the cache' if comp_cached else 'trained now'}; "
       f"reconstruction loss per graph {comp_hist[0]['recon']:.1f} -> {comp_hist[-1]['recon']:.1f}")
@@ -215,7 +217,8 @@ for name in t2_models:
                 return {"curves": curves, "repairs": repairs, "nodes": None if g is None else len(g)}
             config = {"model": name, "variant": variant, "seed": s, "data": t2_data, "n_train": t2_n_train,
                       "n_test": t2_n_test, "size": t2_sizes[name], "epochs": t2_epochs, "batch": t2_batch,
-                      "compressor": {**comp_key, "epochs": comp_epochs, "dims": comp_dims, "max_nodes": max_nodes}
+                      "compressor": {**comp_key, "epochs": comp_epochs, "dims": comp_dims, "max_nodes": max_nodes,
+                                     "hidden": comp_hidden, "lr": comp_lr, "batch": comp_batch}
                       if variant == "compressed" else None}
             runs[name, variant, s], hit = cache.cached("repair-table2", config, train_one)
             runs[name, variant, s]["cached"] = hit
