@@ -234,10 +234,14 @@ def test_describe_and_penalty_effect():
     from nasvec.search import describe, penalty_effect
     row = describe(_genotype("conv_3x3"), {"accuracy": 0.5, "params": 10})
     assert row == {"accuracy %": 50.0, "params": 10, "pool": 0, "conv": 28, "identity": 0}
-    gs = {"A": _genotype("conv_3x3"), "B": _genotype("max_pool_3x3"), "C": _genotype("conv_3x3"),
-          "D": _genotype("skip_connect")}
+    mixed = torch.zeros(2, N_EDGES, 3)
+    mixed[:, :, 0][:, ::2] = 1.0   # pool on even edges, identity elsewhere
+    mixed[:, :, 1][:, 1::2] = 1.0
+    a = derive(mixed, "slides")
+    assert a.kind_counts()["conv"] == 0 < a.kind_counts()["pool"]
+    gs = {"A": a, "B": _genotype("conv_3x3"), "C": _genotype("max_pool_3x3"), "D": _genotype("conv_3x3")}
     eff = {r["arch"]: r for r in penalty_effect(gs)}
-    assert eff["B"]["fewer"] and not eff["C"]["fewer"] and not eff["D"]["fewer"]
+    assert eff["B"]["fewer"].startswith("n/a") and eff["C"]["fewer"] == "no" and eff["D"]["fewer"] == "yes"
 
 
 def test_cached_search_and_training_reload(tmp_path, monkeypatch):

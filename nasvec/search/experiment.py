@@ -137,13 +137,16 @@ def describe(genotype: Genotype, result: dict | None = None) -> dict:
 
 
 def penalty_effect(genotypes: dict, base: str = "A", raised: dict | None = None) -> list[dict]:
-    """For each ``name -> kind`` in ``raised``: the count of that op kind at ``base`` and at ``name``."""
+    """For each ``name -> kind`` in ``raised``: the count of that op kind at ``base`` and at ``name``.
+
+    ``fewer`` is ``"yes"`` / ``"no"``, or ``"n/a ..."`` when ``base`` does not use the op at all.
+    """
     raised = raised or {"B": "conv", "C": "pool", "D": "identity"}
     out = []
     for name, kind in raised.items():
         before, after = genotypes[base].kind_counts()[kind], genotypes[name].kind_counts()[kind]
         out.append({"arch": name, "penalised": kind, f"count at {base}": before, "count at arch": after,
-                    "fewer": after < before})
+                    "fewer": "n/a (none at " + base + ")" if before == 0 else ("yes" if after < before else "no")})
     return out
 
 
