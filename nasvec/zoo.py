@@ -365,7 +365,10 @@ def build(config: dict) -> nn.Module:
     shape = tuple(_need(config, "input_shape"))
     if len(shape) != 3 or not all(isinstance(v, int) and v > 0 for v in shape):
         raise ValueError(f"config['input_shape'] must be (channels, height, width), got {shape!r}")
-    features = _BUILDERS[family](config, shape[0])
+    try:
+        features = _BUILDERS[family](config, shape[0])
+    except KeyError as e:
+        raise ValueError(f"config[{e.args[0]!r}] is missing (family {family!r}; see sample_config)") from None
     out = _channels_out(features, shape)
     h = config.get("head", {"pool": "gap", "hidden": [], "dropout": 0.0})
     in_features = out[1] * out[2] * out[3] if h["pool"] == "flatten" else out[1]

@@ -216,6 +216,8 @@ def test_load_zoo_builds_once_then_reads_the_cache(tmp_path, monkeypatch):
         (lambda: zoo.build({"family": "plain"}), "input_shape"),
         (lambda: zoo.build({"family": "plain", "input_shape": [28, 28]}), "input_shape"),
         (lambda: zoo.build([1, 2]), "config"),
+        (lambda: zoo.build({"family": "densenet", "input_shape": [1, 28, 28], "num_classes": 10}),
+         r"config\['stem'\] is missing"),
         (lambda: zoo.sample_config(np.random.default_rng(0), "lenet"), "family"),
         (lambda: zoo.sample_config(42, "plain"), "rng"),
         (lambda: zoo.sample_config(np.random.default_rng(0), "plain", target=0), "target"),
