@@ -154,9 +154,9 @@ rep.table(ref_table, "reference_round_trip")
 # zoo of our own (`nasvec.zoo`): seeded configs across families (plain/VGG, AlexNet-like, ResNet
 # basic and bottleneck, DenseNet, MobileNet, Inception, SqueezeNet, encoder-decoder, with SE
 # blocks and several activations), each built in torch, exported with `torch.onnx.export` and read
-# with `from_onnx`. The zoo is cached on disk after its first build. (A zoo of 1500 or more ends
-# with two fixed architectures at the paper's extremes: ~3000 nodes, and one node with 64
-# consumers.)
+# with `from_onnx`. The zoo is cached on disk after its first build. (A zoo of 100 or more ends
+# with two fixed architectures at the paper's extremes: ~3000 nodes, and a 64-layer dense block
+# whose input feeds every layer, an out-degree above the paper's 62.)
 
 # %%
 graphs = zoo.load_zoo(zoo_size, seed=seed)
