@@ -263,3 +263,10 @@ def test_cached_search_and_training_reload(tmp_path, monkeypatch):
     assert out[0] is out[1] and 0 <= out[0]["accuracy"] <= 1 and not out[0]["from_cache"]
     with pytest.raises(SearchError, match="unknown setting"):
         run_search(images, net, {"epoch": 3}, progress=False)
+
+
+def test_resolve_device():
+    from nasvec.search import resolve_device
+    assert resolve_device("auto") in ("cpu", "cuda") and resolve_device("cpu") == "cpu"
+    with pytest.raises(SearchError, match="device 'tpu'"):
+        resolve_device("tpu")

@@ -50,7 +50,8 @@ def make_arch(net: dict, cfg: dict, fixed: bool):
     return HyperNet(k, bandwidth=cfg["bandwidth"], learn_ref=cfg["learn_ref"], generator=gen)
 
 
-def run_search(images: Images, net: dict | None = None, cfg: dict | None = None, s=None, progress: bool = True):
+def run_search(images: Images, net: dict | None = None, cfg: dict | None = None, s=None, progress: bool = True,
+               device: str = "cpu"):
     """One search: the hypernetwork objective (``s=None``) or the fixed-``s`` baseline.
 
     Returns ``(arch, result, from_cache)``: the trained :class:`HyperNet` / :class:`FixedAlpha`, and a
@@ -68,7 +69,7 @@ def run_search(images: Images, net: dict | None = None, cfg: dict | None = None,
         start = time.perf_counter()
         history = search(supernet, arch, images.x_train, images.y_train, cfg["epochs"], s=s_list,
                          kappa=cfg["kappa"], batch_size=cfg["batch_size"], lr_w=cfg["lr_w"], lr_a=cfg["lr_a"],
-                         seed=cfg["seed"], progress=progress,
+                         seed=cfg["seed"], progress=progress, device=device,
                          desc="hypernetwork search" if s is None else f"fixed-s search {s_list}")
         return {"arch_state": arch.state_dict(), "history": history, "seconds": time.perf_counter() - start}
 
@@ -79,7 +80,7 @@ def run_search(images: Images, net: dict | None = None, cfg: dict | None = None,
 
 
 def train_genotype(genotype: Genotype, images: Images, net: dict | None = None, cfg: dict | None = None,
-                   progress: bool = True):
+                   progress: bool = True, device: str = "cpu"):
     """Train ``genotype`` from scratch; returns ``(result, from_cache)`` with test accuracy, params, seconds."""
     net, cfg = _merge(NET_DEFAULTS, net, "net"), _merge(TRAIN_DEFAULTS, cfg, "training settings")
     config = {"data": images.spec, "net": {k: v for k, v in net.items() if k != "ops"}, "train": cfg,
@@ -89,22 +90,24 @@ def train_genotype(genotype: Genotype, images: Images, net: dict | None = None, 
         torch.manual_seed(cfg["seed"])
         model = Network(genotype, **_net_kwargs(net, images))
         hist = train(model, images.x_train, images.y_train, cfg["epochs"], cfg["batch_size"], cfg["lr"],
-                     seed=cfg["seed"], progress=progress)
-        return {"accuracy": accuracy(model, images.x_test, images.y_test), "params": count_params(model),
-                "losses": hist["losses"], "seconds": hist["seconds"], "state": model.state_dict()}
+                     seed=cfg["seed"], progress=progress, device=device)
+        acc = accuracy(model, images.x_test, images.y_test)
+        model.cpu()
+        return {"accuracy": acc, "params": count_params(model), "losses": hist["losses"], "seconds": hist["seconds"],
+                "state": model.state_dict()}
 
     return cached("search-train", config, compute)
 
 
 def train_many(genotypes, images: Images, net: dict | None = None, cfg: dict | None = None,
-               progress: bool = True) -> list[dict]:
+               progress: bool = True, device: str = "cpu") -> list[dict]:
     """Train every distinct genotype of the list once; one result per list entry (with ``from_cache``)."""
     from tqdm.auto import tqdm
 
     done = {}
     distinct = list(dict.fromkeys(genotypes))
     for g in tqdm(distinct, desc="train derived architectures", disable=not progress):
-        res, loaded = train_genotype(g, images, net, cfg, progress=False)
+        res, loaded = train_genotype(g, images, net, cfg, progress=False, device=device)
         done[g] = {**res, "from_cache": loaded}
     return [done[g] for g in genotypes]
 

@@ -127,11 +127,12 @@ def temperature(epoch: int, epochs: int, t0: float = 1.0, t1: float = 0.2) -> fl
 
 def search(net, arch, x, y, epochs: int, s=None, kappa: float = 0.05, batch_size: int = 64,
            lr_w: float = 3e-3, lr_a: float = 3e-2, t0: float = 1.0, t1: float = 0.2, seed: int = 0,
-           progress: bool = True, desc: str = "search") -> dict:
+           progress: bool = True, desc: str = "search", device: str = "cpu") -> dict:
     """Train super-network ``net`` and architecture model ``arch`` (a :class:`HyperNet` or :class:`FixedAlpha`).
 
     ``s=None`` samples one ``s ~ U(simplex)`` per batch (the hypernetwork objective); a fixed ``s``
-    gives the baseline. Returns the history (per epoch: temperature, task loss, cost, seconds).
+    gives the baseline. ``device`` holds the super-network and the batches; ``s``, the logits and the
+    Gumbel noise stay on the CPU (one seeded generator), and ``gamma`` is moved. Returns the history (per epoch: temperature, task loss, cost, seconds).
     """
     from tqdm.auto import tqdm
 
@@ -145,6 +146,7 @@ def search(net, arch, x, y, epochs: int, s=None, kappa: float = 0.05, batch_size
         raise SearchError(f"epochs and batch_size must be >= 1, got {epochs!r} and {batch_size!r}")
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.long)
+    net.to(device)
     gen = torch.Generator().manual_seed(seed)
     opt_w = torch.optim.Adam(net.parameters(), lr=lr_w)
     opt_a = torch.optim.Adam(arch.parameters(), lr=lr_a)
@@ -158,8 +160,8 @@ def search(net, arch, x, y, epochs: int, s=None, kappa: float = 0.05, batch_size
             idx = perm[i:i + batch_size]
             s_b = s_fixed if s_fixed is not None else sample_simplex(k, generator=gen)
             alpha = arch(s_b)
-            gamma = gumbel_sample(alpha, t, generator=gen)
-            task = nn.functional.cross_entropy(net(x[idx], gamma), y[idx])
+            gamma = gumbel_sample(alpha, t, generator=gen).to(device)
+            task = nn.functional.cross_entropy(net(x[idx].to(device), gamma), y[idx].to(device))
             c = cost(torch.softmax(alpha, -1), s_b)
             loss = task + kappa * c
             opt_w.zero_grad()

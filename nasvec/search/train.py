@@ -57,7 +57,7 @@ def load_images(real_data: bool, n_train: int, n_test: int, seed: int = 0) -> Im
 
 
 def train(model: nn.Module, x, y, epochs: int, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
-          progress: bool = True, desc: str = "train") -> dict:
+          progress: bool = True, desc: str = "train", device: str = "cpu") -> dict:
     """Train a discrete network from scratch: Adam, cosine-annealed learning rate, cross-entropy."""
     from tqdm.auto import tqdm
 
@@ -65,6 +65,7 @@ def train(model: nn.Module, x, y, epochs: int, batch_size: int = 64, lr: float =
         raise SearchError(f"epochs and batch_size must be >= 1, got {epochs!r} and {batch_size!r}")
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.long)
+    model.to(device)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * ((len(y) + batch_size - 1) // batch_size)
@@ -76,7 +77,7 @@ def train(model: nn.Module, x, y, epochs: int, batch_size: int = 64, lr: float =
         total = 0.0
         for i in range(0, len(y), batch_size):
             idx = perm[i:i + batch_size]
-            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            loss = nn.functional.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -86,11 +87,21 @@ def train(model: nn.Module, x, y, epochs: int, batch_size: int = 64, lr: float =
     return {"losses": losses, "seconds": time.perf_counter() - start}
 
 
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"``: ``"cuda"`` when a GPU is visible, else ``"cpu"``; other names are checked."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device != "cpu" and not (device.startswith("cuda") and torch.cuda.is_available()):
+        raise SearchError(f"device {device!r} is not available here; use 'cpu', 'auto' or a visible 'cuda' device")
+    return device
+
+
 @torch.no_grad()
 def accuracy(model: nn.Module, x, y, batch_size: int = 500) -> float:
     model.eval()
+    device = next(model.parameters()).device
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.long)
-    correct = sum((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+    correct = sum((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum().item()
                   for i in range(0, len(y), batch_size))
     return correct / len(y)
