@@ -276,6 +276,22 @@ def generate_enas(n: int, n_layers: int = 6, skip_prob: float = 0.3, seed: int =
     return out
 
 
+def enas_split(real_data: bool, n_generated: int = 1000, seed: int = 0):
+    """Chapter 2's architectures and their 90/10 split: ``(graphs, accuracy, train_idx, test_idx)``.
+
+    ``real_data``: D-VAE's file with D-VAE's split (:func:`load_enas`; ``accuracy`` is its column);
+    otherwise ``n_generated`` graphs of :func:`generate_enas` split by a seeded permutation (``accuracy``
+    is None). Chapter 3 uses it to reload chapter 2's trained compressors from the cache.
+    """
+    if real_data:
+        enas = load_enas()
+        return enas.graphs, enas.accuracy, enas.train, enas.test
+    graphs = generate_enas(n_generated, seed=seed)
+    order = np.random.default_rng(seed).permutation(len(graphs))
+    cut = int(0.9 * len(graphs))
+    return graphs, None, order[:cut], order[cut:]
+
+
 def enas_statistics(graphs: list[ArchGraph]) -> dict:
     """Counts that describe a set of ENAS graphs: size, distinct architectures, op and skip frequencies."""
     ops = {op: 0 for op in ENAS_OPS}

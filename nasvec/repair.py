@@ -912,6 +912,62 @@ def random_decoder_output(rng: np.random.Generator, kind: str, n: int) -> dict:
             "attrs": rng.choice(pick, size=(n, N_COLUMNS))}
 
 
+def _enas_layers(channels):
+    conv = lambda k, group=1: ("Conv", {"dilations": [1, 1], "group": group, "kernel_shape": [k, k],  # noqa: E731
+                                        "pads": [k // 2] * 4, "strides": [1, 1], "out_channels": channels, "bias": 1})
+    pool = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [1, 1], "ceil_mode": 0}
+    return {
+        "input": [("Input", {}), conv(3)],
+        "output": [("Output", {})],
+        "conv3x3": [conv(3)],
+        "conv5x5": [conv(5)],
+        "sep_conv3x3": [conv(3, channels), conv(1)],
+        "sep_conv5x5": [conv(5, channels), conv(1)],
+        "avg_pool3x3": [("AveragePool", {**pool, "count_include_pad": 0})],
+        "max_pool3x3": [("MaxPool", {**pool, "dilations": [1, 1]})],
+    }
+
+
+def enas_decoder_output(types, adj, vocab=None, channels: int = 16) -> dict:
+    """A decode of a chapter-2 model (an ENAS cell) as a decoder output in the CNN vocabulary, for :func:`repair`.
+
+    ``types``: ``[N]`` ids into ``vocab`` (default :data:`nasvec.data.ENAS_TYPES`), ``-1`` padding at the
+    end; ``adj``: ``[N, N]``, ``adj[i, j] > 0.5`` for an edge ``i -> j`` (``i < j``; the rest is ignored),
+    as in :class:`nasvec.compress.base.DagBatch`. Every ENAS node becomes CNN layers of ``channels``
+    output channels: ``input`` -> the Input and a 3x3 stem Conv; ``conv3x3``/``conv5x5`` -> Conv with
+    "same" pads; ``sep_convKxK`` -> a KxK Conv with one group per output channel, then a 1x1 Conv
+    (the vocabulary's stand-in for a depthwise-separable conv); ``avg_pool3x3``/``max_pool3x3`` -> 3x3
+    pooling, stride 1, pads 1; ``output`` -> the Output. A node with several inputs reads their Concat
+    (ENAS concatenates skip connections along the channels). Whatever the decode got wrong (no input,
+    two outputs, a layer nobody reads...) is kept, for :func:`repair` to fix: a valid ENAS cell gives a
+    valid network and is returned unchanged by ``repair``. Returns ``{"ops", "edge_index", "attrs"}``.
+    """
+    from .data import ENAS_TYPES
+    from .vectors import attr_row
+
+    vocab = ENAS_TYPES if vocab is None else vocab
+    types = np.asarray(types).reshape(-1)
+    n = int((types >= 0).sum())
+    adj = np.asarray(adj, dtype=float)
+    layers = _enas_layers(channels)
+    ops, rows, edges, tensors, out = [], [], [], [], []
+    for j in range(n):
+        preds = [out[i] for i in range(j) if adj[i, j] > 0.5]
+        if len(preds) > 1:
+            ops.append("Concat"), rows.append({"axis": 1})
+            edges += [(s, len(ops) - 1) for s in preds]
+            preds = [len(ops) - 1]
+        for k, (op, attrs) in enumerate(layers[vocab[int(types[j])]]):
+            ops.append(op), rows.append(attrs)
+            if op != "Input":
+                edges += [(s, len(ops) - 1) for s in preds]
+            preds = [len(ops) - 1]
+        out.append(len(ops) - 1)
+    return {"ops": np.array([OP_INDEX[o] for o in ops], dtype=np.int64),
+            "edge_index": np.array(edges, dtype=np.int64).reshape(-1, 2).T,
+            "attrs": np.stack([attr_row(a, tensors) for a in rows]) if rows else np.zeros((0, N_COLUMNS))}
+
+
 def valid_before_repair(v, input_shape) -> bool:
     """Whether the arrays already decode exactly to a network that runs (no repair needed)."""
     ops, edge_index, adjacency, attrs, tensors, names = _fields(v)

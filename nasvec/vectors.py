@@ -75,6 +75,29 @@ def from_pyg(data) -> VectorRep:
                      list(getattr(data, "names", [])))
 
 
+def attr_row(attrs: dict, tensors: list) -> np.ndarray:
+    """One row of the attribute matrix for a node's ``attrs`` (tensor values are appended to ``tensors``)."""
+    row = np.full(N_COLUMNS, np.nan)
+    for name, value in attrs.items():
+        kind, width = ATTRS[name]
+        c = COLUMN_OF[name]
+        if kind == "int":
+            row[c] = encode_int(value)
+        elif kind == "float":
+            row[c] = float(value)
+        elif kind == "string":
+            row[c] = _STRING_INDEX[value]
+        elif kind == "tensor":
+            row[c] = len(tensors)
+            tensors.append(np.asarray(value))
+        else:
+            row[c] = len(value)
+            conv = encode_int if kind == "ints" else float
+            for k, x in enumerate(value):
+                row[c + 1 + k] = conv(x)
+    return row
+
+
 def encode(g: ArchGraph) -> VectorRep:
     """The vector representation of ``g`` (checked with :meth:`ArchGraph.validate` first)."""
     g.validate()
@@ -84,24 +107,7 @@ def encode(g: ArchGraph) -> VectorRep:
     ops = np.empty(n, dtype=np.int64)
     for i, node in enumerate(g.nodes):
         ops[i] = OP_INDEX[node.op]
-        row = attrs[i]
-        for name, value in node.attrs.items():
-            kind, width = ATTRS[name]
-            c = COLUMN_OF[name]
-            if kind == "int":
-                row[c] = encode_int(value)
-            elif kind == "float":
-                row[c] = float(value)
-            elif kind == "string":
-                row[c] = _STRING_INDEX[value]
-            elif kind == "tensor":
-                row[c] = len(tensors)
-                tensors.append(np.asarray(value))
-            else:
-                row[c] = len(value)
-                conv = encode_int if kind == "ints" else float
-                for k, x in enumerate(value):
-                    row[c + 1 + k] = conv(x)
+        attrs[i] = attr_row(node.attrs, tensors)
     edges = np.array(g.edges, dtype=np.int64).reshape(-1, 2).T
     return VectorRep(torch.from_numpy(ops), torch.from_numpy(np.ascontiguousarray(edges)),
                      torch.from_numpy(attrs), tensors, [node.name for node in g.nodes], dict(g.meta))

@@ -140,3 +140,11 @@ def test_load_enas_matches_dvae_split():
     assert stats["graphs"] == 20020 and stats["distinct"] == 20015
     assert list(stats["op_counts"].values()) == [22025, 19470, 18325, 19203, 18799, 22298]
     assert (stats["skip_ones"], stats["skip_zeros"]) == (90455, 209845)
+
+
+def test_enas_split_generated_is_seeded_and_disjoint():
+    graphs, acc, train, test = data.enas_split(False, 50, seed=3)
+    assert acc is None and len(graphs) == 50 and len(train) == 45 and len(test) == 5
+    assert not set(train.tolist()) & set(test.tolist())
+    again = data.enas_split(False, 50, seed=3)
+    assert again[0] == graphs and (again[2] == train).all()

@@ -297,3 +297,39 @@ def test_rule_classifier():
 def test_every_rule_has_a_test():
     tested = {name[len("test_rule_"):] for name in globals() if name.startswith("test_rule_")}
     assert tested == set(RULES)
+
+
+# --------------------------------------------------------------------------- chapter 2's decodes
+enas_cells = st.integers(1, 10).flatmap(lambda n: st.tuples(
+    hnp.arrays(np.int64, n, elements=st.integers(0, 7)),
+    hnp.arrays(np.float64, (n, n), elements=st.sampled_from([0.0, 1.0]))))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(enas_cells)
+def test_any_enas_decode_becomes_a_runnable_network(cell):
+    from nasvec.repair import enas_decoder_output
+
+    types, adj = cell
+    v = enas_decoder_output(np.concatenate([types, [-1, -1]]), np.pad(adj, ((0, 2), (0, 2))))  # padding ignored
+    assert v["attrs"].shape == (len(v["ops"]), N_COLUMNS)
+    assert v["edge_index"].shape[0] == 2
+    runs(repair(v))
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 1)), min_size=1, max_size=8))
+def test_valid_enas_cells_need_no_repair(layers):
+    from nasvec import data
+    from nasvec.compress.base import DagBatch
+    from nasvec.repair import enas_decoder_output, valid_before_repair
+
+    arch = [[op] + [int(p > 0.5 + 0.1 * j) for j in range(i)] for i, (op, p) in enumerate(layers)]
+    b = DagBatch.from_graphs([data.enas_to_graph(arch)], data.ENAS_TYPES)
+    v = enas_decoder_output(b.types[0].numpy(), b.adj[0].numpy())
+    assert valid_before_repair(v, (1, 1, 28, 28))
+    g, counts = repair(v, report=True)
+    assert counts == {}
+    # every ENAS layer is there: convs, pools and a Concat per node with several inputs
+    n_concat = sum(len(set(data.enas_to_graph(arch).predecessors(i))) > 1 for i in range(1, len(arch) + 1))
+    assert g.ops.count("Concat") == n_concat
+    assert g.ops.count("MaxPool") == sum(op == 5 for op, _ in layers)
