@@ -69,8 +69,11 @@ def accuracy(model, x, y, batch_size: int = 500) -> float:
 
 
 def fit(model, data: ImageData, epochs: int, seed: int, batch_size: int = 64, lr: float = 0.05,
-        weight_decay: float = 5e-4, progress: bool = False) -> dict:
+        weight_decay: float = 5e-4, progress: bool = False, optimizer: str = "sgd") -> dict:
     """Train ``model`` on ``data`` for ``epochs``; returns curves and the final test accuracy.
+
+    ``optimizer``: ``"sgd"`` (Nesterov momentum 0.9) or ``"adam"`` (decoupled weight decay, AdamW);
+    the learning rate follows a cosine schedule to 0 either way.
 
     ``{"epoch": [1..E], "train_loss": [...], "test_acc": [...], "final_acc": float, "seconds": float,
     "params": int}``.
@@ -81,7 +84,12 @@ def fit(model, data: ImageData, epochs: int, seed: int, batch_size: int = 64, lr
         raise ValueError(f"fit: batch_size must be >= 1, got {batch_size}")
     gen = torch.Generator().manual_seed(int(seed))
     torch.manual_seed(int(seed))
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay, nesterov=True)
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay, nesterov=True)
+    elif optimizer == "adam":
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"fit: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     n = len(data.x_train)
     steps = epochs * math.ceil(n / batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))

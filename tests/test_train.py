@@ -40,6 +40,15 @@ def test_fit_learns_and_is_seeded(digits):
         fit(nn.Linear(64, 10), digits, 0, seed=0)
 
 
+def test_fit_with_adam_learns_and_bad_optimizer_is_named(digits):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    r = fit(net, digits, 5, seed=0, lr=3e-3, optimizer="adam")
+    assert r["train_loss"][-1] < r["train_loss"][0] and r["final_acc"] > 0.5
+    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam', got 'rmsprop'"):
+        fit(nn.Linear(64, 10), digits, 1, seed=0, optimizer="rmsprop")
+
+
 def test_roundtrip_variant_is_the_same_architecture():
     orig, _, _ = table2_network("resnet18", "original", (1, 1, 8, 8), 10, seed=0)
     net, g, repairs = table2_network("resnet18", "roundtrip", (1, 1, 8, 8), 10, seed=0)
