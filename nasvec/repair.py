@@ -968,6 +968,26 @@ def enas_decoder_output(types, adj, vocab=None, channels: int = 16) -> dict:
             "attrs": np.stack([attr_row(a, tensors) for a in rows]) if rows else np.zeros((0, N_COLUMNS))}
 
 
+def enas_decode_study(model, n: int, seed: int = 0, input_shape=(1, 1, 28, 28)) -> dict:
+    """Chapter 3's look at a chapter-2 compressor: ``n`` codes from its prior, each decoded once.
+
+    ``model`` needs ``sample(n, generator=)`` returning a :class:`~nasvec.compress.base.DagBatch` of ENAS
+    cells. Returns the share of decodes that are valid ENAS cells (D-VAE's check), and
+    :func:`validity_study` of their :func:`enas_decoder_output` (runs as decoded, after repair, rules).
+    """
+    import torch
+
+    from .compress.metrics import is_valid_enas
+    from .data import ENAS_TYPES
+
+    with torch.no_grad():
+        decodes = model.sample(n, generator=torch.Generator().manual_seed(seed))
+    cells = decodes.to_graphs(ENAS_TYPES)
+    study = validity_study([enas_decoder_output(t, a) for t, a in zip(decodes.types.numpy(), decodes.adj.numpy())],
+                           input_shape)
+    return {**study, "valid_enas": float(np.mean([is_valid_enas(g) for g in cells])) if cells else 0.0}
+
+
 def valid_before_repair(v, input_shape) -> bool:
     """Whether the arrays already decode exactly to a network that runs (no repair needed)."""
     ops, edge_index, adjacency, attrs, tensors, names = _fields(v)

@@ -156,7 +156,6 @@ rep.table(pd.DataFrame(rule_rows), "rule_firing")
 
 # %%
 from nasvec import data
-from nasvec.compress import metrics
 from nasvec.compress.base import DagBatch
 from nasvec.compress.models import available_models, train_compressor
 
@@ -168,13 +167,8 @@ for key in [k for k in ch2["models"] if k in available_models()]:
         key, train2, data.ENAS_TYPES, latent_dim=ch2["latent"][key], epochs=ch2["epochs"][key], lr=ch2["lr"][key],
         batch_size=ch2["batch_size"], beta=ch2["beta"], seed=seed, chunk=ch2["chunk"],
         model_kwargs=ch2["model_kwargs"].get(key, {}), progress=False)
-    with torch.no_grad():
-        decodes = model.sample(ch2_prior, generator=torch.Generator().manual_seed(seed))
-    cells = decodes.to_graphs(data.ENAS_TYPES)
-    r = repair_mod.validity_study([repair_mod.enas_decoder_output(t, a) for t, a in
-                                   zip(decodes.types.numpy(), decodes.adj.numpy())])
-    ch2_rows.append({"model": model.name, "decodes": r["n"],
-                     "valid ENAS cells %": 100 * np.mean([metrics.is_valid_enas(g) for g in cells]),
+    r = repair_mod.enas_decode_study(model, ch2_prior, seed=seed)
+    ch2_rows.append({"model": model.name, "decodes": r["n"], "valid ENAS cells %": 100 * r["valid_enas"],
                      "runs as decoded %": 100 * r["valid_before"], "valid after repair %": 100 * r["valid_after"],
                      "rules fired": ", ".join(f"{k} {v}" for k, v in sorted(r["rule_fired"].items(), key=lambda kv: -kv[1]))})
     provenance.append({"what": "chapter 2 model", "model": model.name, "variant": "", "seed": seed,

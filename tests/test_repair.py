@@ -333,3 +333,22 @@ def test_valid_enas_cells_need_no_repair(layers):
     n_concat = sum(len(set(data.enas_to_graph(arch).predecessors(i))) > 1 for i in range(1, len(arch) + 1))
     assert g.ops.count("Concat") == n_concat
     assert g.ops.count("MaxPool") == sum(op == 5 for op, _ in layers)
+
+
+def test_enas_decode_study_counts_valid_cells_and_repairs_the_rest():
+    from nasvec import data
+    from nasvec.compress.base import DagBatch
+    from nasvec.repair import enas_decode_study
+
+    good = data.enas_to_graph([[0], [4, 1], [5, 0, 1]])
+    bad = ArchGraph([Node("input"), Node("conv3x3"), Node("output"), Node("max_pool3x3"), Node("output")],
+                    [(0, 1), (1, 2), (0, 3)])                       # two outputs, a layer nobody reads
+
+    class Decoder:  # stands in for a chapter-2 compressor: sample() gives 3 good cells and 1 bad one
+        def sample(self, n, generator=None):
+            return DagBatch.from_graphs([good, good, good, bad][:n], data.ENAS_TYPES, max_nodes=5)
+
+    r = enas_decode_study(Decoder(), 4)
+    assert r["n"] == 4 and r["valid_enas"] == 0.75
+    assert r["valid_before"] == 0.75 and r["valid_after"] == 1.0
+    assert r["rule_fired"].get("one_sink") == 1
