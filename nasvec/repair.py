@@ -941,6 +941,7 @@ def enas_decoder_output(types, adj, vocab=None, channels: int = 16) -> dict:
     (ENAS concatenates skip connections along the channels). Whatever the decode got wrong (no input,
     two outputs, a layer nobody reads...) is kept, for :func:`repair` to fix: a valid ENAS cell gives a
     valid network and is returned unchanged by ``repair``. Returns ``{"ops", "edge_index", "attrs"}``.
+    Introduced in chapter 3.
     """
     from .data import ENAS_TYPES
     from .vectors import attr_row
@@ -954,11 +955,13 @@ def enas_decoder_output(types, adj, vocab=None, channels: int = 16) -> dict:
     for j in range(n):
         preds = [out[i] for i in range(j) if adj[i, j] > 0.5]
         if len(preds) > 1:
-            ops.append("Concat"), rows.append({"axis": 1})
+            ops.append("Concat")
+            rows.append({"axis": 1})
             edges += [(s, len(ops) - 1) for s in preds]
             preds = [len(ops) - 1]
-        for k, (op, attrs) in enumerate(layers[vocab[int(types[j])]]):
-            ops.append(op), rows.append(attrs)
+        for op, attrs in layers[vocab[int(types[j])]]:
+            ops.append(op)
+            rows.append(attrs)
             if op != "Input":
                 edges += [(s, len(ops) - 1) for s in preds]
             preds = [len(ops) - 1]
