@@ -141,8 +141,9 @@ def chapters(root: Path, profile: dict, only: list[str] | None = None) -> list[C
 
 
 # --------------------------------------------------------------------------- cache
-def package_hash() -> str:
-    pkg = Path(__file__).resolve().parent
+def package_hash(pkg: Path | None = None) -> str:
+    """Hash of every ``.py`` file of the ``nasvec`` package (or of the folder ``pkg``)."""
+    pkg = Path(pkg) if pkg is not None else Path(__file__).resolve().parent
     return sha256_json({str(p.relative_to(pkg)): sha256_file(p) for p in sorted(pkg.rglob("*.py"))})
 
 

@@ -104,13 +104,23 @@ def _find(name: str, folders: list[Path]) -> Path | None:
     return None
 
 
-def _download(url: str, dest: Path) -> None:
+def _download(url: str, dest: Path, sha256: str | None = None) -> None:
+    """Fetch ``url`` into ``dest``; the file lands only once its payload's SHA-256 matches."""
     try:
-        with urllib.request.urlopen(url, timeout=60) as resp, atomic_write(dest, "wb") as out:
-            while chunk := resp.read(1 << 20):
-                out.write(chunk)
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            raw = resp.read()
     except OSError as err:
         raise DataError(f"could not download {url} ({err})") from None
+    if sha256 is not None:
+        try:
+            got = hashlib.sha256(gzip.decompress(raw)).hexdigest()
+        except (OSError, EOFError) as err:
+            raise DataError(f"downloaded {url} is not a readable gzip file ({err}); nothing was written") from None
+        if got != sha256:
+            raise DataError(f"downloaded {url} has the wrong checksum (SHA-256 of the payload {got}, "
+                            f"expected {sha256}); nothing was written")
+    with atomic_write(dest, "wb") as out:
+        out.write(raw)
 
 
 def load_fashion_mnist(split: str = "train", download: bool = True):
@@ -130,7 +140,7 @@ def load_fashion_mnist(split: str = "train", download: bool = True):
         path = _find(name, [own, DEBIAN_FASHION_MNIST])
         if path is None and download:
             try:
-                _download(FASHION_MNIST_URL + name, own / name)
+                _download(FASHION_MNIST_URL + name, own / name, FASHION_MNIST_SHA256[name])
                 path = own / name
             except DataError as err:
                 raise DataError(

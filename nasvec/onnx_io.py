@@ -169,7 +169,11 @@ def from_onnx(model, return_weights: bool = False):
             if indeg[u] == 0:
                 heapq.heappush(ready, u)
     if len(order) != len(graph.node):
-        k = min(set(range(len(graph.node))) - done)
+        # walk back through unsorted producers until a node repeats: that node lies on a cycle
+        k, seen = min(set(range(len(graph.node))) - done), set()
+        while k not in seen:
+            seen.add(k)
+            k = min(p for p in deps[k] if p not in done)
         raise GraphError(f"{nlabel(k, graph.node[k])}: lies on a cycle (the graph is not a DAG)")
 
     consumed = {x for nn in graph.node for x in nn.input}

@@ -88,6 +88,24 @@ def test_toc_entry_without_file(tmp_path):
         run(root)
 
 
+def test_package_source_change_invalidates(tmp_path, monkeypatch):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "sub" / "b.py").write_text("y = 1\n")
+    h = book.package_hash(pkg)
+    assert book.package_hash(pkg) == h
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    assert book.package_hash(pkg) != h
+    # a different package hash -> the chapter is executed again
+    root = make_book(tmp_path / "root")
+    assert "executed in" in run(root)[-1]
+    assert run(root)[-1].endswith("up to date")
+    monkeypatch.setattr(book, "package_hash", lambda: "nasvec edited")
+    assert "executed in" in run(root)[-1]
+    assert run(root)[-1].endswith("up to date")
+
+
 def test_cache_invalidation(tmp_path):
     root = make_book(tmp_path, body=(
         "from nasvec.utils import record_input\n"
@@ -136,7 +154,9 @@ def test_failed_notebook_leaves_previous_output_intact(tmp_path):
 
 
 def test_killed_build_resumes(tmp_path):
-    root = make_book(tmp_path, body="import time, pathlib\npathlib.Path('started').touch()\ntime.sleep(60)")
+    # the same notebook both times: it hangs only on its first run (until killed)
+    root = make_book(tmp_path, body=("import time, pathlib\np = pathlib.Path('started')\nfirst = not p.exists()\n"
+                                     "p.touch()\nif first:\n    time.sleep(60)\nprint('resumed')"))
     cmd = [sys.executable, "-m", "nasvec.cli", "book", "--profile", "quick", "--no-html", "--root", str(root)]
     proc = subprocess.Popen(cmd, cwd=root, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -148,11 +168,12 @@ def test_killed_build_resumes(tmp_path):
     proc.wait()
     out = root / "_build" / "executed" / "quick" / "notebooks" / "ch.ipynb"
     assert not out.exists()  # nothing half-written where the book reads
-    write_nb(root, "print('quick now')")
     res = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "executed in" in res.stdout and out.exists()
-    nbformat.validate(nbformat.read(out, as_version=4))
+    nb = nbformat.read(out, as_version=4)
+    nbformat.validate(nb)
+    assert "resumed" in nb.cells[-1].outputs[0]["text"]
 
 
 def test_cli_reports_errors_without_traceback(tmp_path):
@@ -162,3 +183,17 @@ def test_cli_reports_errors_without_traceback(tmp_path):
     assert res.returncode == 1
     assert res.stderr.startswith("nasvec book: error: unknown profile 'nope'")
     assert "Traceback" not in res.stderr
+
+
+def test_every_chapter_has_a_percent_script_in_sync():
+    """DEVELOPING.md: chapters are written as jupytext percent scripts; the committed .ipynb matches it."""
+    import jupytext
+
+    from conftest import ROOT
+
+    for ch in book.chapters(ROOT, book.load_profile("quick", ROOT)):
+        script = ch.source.with_suffix(".py")
+        assert script.is_file(), f"{script} is missing (jupytext --to py:percent {ch.source})"
+        cells = [(c.cell_type, c.source) for c in jupytext.read(script).cells]
+        committed = [(c.cell_type, c.source) for c in nbformat.read(ch.source, as_version=4).cells]
+        assert cells == committed, f"{script} and {ch.source} differ: run jupytext --to ipynb {script}"

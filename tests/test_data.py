@@ -41,7 +41,7 @@ def no_system_copy(tmp_path, monkeypatch):
 
 
 def test_fashion_mnist_missing_offline_names_the_package(no_system_copy, monkeypatch):
-    def offline(url, dest):
+    def offline(url, dest, sha256=None):
         raise DataError(f"could not download {url} (network unreachable)")
 
     monkeypatch.setattr(data, "_download", offline)
@@ -59,6 +59,16 @@ def test_fashion_mnist_checksum_mismatch(no_system_copy):
         (folder / name).write_bytes(gzip.compress(idx_bytes(arr)))
     with pytest.raises(DataError, match="checksum mismatch"):
         data.load_fashion_mnist("test", download=False)
+
+
+def test_fashion_mnist_corrupt_download_leaves_no_file(no_system_copy, monkeypatch):
+    import io
+
+    payload = gzip.compress(idx_bytes(np.zeros((3, 28, 28), dtype=np.uint8)))   # valid gzip, wrong content
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payload))
+    with pytest.raises(DataError, match="wrong checksum.*nothing was written"):
+        data.load_fashion_mnist("test")
+    assert not list((no_system_copy / "fashion-mnist").glob("*"))
 
 
 def test_fashion_mnist_not_gzip(no_system_copy):
