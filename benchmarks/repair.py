@@ -1,12 +1,13 @@
 """Benchmark of chapter 3's repair rules: arbitrary decoder outputs -> valid, runnable networks.
 
-    .venv/bin/python benchmarks/repair.py [--n 100000] [--big 20] [--sample 500] [--seed 0]
+    .venv/bin/python benchmarks/repair.py [--n 100000] [--big 20] [--sample N] [--seed 0]
 
 Repairs ``n`` arbitrary decoder outputs (the five kinds of :func:`nasvec.repair.random_decoder_output`,
 in turn; sizes mostly 1-30 nodes, 1 % with 100-500 nodes) plus ``big`` outputs of 1000-3000 nodes;
 checks every result with :func:`nasvec.repair.problem` (validate, shape inference, to_torch support,
-at batch 1 and 3) and runs a seeded sample of ``sample`` results in onnxruntime (``to_onnx`` with the
-full checker) and as ``to_torch`` (forward and backward at batch 3). Prints the figures.
+at batch 1 and 3) and runs every result (or a seeded sample of ``--sample`` of them, for a quicker
+look) in onnxruntime (``to_onnx`` with the full checker) and as ``to_torch`` (forward and backward at
+batch 3). Prints the figures; about 11 minutes for the default 100,020 on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--big", type=int, default=20)
-    ap.add_argument("--sample", type=int, default=500)
+    ap.add_argument("--sample", type=int, default=None, help="run only this many results (default: all)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -35,7 +36,8 @@ def main(argv=None):
     shape, shape3 = (1, 1, 28, 28), (3, 1, 28, 28)
     rng = np.random.default_rng(args.seed)
     total = args.n + args.big
-    sample = set(rng.choice(total, size=min(args.sample, total), replace=False).tolist())
+    n_run = total if args.sample is None else min(args.sample, total)
+    sample = set(rng.choice(total, size=n_run, replace=False).tolist()) if n_run < total else set(range(total))
     ok = bad = ran = ran_ok = 0
     t_small, n_small, t_big, sizes_big = 0.0, 0, [], []
     failures = []
@@ -80,7 +82,7 @@ def main(argv=None):
             print(f"  {k + 1:,} repaired, {ok:,} valid, {time.perf_counter() - t_start:.0f} s", flush=True)
     print(f"repaired {total:,} decoder outputs ({args.n:,} of 1-500 nodes, {args.big} of 1000-3000 nodes)")
     print(f"valid (validate + shapes + to_torch support, batch 1 and 3): {ok:,} / {total:,} = {100 * ok / total:.3f} %")
-    print(f"ran in onnxruntime and torch (forward + backward): {ran_ok} / {ran} sampled = {100 * ran_ok / max(ran, 1):.2f} %")
+    print(f"ran in onnxruntime and torch (forward + backward): {ran_ok:,} / {ran:,} {'sampled' if ran < total else 'repaired'} = {100 * ran_ok / max(ran, 1):.2f} %")
     print(f"time per repair, 1-500 nodes: {1e3 * t_small / max(n_small, 1):.2f} ms (mean)")
     if t_big:
         print(f"time per repair, 1000-3000 nodes: {1e3 * np.mean(t_big):.1f} ms mean, {1e3 * np.max(t_big):.1f} ms max; "

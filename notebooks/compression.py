@@ -363,7 +363,7 @@ for name, r in t.iterrows():
     lines.append(f"* {name}, latent {r['latent']}, {r['epochs']} epochs: {r['per graph %']:.2f} % of test graphs "
                  f"reconstructed exactly{paper_txt}, {r['per node %']:.2f} % of nodes; validity {r['validity %']:.2f} %; "
                  f"{timing.loc[name, 'seconds per epoch (median)']:.1f} s per epoch.")
-if "split" in trained:
+if "split" in trained and "split" in sweep:
     s = sweep_df[(sweep_df["model"] == "split") & (sweep_df["per_graph"] >= 0.99)]
     lines.append("* Latent size: the split model " + (f"first reconstructs at least 99 % of the test graphs at "
                  f"{int(s['latent_dim'].min())} dimensions" if len(s) else
