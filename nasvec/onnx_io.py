@@ -442,7 +442,8 @@ def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True
     ``input_shape`` defaults to the shape recorded by :func:`from_onnx`. ``weights``: the original weights
     (``{node index: {ONNX input name: ndarray}}``, as :func:`from_onnx` returns them), ``None`` for fresh
     ones (seeded by ``seed``), or ``"none"`` for the architecture alone (learned weights become graph
-    inputs of the right shapes, as in a weightless ONNX file; runs in onnxruntime when they are fed). The model passes ``onnx.checker`` with ``full_check`` (``check=False`` skips it).
+    inputs of the right shapes, as in a weightless ONNX file; runs in onnxruntime when they are fed).
+    The model passes ``onnx.checker`` with ``full_check`` (``check=False`` skips it).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
