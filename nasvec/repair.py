@@ -527,12 +527,11 @@ def repair(v, input_shape=(1, 1, 28, 28), num_classes: int | None = None, report
     count: Counter = Counter()
 
     strict_edges = edge_index
-    if adjacency is not None:  # a clean 0/1 matrix of forward edges reads as an edge list (inputs in index order)
-        scratch: Counter = Counter()
-        a01 = _array(adjacency, "adjacency")
-        strict_edges = _decode_edges(None, a01, len(a01), edge_threshold, scratch) if (
-            a01.ndim == 2 and a01.shape[0] == a01.shape[1] and np.isin(a01, (0.0, 1.0)).all()) else None
-        strict_edges = None if sum(scratch.values()) else strict_edges
+    if adjacency is not None:  # a clean 0/1 matrix of forward edges is an edge list (inputs in index order)
+        adj, strict_edges, scratch = _array(adjacency, "adjacency"), None, Counter()
+        if adj.ndim == 2 and adj.shape[0] == adj.shape[1] and np.isin(adj, (0.0, 1.0)).all():
+            e = _decode_edges(None, adj, len(adj), edge_threshold, scratch)
+            strict_edges = None if sum(scratch.values()) else e
     if strict_edges is not None:
         g = _strict(v, ops, strict_edges, attrs, tensors, names)
         if g is not None and problem(g, input_shape) is None and (num_classes is None or _is_head(g, input_shape, num_classes)):

@@ -185,13 +185,11 @@ def test_cli_reports_errors_without_traceback(tmp_path):
     assert "Traceback" not in res.stderr
 
 
-def test_every_chapter_has_a_percent_script_in_sync():
+def test_every_chapter_has_a_percent_script_in_sync(root):
     """DEVELOPING.md: chapters are written as jupytext percent scripts; the committed .ipynb matches it."""
     import jupytext
 
-    from conftest import ROOT
-
-    for ch in book.chapters(ROOT, book.load_profile("quick", ROOT)):
+    for ch in book.chapters(root, book.load_profile("quick", root)):
         script = ch.source.with_suffix(".py")
         assert script.is_file(), f"{script} is missing (jupytext --to py:percent {ch.source})"
         cells = [(c.cell_type, c.source) for c in jupytext.read(script).cells]

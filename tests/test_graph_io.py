@@ -206,7 +206,7 @@ def test_error_cycle():
                 helper.make_node("Relu", ["a"], ["y"], name="out")])
     with pytest.raises(GraphError, match="cycle"):
         from_onnx(m)
-    # the first unsorted node ('after') only sits downstream of the cycle p <-> q: the error names q, on the cycle
+    # the first unsorted node ('after') only sits downstream of the cycle p <-> q: the error names p or q
     m = _model([helper.make_node("Relu", ["a"], ["y"], name="after"), helper.make_node("Add", ["input", "b"], ["a"], name="p"),
                 helper.make_node("Relu", ["a"], ["b"], name="q")])
     with pytest.raises(GraphError, match=r"'(p|q)' .*lies on a cycle"):

@@ -96,13 +96,11 @@ def test_valid_networks_are_returned_unchanged(case):
     assert r == g and counts == {}
 
 
-from nasvec.models import REFERENCE  # noqa: E402
+from nasvec.models import REFERENCE, reference  # noqa: E402
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_reference_networks_are_unchanged(name):
-    from nasvec.models import reference
-
     g = from_torch(reference(name, num_classes=10, in_channels=1, small_input=True), torch.zeros(SHAPE))
     r, counts = repair(encode(g), report=True)
     assert r == g and counts == {}
