@@ -1,51 +1,69 @@
 """nasvec: the package behind the executable book on neural architecture search.
 
-Everything the notebooks compute lives here; the notebooks narrate and call it.
-Names are imported lazily, so ``import nasvec`` is cheap and a chapter that
-needs only graphs does not pay for torch or onnx.
+Everything the notebooks compute lives here; the notebooks narrate and call it. The folders are
+the layers (:data:`LAYERS`, bottom first); a module imports only its own folder and the layers
+below it, and never in a circle (``tests/test_layers.py`` checks both)::
 
-Layers (a module imports only layers below it)::
+    book/          the book: pipeline, report, plots, command line   (only notebooks and the CLI use it)
+    experiments/   chapter glue: one module per chapter, the tables and studies its notebook calls
+    compress/ repair/ search/      the methods (chapters 2-5); none imports another
+    train          the one training loop, and the classifier trainer built on it
+    data/          image data and splits, ENAS architectures, reference CNNs, the CNN zoo
+    io/            ONNX and torch, in and out of the graph representation
+    graph/         ArchGraph, the vocabulary, the attribute codec, vectors, shapes
+    cache config utils errors      foundation: caching and fingerprints, config base, helpers, errors
 
-    book pipeline (book, report, cli)
-    methods       (compressors, repair, search)
-    I/O and data  (data, onnx/torch builders, the CNN zoo)
-    graph core    (graph, vocabulary, vector representation)
+Names are imported lazily, so ``import nasvec`` is cheap and a chapter that needs only graphs does
+not pay for torch or onnx.
 """
 
 from importlib import import_module
 
 __version__ = "0.1.0"
 
+#: the package's layers, bottom first. A module may import modules of its own entry (a top-level
+#: module or package) and of entries in lower layers; entries of one layer do not import each other.
+LAYERS = (
+    ("errors",), ("utils",), ("config",), ("cache",),
+    ("graph",), ("io",), ("data",), ("train",),
+    ("compress", "repair", "search"),
+    ("experiments",),
+    ("book",),
+)
+
 # public name -> module that defines it
 _EXPORTS = {
-    "ArchGraph": "nasvec.graph",
-    "Node": "nasvec.graph",
-    "GraphError": "nasvec.graph",
+    "ArchGraph": "nasvec.graph.core",
+    "Node": "nasvec.graph.core",
+    "GraphError": "nasvec.errors",
+    "NasvecError": "nasvec.errors",
     "seed_everything": "nasvec.utils",
+    "encode": "nasvec.graph.vectors",
+    "decode": "nasvec.graph.vectors",
+    "VectorRep": "nasvec.graph.vectors",
+    "infer_shapes": "nasvec.graph.shapes",
+    "from_onnx": "nasvec.io.onnx_read",
+    "from_torch": "nasvec.io.onnx_read",
+    "export_torch": "nasvec.io.onnx_read",
+    "to_onnx": "nasvec.io.onnx_write",
+    "to_torch": "nasvec.io.torch_build",
+    "REFERENCE": "nasvec.data.reference",
+    "reference": "nasvec.data.reference",
+    "generate_configs": "nasvec.data.zoo",
+    "export_zoo": "nasvec.data.zoo",
+    "load_zoo": "nasvec.data.zoo",
+    "TrainConfig": "nasvec.train",
     "DVAE": "nasvec.compress.dvae",
     "DVAEEMB": "nasvec.compress.dvae",
-    "relaxed_mean": "nasvec.gumbel",
-    "exact_mean": "nasvec.gumbel",
-    "vertex_expectation": "nasvec.gumbel",
-    "from_onnx": "nasvec.onnx_io",
-    "to_onnx": "nasvec.onnx_io",
-    "from_torch": "nasvec.onnx_io",
-    "export_torch": "nasvec.onnx_io",
-    "to_torch": "nasvec.torch_io",
-    "encode": "nasvec.vectors",
-    "decode": "nasvec.vectors",
-    "VectorRep": "nasvec.vectors",
-    "infer_shapes": "nasvec.shapes",
-    "REFERENCE": "nasvec.models",
-    "reference": "nasvec.models",
-    "generate_configs": "nasvec.zoo",
-    "export_zoo": "nasvec.zoo",
-    "load_zoo": "nasvec.zoo",
+    "CompressorConfig": "nasvec.compress.registry",
     "repair": "nasvec.repair",
-    "HyperNet": "nasvec.search",
-    "SuperNet": "nasvec.search",
-    "Genotype": "nasvec.search",
-    "SearchError": "nasvec.search",
+    "relaxed_mean": "nasvec.search.gumbel",
+    "exact_mean": "nasvec.search.gumbel",
+    "vertex_expectation": "nasvec.search.gumbel",
+    "HyperNet": "nasvec.search.hyper",
+    "SuperNet": "nasvec.search.space",
+    "Genotype": "nasvec.search.space",
+    "SearchError": "nasvec.errors",
 }
 
 

@@ -1,9 +1,16 @@
-"""A small image-classifier training loop (chapter 3's Table 2): ``fit(model, data, epochs, seed) -> curves``.
+"""The book's one training loop, and the image-classifier trainer built on it (chapters 2-5).
 
-Plain SGD with momentum 0.9 and a cosine learning-rate schedule, cross-entropy, mini-batches in a seeded
-order; after every epoch the test accuracy and the mean training loss are recorded. Deterministic for
-a given seed on the CPU (torch's own seeding of weights happens where the model is built: build it
-after :func:`nasvec.utils.seed_everything` or with :func:`seeded`).
+:func:`run_epochs` is the loop every training of the book goes through — compressors (chapter 2),
+the mixed-op network (chapter 4), the weight-sharing search and the from-scratch trainings
+(chapter 5), Table 2 (chapter 3): per epoch a permutation of the examples drawn from a seeded
+generator, cut into mini-batches; per batch the caller's ``step`` computes the loss, the loop
+zeroes the gradients, back-propagates and steps the optimizers and schedules. What differs between
+trainings — the loss, extra random draws per batch, what is logged — is the ``step``.
+
+:func:`fit` trains a classifier on an :class:`~nasvec.data.ImageData` with a :class:`TrainConfig`
+(cross-entropy, a cosine learning-rate schedule to 0, the test accuracy after every epoch).
+Deterministic for a given seed on the CPU; torch's seeding of the weights happens where the model is
+built (build it after :func:`nasvec.utils.seed_everything` or ``torch.manual_seed``).
 """
 
 from __future__ import annotations
@@ -11,158 +18,176 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import Config
+from .errors import ConfigError
 
-@dataclass
-class ImageData:
-    """Train and test images ``[n, C, H, W]`` float32 and labels int64 (torch tensors)."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-    @property
-    def input_shape(self) -> tuple:
-        return (1, *self.x_train.shape[1:])
-
-    @property
-    def num_classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max())) + 1
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("cosine", "cosine-annealing", "constant")
 
 
-def image_data(x, y, n_train: int, n_test: int, size: int | None = None, seed: int = 0) -> ImageData:
-    """Split ``(x, y)`` (images ``[n, H, W]`` uint8 or ``[n, C, H, W]`` float in [0, 1]) into a seeded
-    train/test subset of ``n_train`` / ``n_test`` images, standardised, resized to ``size`` (bilinear)."""
-    x = np.asarray(x)
-    if x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4:
-        raise ValueError(f"image_data: x must be [n, H, W] or [n, C, H, W], got shape {x.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"image_data: x has {len(x)} images but y has {len(y)} labels")
-    if n_train < 1 or n_test < 1 or n_train + n_test > len(x):
-        raise ValueError(f"image_data: n_train={n_train} + n_test={n_test} must be >= 1 each and at most {len(x)}")
-    x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
-    order = np.random.default_rng(seed).permutation(len(x))
-    tr, te = order[:n_train], order[n_train:n_train + n_test]
-    xt = torch.from_numpy(x)
-    if size is not None and tuple(xt.shape[2:]) != (size, size):
-        xt = F.interpolate(xt, size=(size, size), mode="bilinear", align_corners=False)
-    mean, std = xt[tr].mean(), xt[tr].std()
-    xt = (xt - mean) / std
-    yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    return ImageData(xt[tr].contiguous(), yt[tr], xt[te].contiguous(), yt[te])
+@dataclass(frozen=True)
+class TrainConfig(Config):
+    """How a classifier is trained from scratch: the arguments of :func:`fit`, its cache key, its provenance.
+
+    ``optimizer``: ``"adam"``, ``"adamw"`` (decoupled weight decay) or ``"sgd"`` (Nesterov momentum
+    0.9). ``schedule``: ``"cosine"`` sets ``lr * (1 + cos(pi s / S)) / 2`` at step ``s`` of ``S``;
+    ``"cosine-annealing"`` is torch's ``CosineAnnealingLR`` over the ``S`` steps (the same curve,
+    computed recursively, so it differs in the last bits); ``"constant"`` keeps ``lr``.
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    seed: int = 0
+
+    def __post_init__(self):
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ConfigError(f"training: epochs must be an integer >= 1, got {self.epochs!r}")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ConfigError(f"training: batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"training: optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"training: schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        if not (self.lr > 0 and self.weight_decay >= 0):
+            raise ConfigError(f"training: lr must be > 0 and weight_decay >= 0, got {self.lr!r} and {self.weight_decay!r}")
+
+    def describe(self) -> str:
+        """The provenance line of a table: ``5 epochs, adam lr 0.003 (cosine), batch 64, seed 0``."""
+        wd = f", weight decay {self.weight_decay:g}" if self.weight_decay else ""
+        return (f"{self.epochs} epochs, {self.optimizer} lr {self.lr:g} ({self.schedule}){wd}, "
+                f"batch {self.batch_size}, seed {self.seed}")
 
 
+# --------------------------------------------------------------------------- the loop
+def run_epochs(step: Callable, n: int, epochs: int, batch_size: int, generator: torch.Generator,
+               optimizers: Sequence[torch.optim.Optimizer], schedulers: Sequence = (), modules: Sequence = (),
+               on_epoch: Callable | None = None, start_epoch: int = 0, progress: bool = False,
+               desc: str = "train", leave: bool = True) -> list[dict]:
+    """The training loop: ``epochs`` passes over ``n`` examples in mini-batches of ``batch_size``.
+
+    Per epoch the ``modules`` are put in training mode and ``torch.randperm(n, generator=generator)``
+    orders the examples. Per batch of indices ``idx``, ``step(idx, epoch)`` (``epoch`` counts from
+    ``start_epoch``, 0-based) returns ``None`` to skip the batch, or ``(loss, terms)``: the loop
+    zeroes the gradients of ``optimizers``, back-propagates ``loss``, steps every optimizer and then
+    every scheduler, and adds each number of ``terms`` to the epoch's sums. Returns one row per
+    epoch, ``{"epoch": 1-based, "sums": {...}, "count": examples in the batches used, "seconds": ...}``;
+    ``on_epoch(row)`` is called with each row as it is made (to evaluate, log or show a postfix;
+    it may add keys). The same generator, optimizers and ``start_epoch`` continue an interrupted run.
+    """
+    from tqdm.auto import tqdm
+
+    if epochs < 0 or batch_size < 1:
+        raise ConfigError(f"training: epochs must be >= 0 and batch_size >= 1, got {epochs!r} and {batch_size!r}")
+    history = []
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=leave)
+    for e in bar:
+        for m in modules:
+            m.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=generator)
+        sums: dict = {}
+        count = 0
+        for k in range(0, n, batch_size):
+            idx = perm[k:k + batch_size]
+            out = step(idx, start_epoch + e)
+            if out is None:
+                continue
+            loss, terms = out
+            for opt in optimizers:
+                opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for opt in optimizers:
+                opt.step()
+            for sched in schedulers:
+                sched.step()
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += len(idx)
+        row = {"epoch": start_epoch + e + 1, "sums": sums, "count": count, "seconds": time.perf_counter() - t0}
+        if on_epoch is not None:
+            postfix = on_epoch(row)
+            if postfix and progress:
+                bar.set_postfix(postfix)
+        history.append(row)
+    return history
+
+
+# --------------------------------------------------------------------------- classifiers
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, nesterov=True)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def make_schedule(opt, schedule: str, steps: int):
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    if schedule == "cosine-annealing":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    return None
+
+
+@torch.no_grad()
 def accuracy(model, x, y, batch_size: int = 500) -> float:
+    """Share of ``x`` that ``model`` classifies as ``y`` (eval mode, on the model's device)."""
     model.eval()
+    device = next(model.parameters()).device
+    x = torch.as_tensor(x, dtype=torch.float32)
+    y = torch.as_tensor(y, dtype=torch.long)
     correct = 0
-    with torch.no_grad():
-        for k in range(0, len(x), batch_size):
-            correct += int((model(x[k:k + batch_size]).argmax(1) == y[k:k + batch_size]).sum())
+    for k in range(0, len(x), batch_size):
+        correct += int((model(x[k:k + batch_size].to(device)).argmax(1).cpu() == y[k:k + batch_size]).sum())
     return correct / len(x)
 
 
-def fit(model, data: ImageData, epochs: int, seed: int, batch_size: int = 64, lr: float = 0.05,
-        weight_decay: float = 5e-4, progress: bool = False, optimizer: str = "sgd") -> dict:
-    """Train ``model`` on ``data`` for ``epochs``; returns curves and the final test accuracy.
+def fit(model, data, cfg: TrainConfig, evaluate: bool = True, device: str = "cpu", progress: bool = False,
+        desc: str = "epochs") -> dict:
+    """Train classifier ``model`` on ``data`` (an :class:`~nasvec.data.ImageData`) as ``cfg`` says.
 
-    ``optimizer``: ``"sgd"`` (Nesterov momentum 0.9) or ``"adam"`` (decoupled weight decay, AdamW);
-    the learning rate follows a cosine schedule to 0 either way.
-
-    ``{"epoch": [1..E], "train_loss": [...], "test_acc": [...], "final_acc": float, "seconds": float,
-    "params": int}``.
+    Cross-entropy on mini-batches (a batch of one example is skipped: BatchNorm needs two), the
+    learning rate on ``cfg.schedule`` over all steps; ``torch.manual_seed(cfg.seed)`` before the first
+    epoch (dropout). Returns ``{"epoch": [1..E], "train_loss": [...], "test_acc": [...] (after every
+    epoch, when ``evaluate``), "final_acc", "seconds", "params"}``.
     """
-    if epochs < 1:
-        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
-    if batch_size < 1:
-        raise ValueError(f"fit: batch_size must be >= 1, got {batch_size}")
-    gen = torch.Generator().manual_seed(int(seed))
-    torch.manual_seed(int(seed))
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay, nesterov=True)
-    elif optimizer == "adam":
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    else:
-        raise ValueError(f"fit: optimizer must be 'sgd' or 'adam', got {optimizer!r}")
-    n = len(data.x_train)
-    steps = epochs * math.ceil(n / batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
-    curves = {"epoch": [], "train_loss": [], "test_acc": []}
-    t0 = time.perf_counter()
-    it = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
+    if not isinstance(cfg, TrainConfig):
+        raise ConfigError(f"fit: cfg must be a TrainConfig, got {type(cfg).__name__}")
+    gen = torch.Generator().manual_seed(int(cfg.seed))
+    torch.manual_seed(int(cfg.seed))
+    model.to(device)
+    opt = make_optimizer(model.parameters(), cfg)
+    x, y = torch.as_tensor(data.x_train, dtype=torch.float32), torch.as_tensor(data.y_train, dtype=torch.long)
+    n = len(x)
+    sched = make_schedule(opt, cfg.schedule, cfg.epochs * math.ceil(n / cfg.batch_size))
 
-        it = tqdm(it, desc="epochs", leave=False)
-    for ep in it:
-        model.train()
-        perm = torch.randperm(n, generator=gen)
-        total, count = 0.0, 0
-        for k in range(0, n, batch_size):
-            idx = perm[k:k + batch_size]
-            if len(idx) < 2:  # BatchNorm needs two examples
-                continue
-            out = model(data.x_train[idx])
-            loss = F.cross_entropy(out, data.y_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
-        curves["epoch"].append(ep + 1)
-        curves["train_loss"].append(total / max(count, 1))
-        curves["test_acc"].append(accuracy(model, data.x_test, data.y_test))
-    curves["final_acc"] = curves["test_acc"][-1]
+    def step(idx, epoch):
+        if len(idx) < 2:  # BatchNorm needs two examples
+            return None
+        loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+        return loss, {"loss": float(loss.detach()) * len(idx)}
+
+    curves = {"epoch": [], "train_loss": [], "test_acc": []}
+
+    def on_epoch(row):
+        curves["epoch"].append(row["epoch"])
+        curves["train_loss"].append(row["sums"].get("loss", 0.0) / max(row["count"], 1))
+        if evaluate:
+            curves["test_acc"].append(accuracy(model, data.x_test, data.y_test))
+
+    t0 = time.perf_counter()
+    run_epochs(step, n, cfg.epochs, cfg.batch_size, gen, [opt], [sched] if sched else [], [model], on_epoch,
+               progress=progress, desc=desc, leave=False)
+    curves["final_acc"] = curves["test_acc"][-1] if evaluate else None
     curves["seconds"] = time.perf_counter() - t0
     curves["params"] = sum(p.numel() for p in model.parameters())
     return curves
-
-
-# --------------------------------------------------------------------------- Table 2 (chapter 3)
-TABLE2_VARIANTS = ("original", "roundtrip", "compressed")
-
-
-def table2_network(name: str, variant: str, input_shape, num_classes: int, seed: int, compressor=None):
-    """The network of one Table 2 cell, with fresh weights drawn after ``torch.manual_seed(seed)``.
-
-    ``original``: the torch module of :mod:`nasvec.models` (``small_input=True``); ``roundtrip``: that module
-    exported (:func:`nasvec.onnx_io.from_torch`) -> :func:`encode` -> :func:`decode` -> :func:`to_torch`;
-    ``compressed``: the graph encoded by ``compressor`` (an ``AttributedSplitVAE``) to its mean code,
-    decoded and repaired (:func:`nasvec.repair.repair` with ``num_classes``) -> ``to_torch``.
-    Returns ``(module, graph or None, repairs dict or None)``.
-    """
-    from .models import reference
-    from .onnx_io import from_torch
-    from .repair import repair
-    from .torch_io import to_torch
-    from .vectors import decode, encode
-
-    if variant not in TABLE2_VARIANTS:
-        raise ValueError(f"variant must be one of {TABLE2_VARIANTS}, got {variant!r}")
-    shape = tuple(input_shape)
-    torch.manual_seed(seed)
-    module = reference(name, num_classes=num_classes, in_channels=shape[1], small_input=True)
-    if variant == "original":
-        return module, None, None
-    g = from_torch(module, torch.zeros(shape))
-    if variant == "roundtrip":
-        g2 = decode(encode(g))
-        repairs = None
-    else:
-        if compressor is None:
-            raise ValueError("variant 'compressed' needs compressor=")
-        from .compress.attributed import AttrBatch
-
-        batch = AttrBatch.from_graphs_attrs([g], compressor.codec, compressor.max_nodes)
-        with torch.no_grad():
-            arrays = compressor.to_arrays(compressor.encode(batch))[0]
-        g2, repairs = repair(arrays, input_shape=shape, num_classes=num_classes, report=True)
-    torch.manual_seed(seed)
-    return to_torch(g2, shape), g2, repairs

@@ -1,4 +1,4 @@
-"""Small shared helpers: seeding, atomic writes, hashing, the repository root.
+"""Small shared helpers: seeding, atomic writes, file checksums, the repository root.
 
 Introduced in the chapter "Data sets used in this book" (every notebook seeds
 with :func:`seed_everything` in its first cell).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import random
 import tempfile
@@ -74,12 +73,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-def sha256_json(obj) -> str:
-    """Hash of a JSON-serialisable object, independent of key order."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def repo_root() -> Path:

@@ -34,16 +34,16 @@ per_class = 6              # samples per class in the image grids
 n_generated = 2000         # random ENAS architectures to generate
 
 # %%
-import numpy as np
-import pandas as pd
 import matplotlib.pyplot as plt
 
 import nasvec
-from nasvec import data, plots
-from nasvec.report import Report
+from nasvec import data
+from nasvec.book import Report, plots
+from nasvec.book.plots.datasets import enas_distributions
+from nasvec.experiments.datasets import class_counts, data_sizes, enas_sources, enas_summary
 
 nasvec.seed_everything(seed)
-rep = Report("datasets", profile)
+rep = Report("datasets")
 
 # %% [markdown]
 # ## Images
@@ -62,18 +62,14 @@ rep.figure(plots.image_grid(digits_x, digits_y, per_class=per_class, seed=seed,
 # `dataset-fashion-mnist`, and checks the SHA-256 of every decompressed file.
 
 # %%
-rows = [dict(data_set="digits", kind="images", train=len(digits_y), test=0,
-             shape="1×8×8", classes=len(np.unique(digits_y)), source="sklearn (embedded)")]
+fashion = None
 if real_data:
     fx, fy = data.load_fashion_mnist("train")
     tx, ty = data.load_fashion_mnist("test")
-    rows.append(dict(data_set="Fashion-MNIST", kind="images", train=len(fy), test=len(ty),
-                     shape="1×28×28", classes=len(np.unique(fy)), source="Zalando Research (MIT)"))
+    fashion = (fy, ty)
     rep.figure(plots.image_grid(fx, fy, data.FASHION_MNIST_CLASSES, per_class=per_class, seed=seed,
                                 title="Fashion-MNIST (28×28)"), "fashion_mnist_samples")
-    counts = pd.DataFrame({"class": data.FASHION_MNIST_CLASSES,
-                           "train": np.bincount(fy, minlength=10), "test": np.bincount(ty, minlength=10)})
-    rep.table(counts, "fashion_mnist_classes")
+    rep.table(class_counts(fy, ty), "fashion_mnist_classes")
 else:
     print("Fashion-MNIST is used by the standard profile (real_data=True).")
 
@@ -87,13 +83,9 @@ else:
 
 # %%
 graphs = data.generate_enas(n_generated, seed=seed)
-stats = {"generated": data.enas_statistics(graphs)}
-if real_data:
-    enas = data.load_enas()
-    stats["D-VAE file"] = data.enas_statistics(enas.graphs)
-    example = enas.graphs[enas.train[0]]
-else:
-    example = graphs[0]
+enas = data.load_enas() if real_data else None
+stats = enas_sources(graphs, enas)
+example = enas.graphs[enas.train[0]] if real_data else graphs[0]
 fig, ax = plt.subplots(figsize=(4, 6))
 plots.draw_graph(example, ax=ax, title="an ENAS architecture as a graph")
 rep.figure(fig, "enas_example")
@@ -105,35 +97,10 @@ rep.figure(fig, "enas_example")
 # our reconstruction numbers in chapter 2 are measured on the same test graphs as D-VAE's.
 
 # %%
-summary = pd.DataFrame([
-    dict(source=name, graphs=s["graphs"], distinct=s["distinct"],
-         skip_share=s["skip_ones"] / (s["skip_ones"] + s["skip_zeros"]),
-         **{op: s["op_counts"][op] / (6 * s["graphs"]) for op in data.ENAS_OPS})
-    for name, s in stats.items()])
-if real_data:
-    rows.append(dict(data_set="ENAS (D-VAE)", kind="architectures", train=len(enas.train),
-                     test=len(enas.test), shape="8 nodes", classes=len(data.ENAS_TYPES), source="D-VAE (MIT)"))
-rows.append(dict(data_set="ENAS (generated)", kind="architectures", train=n_generated, test=0,
-                 shape="8 nodes", classes=len(data.ENAS_TYPES), source="nasvec.data.generate_enas"))
-rep.table(summary, "enas_summary")
+rep.table(enas_summary(stats), "enas_summary")
 
 # %%
-fig, axes = plt.subplots(1, 2 if real_data else 1, figsize=(10 if real_data else 5, 3.2), squeeze=False)
-ax = axes[0, 0]
-width = 0.8 / len(stats)
-for k, (name, s) in enumerate(stats.items()):
-    freq = np.array([s["op_counts"][op] for op in data.ENAS_OPS]) / (6 * s["graphs"])
-    ax.bar(np.arange(6) + k * width, freq, width, label=name)
-ax.set_xticks(np.arange(6) + width * (len(stats) - 1) / 2, data.ENAS_OPS, rotation=30, ha="right", fontsize=8)
-ax.set_ylabel("share of layers")
-ax.legend(fontsize=8)
-ax.set_title("operation frequencies", fontsize=10)
-if real_data:
-    axes[0, 1].hist(enas.accuracy, bins=40, color="tab:green")
-    axes[0, 1].set_xlabel("weight-sharing accuracy on CIFAR-10")
-    axes[0, 1].set_ylabel("architectures")
-    axes[0, 1].set_title("accuracy column of the ENAS file", fontsize=10)
-rep.figure(fig, "enas_distributions")
+rep.figure(enas_distributions(stats, enas.accuracy if real_data else None), "enas_distributions")
 
 # %% [markdown]
 # The accuracy column is the accuracy of each architecture evaluated with the *shared* weights of
@@ -143,5 +110,4 @@ rep.figure(fig, "enas_distributions")
 # ## Summary
 
 # %%
-sizes = pd.DataFrame(rows)
-rep.table(sizes, "sizes")
+rep.table(data_sizes(digits_y, fashion, enas, n_generated), "sizes")

@@ -1,5 +1,16 @@
-"""Compressors of architecture graphs (chapter 2): one interface, several models.
+"""Compressors of architecture graphs (chapters 2 and 3): one interface, several models.
 
-See :mod:`nasvec.compress.base` for the interface (:class:`Compressor`), the
-batch format (:class:`DagBatch`) and the shared trainer (:func:`fit`).
+* :mod:`.base` — the interface (:class:`Compressor`), the batch format (:class:`DagBatch`), the trainer;
+* :mod:`.setvec` — the set-of-vectors models: AE, VAE, seq2seq, the seed paper's split-latent VAE;
+* :mod:`.dvae`, :mod:`.dvae_decoders` — D-VAE and DVAE-EMB, batched;
+* :mod:`.registry` — every model by name, :class:`CompressorConfig`, :func:`train_compressor` (cached);
+* :mod:`.attributed` — chapter 3's attribute-aware split-latent compressor of CNN graphs;
+* :mod:`.metrics` — D-VAE's protocol: reconstruction, validity, uniqueness, novelty;
+* :mod:`.latent` — what a latent space is good for: GP prediction and Bayesian optimisation.
 """
+
+from .base import Compressor, DagBatch, fit, fit_cached
+from .registry import MODEL_KEYS, MODELS, CompressorConfig, available_models, make_compressor, train_compressor
+
+__all__ = ["MODELS", "MODEL_KEYS", "Compressor", "CompressorConfig", "DagBatch", "available_models", "fit",
+           "fit_cached", "make_compressor", "train_compressor"]

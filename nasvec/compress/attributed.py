@@ -1,10 +1,10 @@
 """The attribute-aware split-latent compressor of chapter 3 (the seed paper's proposal extended to attributes).
 
-:class:`AttributedSplitVAE` extends chapter 2's :class:`~nasvec.compress.models.SplitVAE` (structure and op
+:class:`AttributedSplitVAE` extends chapter 2's :class:`~nasvec.compress.setvec.SplitVAE` (structure and op
 types in separate latent spaces) with a third latent space for the attribute matrix: the code of a graph
 is ``[z_structure, z_types, z_attributes]`` and each part is decoded on its own.
 
-**Attributes as classes.** Every column of the attribute matrix (:data:`nasvec.vocab.COLUMNS`) that the
+**Attributes as classes.** Every column of the attribute matrix (:data:`nasvec.graph.vocab.COLUMNS`) that the
 training graphs use becomes a categorical variable: class 0 is "missing" (``NaN``), classes 1.. the
 ``max_values - 1`` most frequent values in the training graphs (an unseen value maps to the nearest known
 one). :class:`AttrCodec` holds these tables. Tensor-valued columns (Constant values, Gather indices) are
@@ -29,15 +29,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graph import ArchGraph
-from ..vocab import ATTRS, COLUMNS, N_COLUMNS, OPS
-from .base import DagBatch
-from .models import SplitVAE, _mlp, kl_divergence
+from ..cache import cached
+from ..config import Config, check
+from ..errors import CompressError
+from ..graph.core import ArchGraph
+from ..graph.vectors import encode
+from ..graph.vocab import ATTRS, COLUMNS, N_COLUMNS, OPS
+from .base import DagBatch, fit, kl_divergence, mlp
+from .setvec import SplitVAE
 
 
 def _rows(g: ArchGraph) -> np.ndarray:
-    from ..vectors import encode
-
     return encode(g).attrs.numpy()
 
 
@@ -46,9 +48,9 @@ class AttrCodec:
 
     def __init__(self, graphs: Sequence[ArchGraph], max_values: int = 32):
         if max_values < 2:
-            raise ValueError(f"AttrCodec: max_values must be >= 2, got {max_values}")
+            raise CompressError(f"AttrCodec: max_values must be >= 2, got {max_values}")
         if not graphs:
-            raise ValueError("AttrCodec: needs at least one graph")
+            raise CompressError("AttrCodec: needs at least one graph")
         a = np.concatenate([_rows(g) for g in graphs])
         self.columns, self.values = [], []
         for j, (name, _) in enumerate(COLUMNS):
@@ -137,7 +139,7 @@ class AttributedSplitVAE(SplitVAE):
                  attr_dim: int = 16, hidden=(256, 256), embed: int = 16):
         super().__init__(OPS, max_nodes, structure_dim=structure_dim, type_dim=type_dim, hidden=hidden)
         if attr_dim < 1 or embed < 1:
-            raise ValueError(f"AttributedSplitVAE: attr_dim={attr_dim} and embed={embed} must be >= 1")
+            raise CompressError(f"AttributedSplitVAE: attr_dim={attr_dim} and embed={embed} must be >= 1")
         self.codec = codec
         self.attr_dim = int(attr_dim)
         self.latent_dim = structure_dim + type_dim + self.attr_dim
@@ -149,8 +151,8 @@ class AttributedSplitVAE(SplitVAE):
             valid[c, :k] = True
         self.register_buffer("_valid", valid, persistent=False)
         self.embed_in = nn.Linear(n_cols * self.kmax, embed)
-        self.enc_a = _mlp([max_nodes * embed, *hidden, 2 * self.attr_dim])
-        self.dec_a = _mlp([self.attr_dim, *list(hidden)[::-1], max_nodes * embed])
+        self.enc_a = mlp([max_nodes * embed, *hidden, 2 * self.attr_dim])
+        self.dec_a = mlp([self.attr_dim, *list(hidden)[::-1], max_nodes * embed])
         self.head_a = nn.Linear(embed, n_cols * self.kmax)
         self.embed = embed
 
@@ -241,49 +243,61 @@ def reconstruction_report(model: AttributedSplitVAE, batch: AttrBatch) -> dict:
     }
 
 
-def train_attributed(graphs: Sequence[ArchGraph], max_nodes: int, epochs: int, seed: int = 0,
-                     structure_dim: int = 16, type_dim: int = 8, attr_dim: int = 16, hidden=(128,),
-                     lr: float = 1e-3, batch_size: int = 16, beta: float = 0.005, max_values: int = 32,
-                     cache_name: str | None = None, cache_config: dict | None = None):
-    """Build the codec and the model from ``graphs`` and train it (Adam); cached with
-    :func:`nasvec.cache.cached` when ``cache_name`` is given. Returns ``(model, batch, history, from_cache)``."""
-    from .. import cache
-    from .base import fit
+@dataclass(frozen=True)
+class AttributedConfig(Config):
+    """The attribute-aware compressor of chapter 3 and its training (constructor arguments, cache key, provenance).
 
-    if max_nodes < 2 or epochs < 0:
-        raise ValueError(f"train_attributed: max_nodes={max_nodes} must be >= 2 and epochs={epochs} >= 0")
-    codec = AttrCodec(graphs, max_values=max_values)
-    batch = AttrBatch.from_graphs_attrs(graphs, codec, max_nodes)
+    ``max_nodes``: graphs are cut to their first ``max_nodes`` nodes; ``dims``: the latent sizes of
+    structure, op types and attributes; ``hidden``: the MLP sizes; ``max_values``: classes per
+    attribute column (the most frequent values); Adam with ``lr``, ``batch_size``, KL weight ``beta``.
+    """
+
+    max_nodes: int = 80
+    dims: tuple = (16, 8, 16)
+    hidden: tuple = (128,)
+    epochs: int = 40
+    lr: float = 3e-3
+    batch_size: int = 16
+    beta: float = 0.005
+    max_values: int = 32
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "dims", tuple(int(d) for d in self.dims))
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        check(self.max_nodes >= 2 and self.epochs >= 0, f"AttributedConfig: max_nodes={self.max_nodes} must be "
+                                                        f">= 2 and epochs={self.epochs} >= 0")
+        check(len(self.dims) == 3, f"AttributedConfig: dims must be (structure, types, attributes), got {self.dims}")
+
+    def describe(self) -> str:
+        return (f"latent {' + '.join(map(str, self.dims))}, hidden {list(self.hidden)}, {self.max_nodes} nodes; "
+                f"{self.epochs} epochs, Adam lr {self.lr:g}, batch {self.batch_size}, seed {self.seed}")
+
+
+def train_attributed(graphs: Sequence[ArchGraph], cfg: AttributedConfig, cache_name: str | None = None,
+                     cache_config: dict | None = None, progress: bool = True):
+    """Build the codec and the model from ``graphs`` and train it as ``cfg`` says (Adam, through
+    :func:`nasvec.compress.base.fit`); cached with :func:`nasvec.cache.cached` under ``cfg`` and
+    ``cache_config`` (what identifies ``graphs``) when ``cache_name`` is given.
+    Returns ``(model, batch, history, from_cache)``."""
+    codec = AttrCodec(graphs, max_values=cfg.max_values)
+    batch = AttrBatch.from_graphs_attrs(graphs, codec, cfg.max_nodes)
 
     def build():
-        torch.manual_seed(seed)
-        return AttributedSplitVAE(codec, max_nodes, structure_dim, type_dim, attr_dim, hidden=hidden)
+        torch.manual_seed(cfg.seed)
+        return AttributedSplitVAE(codec, cfg.max_nodes, *cfg.dims, hidden=cfg.hidden)
 
     def compute():
         model = build()
-        history = fit(model, batch, epochs, batch_size=batch_size, lr=lr, beta=beta, seed=seed, progress=True)
+        history = fit(model, batch, cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, beta=cfg.beta, seed=cfg.seed,
+                      progress=progress)
         return {"state": model.state_dict(), "history": history}
 
     if cache_name is None:
         value, hit = compute(), False
     else:
-        config = dict(cache_config or {}, max_nodes=max_nodes, epochs=epochs, seed=seed, dims=[structure_dim, type_dim, attr_dim],
-                      hidden=list(hidden), lr=lr, batch_size=batch_size, beta=beta, max_values=max_values)
-        value, hit = cache.cached(cache_name, config, compute)
+        value, hit = cached(cache_name, {"graphs": dict(cache_config or {}), "compressor": cfg}, compute)
     model = build()
     model.load_state_dict(value["state"])
     model.eval()
     return model, batch, value["history"], hit
-
-
-def prior_validity(model: AttributedSplitVAE, n: int, input_shape, seed: int = 0) -> dict:
-    """Decode ``n`` codes z ~ N(0, I): share valid as decoded (exact decode runs) and after repair."""
-    from ..repair import problem, repair, valid_before_repair
-
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, model.latent_dim, generator=gen)
-    arrays = model.to_arrays(z)
-    before = sum(valid_before_repair(a, input_shape) for a in arrays)
-    after = sum(problem(repair(a, input_shape=input_shape), input_shape) is None for a in arrays)
-    return {"samples": n, "valid_before": before / n, "valid_after": after / n,
-            "mean_nodes": float(np.mean([len(a["ops"]) for a in arrays]))}

@@ -1,4 +1,4 @@
-"""The interface every compressor of chapter 2 shares, its batch format and trainer.
+"""The interface every compressor of chapter 2 shares, its batch format, shared pieces and trainer.
 
 A compressor maps a DAG to a latent code and back. Graphs are given to the
 models as a :class:`DagBatch`: node types (ids into a vocabulary) and an
@@ -15,14 +15,16 @@ Interface (duck-typed by :func:`fit` and the metrics):
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import nn
 
-from ..graph import ArchGraph, GraphError, Node
+from ..cache import cache_path, cached, forced
+from ..errors import CompressError, GraphError
+from ..graph.core import ArchGraph, Node
+from ..train import run_epochs
 
 
 @dataclass
@@ -38,6 +40,10 @@ class DagBatch:
 
     def __len__(self) -> int:
         return self.types.shape[0]
+
+    def fingerprint_parts(self):
+        """What a cache key holds of a batch: the types and the 0/1 adjacency."""
+        return [self.types, self.adj > 0.5]
 
     @property
     def mask(self) -> torch.Tensor:
@@ -112,39 +118,30 @@ class Compressor(nn.Module):
 def fit(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr: float = 1e-4,
         beta: float = 0.005, seed: int = 0, progress: bool = True, optimizer: torch.optim.Optimizer | None = None,
         generator: torch.Generator | None = None, start_epoch: int = 0) -> list[dict]:
-    """Train with Adam; one history row per epoch (summed recon and KL per graph, seconds).
+    """Train with Adam through :func:`nasvec.train.run_epochs`; one history row per epoch (the loss, the
+    summed reconstruction term and KL divergence per graph, seconds).
 
     Shuffling is seeded, so the same call gives the same model on the same machine.
     ``optimizer``, ``generator`` and ``start_epoch`` continue an earlier run (see :func:`fit_cached`):
     training 10 epochs and then 10 more with the same optimizer and generator gives the same
     model as training 20 at once.
     """
-    from tqdm.auto import tqdm
-
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
     gen = generator if generator is not None else torch.Generator().manual_seed(seed)
     opt = optimizer if optimizer is not None else torch.optim.Adam(model.parameters(), lr=lr)
-    history = []
-    bar = tqdm(range(epochs), desc=model.name, disable=not progress)
-    for epoch in bar:
-        model.train()
-        t0 = time.perf_counter()
-        perm = torch.randperm(len(data), generator=gen)
-        tot = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
-        for k in range(0, len(data), batch_size):
-            out = model.loss(data[perm[k:k + batch_size]], beta=beta)
-            opt.zero_grad()
-            out["loss"].backward()
-            opt.step()
-            for key in tot:
-                tot[key] += float(out[key].detach()) if torch.is_tensor(out[key]) else float(out[key])
-        row = {"epoch": start_epoch + epoch + 1, **{k: v / len(data) for k, v in tot.items()},
-               "seconds": time.perf_counter() - t0}
-        history.append(row)
-        bar.set_postfix(recon=f"{row['recon']:.3f}", kl=f"{row['kl']:.3f}")
+    terms = ("loss", "recon", "kl")
+
+    def step(idx, epoch):
+        out = model.loss(data[idx], beta=beta)
+        return out["loss"], {k: float(out[k].detach()) if torch.is_tensor(out[k]) else float(out[k]) for k in terms}
+
+    def on_epoch(row):
+        row.update({k: row["sums"].get(k, 0.0) / len(data) for k in terms})
+        return {"recon": f"{row['recon']:.3f}", "kl": f"{row['kl']:.3f}"}
+
+    rows = run_epochs(step, len(data), epochs, batch_size, gen, [opt], modules=[model], on_epoch=on_epoch,
+                      start_epoch=start_epoch, progress=progress, desc=model.name)
     model.eval()
-    return history
+    return [{"epoch": r["epoch"], **{k: r[k] for k in terms}, "seconds": r["seconds"]} for r in rows]
 
 
 def fit_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config: dict, chunk: int | None = None,
@@ -159,8 +156,6 @@ def fit_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config
     a killed run loses at most one chunk. Returns ``(history, epochs loaded from the cache)``;
     the model is left trained, in eval mode. Introduced in chapter 2.
     """
-    from ..cache import cache_path, cached, forced
-
     chunk = int(chunk or epochs or 1)
     ends = sorted({e for e in range(chunk, epochs, chunk)} | {epochs})
     train_cfg = {**config, "batch_size": batch_size, "lr": lr, "beta": beta, "seed": seed, "chunk": chunk}
@@ -206,3 +201,34 @@ def fit_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config
             history = list(ckpt["history"])
     model.eval()
     return history, loaded
+
+
+# --------------------------------------------------------------------------- shared pieces
+def mlp(sizes: Sequence[int]) -> nn.Sequential:
+    """Linear layers of the given sizes with ReLU between them."""
+    layers: list[nn.Module] = []
+    for k in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
+        if k < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mu, exp(logvar)) || N(0, I))`` summed over the batch and the latent dimensions."""
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def check_batch(model: Compressor, batch: DagBatch) -> None:
+    """A :class:`~nasvec.errors.CompressError` unless ``batch`` fits ``model`` (slots, adjacency, types)."""
+    if not isinstance(batch, DagBatch):
+        raise CompressError(f"{model.name}: expected a DagBatch, got {type(batch).__name__}")
+    b, n = batch.types.shape
+    if n != model.max_nodes:
+        raise CompressError(f"{model.name}: batch has {n} node slots but the model was built for "
+                            f"max_nodes={model.max_nodes} (use DagBatch.from_graphs(..., max_nodes={model.max_nodes}))")
+    if batch.adj.shape != (b, n, n):
+        raise CompressError(f"{model.name}: adjacency has shape {tuple(batch.adj.shape)}, expected {(b, n, n)}")
+    if batch.types.numel() and int(batch.types.max()) >= len(model.vocab):
+        raise CompressError(f"{model.name}: node type {int(batch.types.max())} outside the vocabulary "
+                            f"of {len(model.vocab)} ops {model.vocab}")

@@ -25,8 +25,9 @@ import math
 import numpy as np
 import torch
 
-from ..data import ENAS_OPS
-from ..graph import ArchGraph
+from ..data.enas import ENAS_OPS
+from ..errors import CompressError
+from ..graph.core import ArchGraph
 
 _DT = torch.float64
 
@@ -39,13 +40,13 @@ def _check_xy(X, y, what: str):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if X.ndim != 2:
-        raise ValueError(f"{what}: codes must be a 2-d array [n, latent], got shape {X.shape}")
+        raise CompressError(f"{what}: codes must be a 2-d array [n, latent], got shape {X.shape}")
     if len(X) != len(y):
-        raise ValueError(f"{what}: {len(X)} codes but {len(y)} targets")
+        raise CompressError(f"{what}: {len(X)} codes but {len(y)} targets")
     if len(X) < 2:
-        raise ValueError(f"{what}: need at least 2 points to fit a GP, got {len(X)}")
+        raise CompressError(f"{what}: need at least 2 points to fit a GP, got {len(X)}")
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
-        raise ValueError(f"{what}: codes or targets contain NaN or infinity")
+        raise CompressError(f"{what}: codes or targets contain NaN or infinity")
     return X, y
 
 
@@ -197,7 +198,7 @@ def gp_prediction(Z_train, y_train, Z_test, y_test, sparse: bool = True, n_induc
     Z_train, y_train = _check_xy(Z_train, y_train, "gp_prediction (train)")
     Z_test, y_test = _check_xy(Z_test, y_test, "gp_prediction (test)")
     if Z_train.shape[1] != Z_test.shape[1]:
-        raise ValueError(f"gp_prediction: train codes have {Z_train.shape[1]} dimensions, test codes {Z_test.shape[1]}")
+        raise CompressError(f"gp_prediction: train codes have {Z_train.shape[1]} dimensions, test codes {Z_test.shape[1]}")
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         if sparse:
@@ -226,9 +227,9 @@ def _check_pool(codes, values, n_queries, n_init):
     codes = np.asarray(codes, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if codes.ndim != 2 or len(codes) != len(values):
-        raise ValueError(f"pool: codes of shape {codes.shape} do not match {len(values)} objective values")
+        raise CompressError(f"pool: codes of shape {codes.shape} do not match {len(values)} objective values")
     if not 1 <= n_init <= n_queries <= len(values):
-        raise ValueError(f"pool search: need 1 <= n_init ({n_init}) <= n_queries ({n_queries}) <= pool size ({len(values)})")
+        raise CompressError(f"pool search: need 1 <= n_init ({n_init}) <= n_queries ({n_queries}) <= pool size ({len(values)})")
     return codes, values
 
 
@@ -236,7 +237,7 @@ def random_pool(values, n_queries: int, seed: int = 0) -> np.ndarray:
     """Random search over a pool: the objective values of ``n_queries`` distinct random picks, in order."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if not 1 <= n_queries <= len(values):
-        raise ValueError(f"random search: n_queries={n_queries} must be in 1..{len(values)}")
+        raise CompressError(f"random search: n_queries={n_queries} must be in 1..{len(values)}")
     rng = np.random.default_rng(seed)
     return values[rng.choice(len(values), n_queries, replace=False)]
 
@@ -314,7 +315,7 @@ def synthetic_score(g: ArchGraph) -> float:
     ops = [n.op for n in g.nodes[1:-1]]
     if any(op not in ENAS_OPS for op in ops):
         bad = next(op for op in ops if op not in ENAS_OPS)
-        raise ValueError(f"synthetic_score: op {bad!r} is not an ENAS op")
+        raise CompressError(f"synthetic_score: op {bad!r} is not an ENAS op")
     skips = len(g.edges) - len(ops) - 1
     score = 0.70 + sum(SYNTHETIC_OP_WEIGHTS[op] for op in ops)
     score += 0.003 * min(skips, 5) - 0.002 * max(skips - 5, 0)

@@ -7,7 +7,7 @@ D-VAE (Zhang et al., 2019) measures, on its ENAS test split:
   exact match of the decoded DAG: the same node types in the same order and the same edges.
   :func:`reconstruction` returns the share of hits over all 100 decodes per graph;
 * **validity** – 1,000 points drawn from the prior ``N(0, I)``, each decoded 10 times; the share of
-  decodes that are valid ENAS networks (:func:`enas_invalid_reason` says what D-VAE's
+  decodes that are valid ENAS networks (:func:`nasvec.data.enas_invalid_reason` says what D-VAE's
   ``is_valid_ENAS`` checks); :func:`prior_validity`;
 * **uniqueness** – distinct graphs among the valid decodes, over the valid decodes;
 * **novelty** – share of the valid decodes that are not in the training set.
@@ -24,8 +24,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from ..data import ENAS_OPS, ENAS_TYPES
-from ..graph import ArchGraph
+from ..cache import cached, fingerprint
+from ..data.enas import ENAS_TYPES, enas_invalid_reason
+from ..errors import CompressError
+from ..graph.core import ArchGraph
 from .base import DagBatch
 
 
@@ -40,7 +42,7 @@ def _edges(batch: DagBatch) -> torch.Tensor:
 
 def _check_pair(a: DagBatch, b: DagBatch) -> None:
     if a.types.shape != b.types.shape:
-        raise ValueError(f"cannot compare batches of shapes {tuple(a.types.shape)} and {tuple(b.types.shape)}: "
+        raise CompressError(f"cannot compare batches of shapes {tuple(a.types.shape)} and {tuple(b.types.shape)}: "
                          "decode with the same max_nodes as the originals")
 
 
@@ -74,7 +76,7 @@ def reconstruction(model, batch: DagBatch, encode_times: int = 10, decode_times:
     time (its ``reparameterize`` returns ``mu`` in eval mode).
     """
     if encode_times < 1 or decode_times < 1:
-        raise ValueError(f"encode_times={encode_times} and decode_times={decode_times} must be >= 1")
+        raise CompressError(f"encode_times={encode_times} and decode_times={decode_times} must be >= 1")
     model.eval()
     hits = nodes_ok = nodes = types_ok = pairs_ok = pairs = 0
     n = batch.types.shape[1]
@@ -103,70 +105,6 @@ def reconstruction(model, batch: DagBatch, encode_times: int = 10, decode_times:
 
 
 # --------------------------------------------------------------------------- validity
-def _as_types_edges(g, vocab: Sequence[str]):
-    if isinstance(g, ArchGraph):
-        return [n.op for n in g.nodes], list(g.edges)
-    types, edges = g
-    return [vocab[t] if isinstance(t, (int, np.integer)) else t for t in types], list(edges)
-
-
-def enas_invalid_reason(g, vocab: Sequence[str] = ENAS_TYPES, n_layers: int | None = None) -> str | None:
-    """Why ``g`` is not a valid ENAS network, or ``None`` when it is.
-
-    ``g`` is an :class:`~nasvec.graph.ArchGraph` or a pair ``(types, edges)`` (type ids into
-    ``vocab`` or op names; edges ``(src, dst)`` with ``src < dst``). The checks are those of D-VAE's
-    ``is_valid_ENAS`` — a valid DAG computation graph (acyclic; exactly one ``input`` and one
-    ``output``; no node but the input without predecessors, no node but the output without
-    successors), every node ``i`` feeding node ``i + 1``, the output reading only the last layer —
-    plus what they imply and we state explicitly: the input comes first, the output last, every
-    node in between is one of the six ENAS ops, and so every node is reachable from the input and
-    reaches the output. ``n_layers`` (optional) also demands that many layers.
-    """
-    ops, edges = _as_types_edges(g, vocab)
-    n = len(ops)
-    if n < 2:
-        return f"{n} node(s): a network needs at least an input and an output"
-    for s, d in edges:
-        if not (0 <= s < d < n):
-            return f"edge {s} -> {d} is not a forward edge between nodes 0..{n - 1} (the graph must be a DAG in topological order)"
-    if ops.count("input") != 1:
-        return f"{ops.count('input')} input nodes (exactly one is required)"
-    if ops.count("output") != 1:
-        return f"{ops.count('output')} output nodes (exactly one is required)"
-    if ops[0] != "input":
-        return f"node 0 is {ops[0]!r}, the first node must be the input"
-    if ops[-1] != "output":
-        return f"node {n - 1} is {ops[-1]!r}, the last node must be the output"
-    for i, op in enumerate(ops[1:-1], start=1):
-        if op not in ENAS_OPS:
-            return f"node {i}: op {op!r} is not an ENAS op {list(ENAS_OPS)}"
-    if n_layers is not None and n - 2 != n_layers:
-        return f"{n - 2} layers, expected {n_layers}"
-    eset = set(edges)
-    indeg = np.zeros(n, dtype=int)
-    outdeg = np.zeros(n, dtype=int)
-    for s, d in eset:
-        outdeg[s] += 1
-        indeg[d] += 1
-    for i in range(1, n):
-        if indeg[i] == 0:
-            return f"node {i} ({ops[i]}) has no predecessor: it is not reachable from the input"
-    for i in range(n - 1):
-        if outdeg[i] == 0:
-            return f"node {i} ({ops[i]}) has no successor: it does not reach the output"
-    for i in range(n - 1):
-        if (i, i + 1) not in eset:
-            return f"node {i} ({ops[i]}) does not feed node {i + 1} ({ops[i + 1]}): ENAS layers form a chain"
-    if indeg[n - 1] != 1:
-        return f"the output reads {indeg[n - 1]} nodes; it must read only the last layer"
-    return None
-
-
-def is_valid_enas(g, vocab: Sequence[str] = ENAS_TYPES, n_layers: int | None = None) -> bool:
-    """``True`` when :func:`enas_invalid_reason` finds nothing wrong."""
-    return enas_invalid_reason(g, vocab, n_layers) is None
-
-
 def batch_keys(batch: DagBatch) -> list[tuple]:
     """A hashable key per graph: ``(types, edges)``; equal keys mean the same DAG."""
     types = batch.types.cpu().numpy()
@@ -262,58 +200,14 @@ def evaluate(model, test: DagBatch, train_keys: Iterable | None = None, encode_t
             "uniqueness": prior["uniqueness"], "novelty": prior["novelty"], "reasons": prior["reasons"]}
 
 
-def _state_fingerprint(model) -> str:
-    import hashlib
-
-    h = hashlib.sha256(type(model).__qualname__.encode())
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def evaluate_cached(model, test: DagBatch, train_keys: Sequence | None = None, **kwargs) -> tuple[dict, bool]:
     """:func:`evaluate`, stored with :func:`nasvec.cache.cached` under the model's weights and the test set.
 
-    Returns ``(results, from_cache)``. The key holds a hash of the weights, of the test batch and
-    of the training keys, and the keyword arguments, so any change re-evaluates.
+    Returns ``(results, from_cache)``. The key holds a fingerprint of the weights, of the test batch
+    and of the training keys, and the keyword arguments, so any change re-evaluates.
     """
-    import hashlib
-
-    from ..cache import cached
-    from .models import data_fingerprint
-
-    train_hash = hashlib.sha256(repr(sorted(train_keys)).encode()).hexdigest()[:16] if train_keys is not None else None
-    config = {"weights": _state_fingerprint(model), "test": data_fingerprint(test), "train_keys": train_hash,
+    train_hash = fingerprint(sorted(train_keys)) if train_keys is not None else None
+    config = {"weights": fingerprint(model), "test": fingerprint(test), "train_keys": train_hash,
               "kwargs": {k: v for k, v in sorted(kwargs.items()) if k != "vocab"}}
     return cached(f"eval-{model.name}-{model.latent_dim}", config,
                   lambda: evaluate(model, test, train_keys=train_keys, **kwargs))
-
-
-def latent_sweep(keys: Sequence[str], dims: Sequence[int], train: DagBatch, test: DagBatch, vocab=ENAS_TYPES,
-                 epochs: int = 10, encode_times: int = 10, decode_times: int = 10, seed: int = 0,
-                 train_kwargs: dict | None = None, progress: bool = False):
-    """Per-graph and per-node reconstruction against latent size: one trained model per (key, dim).
-
-    ``train_kwargs`` maps a key to extra :func:`~nasvec.compress.models.train_compressor` arguments
-    (``lr``, ``batch_size``, ``chunk``, ``model_kwargs``...). Trainings are cached. Returns a
-    DataFrame with ``model``, ``latent_dim``, ``epochs``, ``per_graph``, ``per_graph_mean``,
-    ``per_node`` and ``epochs_loaded`` (how many epochs came from the cache).
-    """
-    import pandas as pd
-
-    from .models import train_compressor
-
-    rows = []
-    for key in keys:
-        for d in dims:
-            kw = dict((train_kwargs or {}).get(key, {}))
-            model, hist, loaded = train_compressor(key, train, vocab, latent_dim=d, epochs=epochs, seed=seed,
-                                                   progress=progress, **kw)
-            stoch = reconstruction(model, test, encode_times, decode_times, stochastic_encode=True, seed=seed)
-            mean = reconstruction(model, test, encode_times, decode_times, stochastic_encode=False, seed=seed)
-            rows.append({"model": model.name, "latent_dim": model.latent_dim, "epochs": len(hist),
-                         "per_graph": stoch["per_graph"], "per_graph_mean": mean["per_graph"],
-                         "per_node": stoch["per_node"], "epochs_loaded": loaded,
-                         "seconds": sum(r["seconds"] for r in hist)})
-    return pd.DataFrame(rows)

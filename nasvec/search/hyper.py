@@ -1,6 +1,6 @@
 """Complexity vectors, the cost, the hypernetwork and the search loop (chapter 5).
 
-* A complexity vector ``s`` is a point of the simplex, one penalty per op (the slides' order for
+* A complexity vector ``s`` is a point of the simplex (:mod:`.simplex`), one penalty per op (the slides' order for
   the default op set is ``(pool, identity, conv)``); ``Cost(gamma; s) = sum_edges sum_m gamma_m s_m``.
 * The hypernetwork (the slides' form) maps ``s`` to logits
   ``alpha(s) = sum_r w_r(s) alpha_ref_r``, ``w_r(s) = softmax_r(-||s - s_ref_r||^2 / bandwidth)``;
@@ -17,52 +17,14 @@
 
 from __future__ import annotations
 
-import itertools
-import time
-
-import numpy as np
 import torch
 from torch import nn
 
-from ..gumbel import sample as gumbel_sample
-from .ops import SearchError
+from ..errors import SearchError
+from ..train import run_epochs
+from .gumbel import sample as gumbel_sample
+from .simplex import check_simplex, default_references, sample_simplex
 from .space import N_EDGES
-
-
-def check_simplex(s, k: int, name: str = "s", atol: float = 1e-4) -> torch.Tensor:
-    """``s`` as a float32 tensor ``(k,)`` (or ``(n, k)``) after checking it lies on the simplex."""
-    try:
-        t = torch.as_tensor(np.asarray(s, dtype=np.float64), dtype=torch.float32)
-    except (TypeError, ValueError):
-        raise SearchError(f"{name} must be a vector of {k} numbers, got {s!r}") from None
-    if t.ndim not in (1, 2) or t.shape[-1] != k:
-        raise SearchError(f"{name} must have length {k} (one penalty per op), got shape {tuple(t.shape)}")
-    if not torch.isfinite(t).all() or (t < -atol).any():
-        raise SearchError(f"{name} must be on the simplex (entries >= 0, sum 1), got {np.asarray(s).tolist()}")
-    if ((t.sum(-1) - 1).abs() > atol).any():
-        raise SearchError(f"{name} must be on the simplex (entries sum to 1), got sum "
-                          f"{np.round(t.sum(-1).numpy(), 6).tolist()}")
-    return t.clamp(min=0)
-
-
-def sample_simplex(k: int, n: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Uniform points on the simplex (Dirichlet(1, ..., 1)): normalised exponential variables."""
-    shape = (k,) if n is None else (n, k)
-    e = -torch.log(torch.rand(shape, generator=generator).clamp(min=1e-12))
-    return e / e.sum(-1, keepdim=True)
-
-
-def simplex_grid(k: int, steps: int) -> np.ndarray:
-    """All points of the simplex whose coordinates are multiples of ``1/steps``."""
-    if steps < 1:
-        raise SearchError(f"steps must be >= 1, got {steps!r}")
-    pts = [c for c in itertools.product(range(steps + 1), repeat=k) if sum(c) == steps]
-    return np.array(sorted(pts, reverse=True), dtype=np.float64) / steps
-
-
-def default_references(k: int) -> np.ndarray:
-    """Vertices, edge midpoints and centre of the simplex."""
-    return np.vstack([simplex_grid(k, 2), np.full((1, k), 1.0 / k)])
 
 
 def cost(gamma: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -127,15 +89,15 @@ def temperature(epoch: int, epochs: int, t0: float = 1.0, t1: float = 0.2) -> fl
 
 def search(net, arch, x, y, epochs: int, s=None, kappa: float = 0.05, batch_size: int = 64,
            lr_w: float = 3e-3, lr_a: float = 3e-2, t0: float = 1.0, t1: float = 0.2, seed: int = 0,
-           progress: bool = True, desc: str = "search", device: str = "cpu") -> dict:
+           progress: bool = True, desc: str = "search", device: str = "cpu") -> list[dict]:
     """Train super-network ``net`` and architecture model ``arch`` (a :class:`HyperNet` or :class:`FixedAlpha`).
 
     ``s=None`` samples one ``s ~ U(simplex)`` per batch (the hypernetwork objective); a fixed ``s``
     gives the baseline. ``device`` holds the super-network and the batches; ``s``, the logits and the
-    Gumbel noise stay on the CPU (one seeded generator), and ``gamma`` is moved. Returns the history (per epoch: temperature, task loss, cost, seconds).
+    Gumbel noise stay on the CPU (one seeded generator), and ``gamma`` is moved. One pass of
+    :func:`nasvec.train.run_epochs` per epoch, Adam on both. Returns the history (per epoch:
+    temperature, task loss, cost, seconds).
     """
-    from tqdm.auto import tqdm
-
     k = len(net.op_names)
     s_fixed = None if s is None else check_simplex(s, k)
     if s_fixed is not None and s_fixed.ndim != 1:
@@ -150,28 +112,17 @@ def search(net, arch, x, y, epochs: int, s=None, kappa: float = 0.05, batch_size
     gen = torch.Generator().manual_seed(seed)
     opt_w = torch.optim.Adam(net.parameters(), lr=lr_w)
     opt_a = torch.optim.Adam(arch.parameters(), lr=lr_a)
-    history = []
-    net.train()
-    for epoch in tqdm(range(epochs), desc=desc, disable=not progress):
+
+    def step(idx, epoch):
         t = temperature(epoch, epochs, t0, t1)
-        start, task_sum, cost_sum, n = time.perf_counter(), 0.0, 0.0, 0
-        perm = torch.randperm(len(y), generator=gen)
-        for i in range(0, len(y), batch_size):
-            idx = perm[i:i + batch_size]
-            s_b = s_fixed if s_fixed is not None else sample_simplex(k, generator=gen)
-            alpha = arch(s_b)
-            gamma = gumbel_sample(alpha, t, generator=gen).to(device)
-            task = nn.functional.cross_entropy(net(x[idx].to(device), gamma), y[idx].to(device))
-            c = cost(torch.softmax(alpha, -1), s_b)
-            loss = task + kappa * c
-            opt_w.zero_grad()
-            opt_a.zero_grad()
-            loss.backward()
-            opt_w.step()
-            opt_a.step()
-            task_sum += task.item() * len(idx)
-            cost_sum += c.item() * len(idx)
-            n += len(idx)
-        history.append({"epoch": epoch + 1, "t": t, "task_loss": task_sum / n, "cost": cost_sum / n,
-                        "seconds": time.perf_counter() - start})
-    return history
+        s_b = s_fixed if s_fixed is not None else sample_simplex(k, generator=gen)
+        alpha = arch(s_b)
+        gamma = gumbel_sample(alpha, t, generator=gen).to(device)
+        task = nn.functional.cross_entropy(net(x[idx].to(device), gamma), y[idx].to(device))
+        c = cost(torch.softmax(alpha, -1), s_b)
+        return task + kappa * c, {"task": task.item() * len(idx), "cost": c.item() * len(idx)}
+
+    rows = run_epochs(step, len(y), epochs, batch_size, gen, [opt_w, opt_a], modules=[net], progress=progress,
+                      desc=desc)
+    return [{"epoch": r["epoch"], "t": temperature(r["epoch"] - 1, epochs, t0, t1), "task_loss": r["sums"]["task"] / r["count"],
+             "cost": r["sums"]["cost"] / r["count"], "seconds": r["seconds"]} for r in rows]

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .ops import SearchError, make_op, resolve_ops
+from ..errors import SearchError
+from .ops import make_op, resolve_ops
 
 
 @torch.no_grad()

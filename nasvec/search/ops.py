@@ -13,10 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-
-class SearchError(ValueError):
-    """Bad input to the search: unknown op, a complexity vector off the simplex, a bad genotype."""
-
+from ..errors import SearchError
 
 SLIDES_OPS = ("max_pool_3x3", "skip_connect", "conv_3x3")  # s = (pool, identity, conv), the slides' order
 DARTS_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",

@@ -20,7 +20,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .ops import OP_KIND, FactorizedReduce, ReLUConvBN, SearchError, make_op, resolve_ops
+from ..errors import SearchError
+from .ops import OP_KIND, FactorizedReduce, ReLUConvBN, make_op, resolve_ops
 
 N_NODES = 4
 EDGES = tuple((src, node) for node in range(N_NODES) for src in range(node + 2))  # (source state, node)

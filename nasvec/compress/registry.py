@@ -1,0 +1,105 @@
+"""Every compressor of chapter 2 by name, its config, and its cached training.
+
+:class:`CompressorConfig` is one model's settings — which model, its latent size and constructor
+arguments, and how it is trained. A profile sets it once (``shared: compressors:`` in
+``profiles/<name>.yml``); chapter 2 trains with it and chapter 3 reloads the same models from the
+cache with the same config. :func:`train_compressor` builds and trains one (cached in chunks).
+Introduced in chapter 2 ("Compressing architecture graphs").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ..cache import fingerprint
+from ..config import Config, check
+from ..errors import CompressError
+from .base import Compressor, DagBatch, fit_cached
+from .dvae import DVAE, DVAEEMB
+from .setvec import GraphAE, GraphVAE, Seq2SeqVAE, SplitVAE, split_latent
+
+#: model key -> class, in the order of the chapter's Table 1
+MODELS = {"ae": GraphAE, "vae": GraphVAE, "seq2seq": Seq2SeqVAE, "split": SplitVAE, "dvae": DVAE, "dvae_emb": DVAEEMB}
+MODEL_KEYS = tuple(MODELS)
+
+
+def available_models() -> list[str]:
+    """Keys of the compressors that can be built (all of :data:`MODEL_KEYS`)."""
+    return list(MODEL_KEYS)
+
+
+def make_compressor(key: str, vocab, max_nodes: int, latent_dim: int | None = None, seed: int = 0, **kwargs) -> Compressor:
+    """Build a compressor of chapter 2 by key (``ae``, ``vae``, ``seq2seq``, ``split``, ``dvae``, ``dvae_emb``).
+
+    Weights are initialised from ``seed``. For ``split``, ``latent_dim`` is divided by
+    :func:`~nasvec.compress.setvec.split_latent` unless ``structure_dim``/``type_dim`` are given.
+    """
+    if key not in MODELS:
+        raise CompressError(f"unknown compressor {key!r}; known: {', '.join(MODEL_KEYS)}")
+    cls = MODELS[key]
+    if key == "split" and latent_dim is not None and "structure_dim" not in kwargs:
+        kwargs["structure_dim"], kwargs["type_dim"] = split_latent(latent_dim)
+        latent_dim = None
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        if latent_dim is None:
+            return cls(vocab, max_nodes, **kwargs)
+        return cls(vocab, max_nodes, latent_dim, **kwargs)
+
+
+@dataclass(frozen=True)
+class CompressorConfig(Config):
+    """One compressor of chapter 2 and its training: constructor arguments, cache key, provenance.
+
+    ``model``: a key of :data:`MODELS`; ``latent_dim``: the code size (``split``: divided 2 : 1 between
+    structure and op types); ``kwargs``: further constructor arguments (e.g. ``{"hidden": 501}``);
+    ``epochs``, ``lr`` (Adam), ``batch_size``, ``beta`` (the KL weight), ``seed`` (weights and
+    shuffling); ``chunk``: epochs per cached checkpoint (a longer run resumes from the last one).
+    """
+
+    model: str
+    latent_dim: int | None = None
+    kwargs: dict = field(default_factory=dict)
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 32
+    beta: float = 0.005
+    chunk: int | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        check(self.model in MODELS, f"compressor: unknown model {self.model!r}; known: {', '.join(MODEL_KEYS)}")
+        check(isinstance(self.epochs, int) and self.epochs >= 0, f"compressor {self.model}: epochs must be >= 0, "
+                                                                  f"got {self.epochs!r}")
+        check(self.lr > 0 and self.batch_size >= 1 and self.beta >= 0,
+              f"compressor {self.model}: lr, batch_size must be positive and beta >= 0")
+
+    def build(self, vocab, max_nodes: int) -> Compressor:
+        """The untrained model (weights from ``seed``)."""
+        return make_compressor(self.model, vocab, max_nodes, self.latent_dim, seed=self.seed, **dict(self.kwargs))
+
+    def describe(self) -> str:
+        extra = ", ".join(f"{k} {v}" for k, v in sorted(self.kwargs.items()))
+        return (f"{self.model}: latent {self.latent_dim}{', ' + extra if extra else ''}; {self.epochs} epochs, "
+                f"Adam lr {self.lr:g}, batch {self.batch_size}, beta {self.beta:g}, seed {self.seed}")
+
+
+def train_compressor(cfg: CompressorConfig, data: DagBatch, vocab, progress: bool = True):
+    """Build ``cfg``'s compressor and train it on ``data`` with :func:`~nasvec.compress.base.fit_cached`.
+
+    The cache key holds the config (model, latent size, arguments, training settings), the source
+    code of the model's class, the data and the vocabulary (:func:`nasvec.cache.fingerprint`), so a
+    re-run loads the checkpoint and any change retrains. Returns ``(model, history, epochs_loaded)``.
+    """
+    if not isinstance(cfg, CompressorConfig):
+        raise CompressError(f"train_compressor: expected a CompressorConfig, got {type(cfg).__name__}")
+    model = cfg.build(vocab, data.types.shape[1])
+    config = {"model": cfg.model, "class": type(model).__qualname__, "source": fingerprint(type(model)),
+              "latent_dim": model.latent_dim, "kwargs": dict(cfg.kwargs), "data": fingerprint(data),
+              "vocab": list(vocab)}
+    history, loaded = fit_cached(model, data, cfg.epochs, name=f"compress-{cfg.model}-{model.latent_dim}",
+                                 config=config, chunk=cfg.chunk, batch_size=cfg.batch_size, lr=cfg.lr,
+                                 beta=cfg.beta, seed=cfg.seed, progress=progress)
+    return model, history, loaded

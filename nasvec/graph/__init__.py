@@ -1,0 +1,16 @@
+"""The graph core (chapter 1): a network as an attributed DAG, its vocabulary and its vector representation.
+
+* :mod:`.core` — :class:`ArchGraph` and :class:`Node`;
+* :mod:`.vocab` — the ops, the attributes, their columns in the attribute matrix, validation;
+* :mod:`.codec` — one node's attributes <-> one row of the attribute matrix;
+* :mod:`.vectors` — :func:`encode` / :func:`decode` (:class:`VectorRep`);
+* :mod:`.shapes` — :func:`infer_shapes`, the output shape of every node for an input shape.
+
+Nothing here imports torch at import time except :mod:`.vectors`, nor anything outside this folder
+but :mod:`nasvec.errors`.
+"""
+
+from ..errors import GraphError
+from .core import ArchGraph, Node
+
+__all__ = ["ArchGraph", "GraphError", "Node"]

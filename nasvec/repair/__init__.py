@@ -1,0 +1,191 @@
+"""Repair rules (chapter 3): whatever a decoder emits becomes a network that runs and trains.
+
+``repair(v)`` takes a vector representation in the form :func:`nasvec.graph.vectors.encode` returns
+(a :class:`~nasvec.graph.vectors.VectorRep` or a dict with ``ops``, ``edge_index`` or ``adjacency``,
+``attrs``) whose arrays may hold anything: op *scores* ``[N, len(OPS)]`` instead of ids, ids that are
+non-integer, negative, out of range, NaN or inf; garbage in any attribute column; edges outside the
+graph, backwards or to themselves, or a dense ``[N, N]`` adjacency score matrix. It returns an
+:class:`~nasvec.graph.ArchGraph` that passes ``validate()``, builds with ``to_onnx(g, input_shape)``
+(full ``onnx.checker``) and runs in onnxruntime and as ``to_torch(g)`` (forward and backward) for
+``input_shape``. ``g.meta["repairs"]`` counts how often each rule fired ({} for a graph that was
+already valid); ``repair(v, report=True)`` returns ``(g, counts)``.
+
+**Valid input is returned unchanged.** If the arrays decode exactly (:func:`nasvec.graph.vectors.decode`)
+to a graph that validates, whose shapes infer for ``input_shape`` and that ``to_torch`` supports,
+that graph is the result: ``repair(encode(g)) == g``. Otherwise the rules of :data:`RULES` run, in
+that order, each a named function: the array rules (:mod:`.arrays`), the structural passes
+(:mod:`.structure`), then the shapes pass that emits node by node and applies the node rules
+(:mod:`.emit`, :mod:`.attributes`). They are deterministic (no randomness, stable orders) and linear
+in the number of nodes and edges.
+
+A repaired CNN keeps the batch axis: no op of the result mixes or moves axis 0 (Flatten axis 1,
+Concat/Softmax/Slice/ReduceMean/Pad leave it alone, Gemm never transposes its input), so the network
+trains with any batch size. Layer sizes are capped (:data:`MAX_CHANNELS`, :data:`MAX_LAYER_PARAMS`,
+:data:`MAX_ELEMENTS`) so that garbage cannot ask for terabytes.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import RepairError
+from ..graph.codec import read_attrs
+from ..graph.vocab import OPS
+from . import emit, structure
+from .arrays import (attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
+                     is_classifier, problem, raw_arrays, valid_before_repair)
+from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
+
+__all__ = ["MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
+           "Rule", "problem", "raw_arrays", "repair", "rule_table", "valid_before_repair"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One repair rule: what it fixes, the function that does it, and the pass it belongs to.
+
+    ``stage``: ``"arrays"`` (reading the decoder's arrays), ``"structure"`` (a pass over the whole
+    skeleton, run by :func:`repair` in the order of :data:`RULES`) or ``"node"`` (applied to each node
+    as the shapes pass emits it).
+    """
+
+    fixes: str
+    apply: Callable
+    stage: str
+
+
+#: rule name -> :class:`Rule`, in the order they run (the chapter's rule table is built from this)
+RULES = {
+    "op_ids": Rule("op scores -> argmax; an id that is non-integer is rounded; out of range, NaN or inf -> Identity",
+                   decode_ops, "arrays"),
+    "edges": Rule("edges naming a node outside 0..N-1, non-finite, self-loops and duplicates are dropped",
+                  decode_edges, "arrays"),
+    "acyclic": Rule("the node order is the topological order: an edge pointing backwards is reversed",
+                    decode_edges, "arrays"),
+    "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze, Reshape, Transpose) -> Identity; "
+                      "Constant dropped", structure.shape_ops, "structure"),
+    "one_source": Rule("exactly one Input, first: extra Inputs -> Identity, a missing one is added, edges into it "
+                       "dropped", structure.one_source, "structure"),
+    "one_sink": Rule("exactly one Output, last: extra Outputs -> Identity, a missing one is added, edges out of it "
+                     "dropped", structure.one_sink, "structure"),
+    "orphans": Rule("a node with no inputs reads the node just before it", structure.orphans, "structure"),
+    "dangling": Rule("a node nobody reads feeds the next node that has a free input slot", structure.dangling,
+                     "structure"),
+    "arity": Rule("extra inputs beyond an op's arity are dropped; a binary op with one operand -> Identity",
+                  structure.limit_arity, "structure"),
+    "prune": Rule("nodes not on a path from the Input to the Output are dropped", structure.prune, "structure"),
+    "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
+    "attributes": Rule("attribute values made legal for the op and the input shape (kernel, stride, pads, group, "
+                       "channels, axes, ...); missing required ones filled with defaults", emit.emit_node, "node"),
+    "rank": Rule("Flatten inserted before Gemm; [N, C] -> [N, C, 1, 1] Reshape before a conv or pool; "
+                 "global pool of a 2-D tensor -> Identity", emit.emit_node, "node"),
+    "operands": Rule("Add/Mul/Sub/Div/Concat operands made compatible: pooling or zero-padding for spatial sizes, "
+                     "a 1x1 Conv (or Linear) for channels; an operand of another rank is dropped", emit.adapt, "node"),
+    "size_cap": Rule("a node whose output would exceed MAX_ELEMENTS values per example -> Identity", emit.emit_node,
+                     "node"),
+    "fallback": Rule("a node still inconsistent after the rules above -> Identity", emit.emit_node, "node"),
+    "classifier": Rule("with num_classes: GlobalAveragePool / Flatten / Gemm head appended when the output is not "
+                       "[N, num_classes]", emit.classifier_head, "node"),
+}
+
+
+def rule_table():
+    """The rules as a table: ``rule``, ``what it fixes`` (the chapter shows it)."""
+    import pandas as pd
+
+    return pd.DataFrame({"rule": list(RULES), "what it fixes": [r.fixes for r in RULES.values()]})
+
+
+def _check_args(input_shape, num_classes) -> tuple:
+    try:
+        input_shape = tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError):
+        raise RepairError(f"repair: input_shape must be a tuple of positive ints, got {input_shape!r}") from None
+    if len(input_shape) < 3 or min(input_shape) < 1 or len(input_shape) > 5:
+        raise RepairError(f"repair: input_shape must be (N, C, spatial...) with 1-3 spatial dims of positive sizes, "
+                          f"got {input_shape}")
+    if num_classes is not None and (int(num_classes) != num_classes or num_classes < 1):
+        raise RepairError(f"repair: num_classes must be a positive int or None, got {num_classes!r}")
+    return input_shape
+
+
+def _fixed_point(ops, edge_index, adjacency, attrs, tensors, names, input_shape, num_classes, threshold):
+    """The exact decode when it already runs (and is a classifier, if asked): the graph to return, or None."""
+    strict_edges = edge_index
+    if adjacency is not None:
+        strict_edges = clean_adjacency_edges(adjacency, threshold)
+    if strict_edges is None:
+        return None
+    g = exact(ops, strict_edges, attrs, tensors, names)
+    if g is None or problem(g, input_shape) is not None:
+        return None
+    if num_classes is not None and not is_classifier(g, input_shape, num_classes):
+        return None
+    return g
+
+
+def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> structure.Skeleton:
+    """The array rules: op ids, the attribute matrix, a forward edge list."""
+    ids = decode_ops(ops, count)
+    n = len(ids)
+    rows = attribute_matrix(attrs, n, count).tolist()
+    e = decode_edges(edge_index, adjacency, n, threshold, count)
+    ins = [[] for _ in range(n)]
+    for s_, d_ in zip(e[0].tolist(), e[1].tolist()):
+        ins[d_].append(s_)
+    names = [str(names[i]) if i < len(names) else "" for i in range(n)]
+    return structure.Skeleton([OPS[k] for k in ids], rows, ins, names, count)
+
+
+def _shapes(s: structure.Skeleton, input_shape, num_classes):
+    """The shapes pass: emit the kept nodes in order, applying the node rules, then prune again."""
+    d = emit.Draft(input_shape, s.count, input_name=s.names[0])
+    emitted = {0: 0}
+    for k in range(1, len(s)):
+        if not s.keep[k]:
+            continue
+        srcs = [emitted[j] for j in s.ins[k] if j in emitted]
+        if s.ops[k] == "Output":
+            emitted[k] = emit.emit_output(d, srcs, s.names[k], num_classes)
+        else:
+            emitted[k] = emit.emit_node(d, s.ops[k], read_attrs(s.rows[k], s.ops[k]), srcs, s.names[k])
+    return d.finish()
+
+
+def repair(v, input_shape=(1, 1, 28, 28), num_classes: int | None = None, report: bool = False,
+           edge_threshold: float = 0.5):
+    """Turn a decoder's output ``v`` into a valid, runnable :class:`ArchGraph` (see the module docstring).
+
+    ``input_shape``: the shape the network must run on. ``num_classes``: if given, the output is made
+    ``[N, num_classes]`` (a classifier head is appended when it is not). ``edge_threshold``: a dense
+    adjacency entry above it is an edge. ``report=True`` returns ``(graph, counts)``; the counts are
+    also in ``graph.meta["repairs"]``. Input that is not arrays at all is a :class:`~nasvec.errors.RepairError`.
+    """
+    input_shape = _check_args(input_shape, num_classes)
+    ops, edge_index, adjacency, attrs, tensors, names = fields(v)
+    g = _fixed_point(ops, edge_index, adjacency, attrs, tensors, names, input_shape, num_classes, edge_threshold)
+    if g is not None:
+        g.meta.update(input_shape=input_shape, repairs={})
+        return (g, {}) if report else g
+    count: Counter = Counter()
+    skeleton = _skeleton(ops, edge_index, adjacency, attrs, names, edge_threshold, count)
+    for rule in RULES.values():
+        if rule.stage == "structure":
+            rule.apply(skeleton)
+    g = _shapes(skeleton, input_shape, num_classes)
+    g.meta.update(input_shape=input_shape, repairs={k: c for k, c in sorted(count.items()) if c})
+    return (g, dict(g.meta["repairs"])) if report else g
+
+
+class _CallableModule(types.ModuleType):
+    """``nasvec.repair`` is both this package and the function: ``from nasvec import repair; repair(v)``."""
+
+    def __call__(self, *args, **kwargs):
+        return repair(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

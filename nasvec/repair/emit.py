@@ -1,0 +1,271 @@
+"""The shapes pass of repair (chapter 3): nodes emitted one by one, each made consistent with its inputs.
+
+The graph is rebuilt in topological order with the shape of every node known as soon as it is
+emitted (:class:`Draft`, through :func:`nasvec.graph.shapes.infer_node`), so each node can be fixed
+for the tensors it actually reads. Per node the rules below apply, cheapest first:
+
+* ``attributes`` — :func:`nasvec.repair.attributes.fix_attributes` (counted when a value changed);
+* ``rank`` — a Flatten before a Gemm on a tensor of rank > 2, a ``[N, C] -> [N, C, 1, ...]``
+  Reshape before a conv or pool, a global pool of a 2-D tensor replaced by Identity;
+* ``operands`` — :func:`adapt`: the operands of Add/Mul/Sub/Div/Concat made to fit (pooling or
+  zero-padding for spatial sizes, a 1x1 Conv or a Linear for channels), or dropped;
+* ``size_cap`` — a node whose output exceeds ``MAX_ELEMENTS`` values per example becomes Identity;
+* ``fallback`` — a node still inconsistent becomes Identity;
+* ``no_layers`` and ``classifier`` — at the Output: an Identity between Input and Output, and with
+  ``num_classes`` a GlobalAveragePool / Flatten / Gemm head when the output is not ``[N, num_classes]``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ..errors import GraphError
+from ..graph.core import ArchGraph, Node
+from ..graph.shapes import TensorInfo, infer_node
+from .attributes import MAX_ELEMENTS, fix_conv, fix_linear, fix_pool, fix_simple, norm_axis
+
+BINARY = {"Add", "Mul", "Sub", "Div"}
+SPATIAL_OPS = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
+GLOBAL_POOLS = ("GlobalAveragePool", "GlobalMaxPool")
+
+
+class Draft:
+    """The graph being emitted: nodes, inputs, shapes (what :func:`infer_node` needs of a graph) and
+    the count of every rule that fired."""
+
+    def __init__(self, input_shape, count: Counter, input_name: str = ""):
+        self.nodes, self.ins, self.infos = [], [], []
+        self.spatial = max(1, len(input_shape) - 2)
+        self.count = count
+        self.nodes.append(Node("Input", {}, name=input_name))
+        self.ins.append([])
+        self.infos.append(TensorInfo(tuple(input_shape)))
+
+    # what infer_node needs of a graph
+    def predecessors(self, i):
+        return self.ins[i]
+
+    def label(self, i):
+        return f"node {i} ({self.nodes[i].op})"
+
+    def shape(self, k) -> tuple:
+        return tuple(self.infos[k].shape)
+
+    def emit(self, op, attrs, ins, name=""):
+        """Append a node; a :class:`GraphError` (and nothing appended) when its shape does not infer."""
+        self.nodes.append(Node(op, attrs, name=name))
+        self.ins.append(list(ins))
+        k = len(self.nodes) - 1
+        try:
+            self.infos.append(infer_node(self, k, self.infos))
+        except (GraphError, KeyError, IndexError, TypeError, ValueError) as e:
+            self.nodes.pop(), self.ins.pop()
+            raise GraphError(str(e)) from None
+        return k
+
+    def identity(self, srcs, name=""):
+        return self.emit("Identity", {}, srcs[:1], name)
+
+    def finish(self) -> ArchGraph:
+        """Rule ``prune``, once more: nodes that a dropped operand left without a path to the Output go."""
+        n = len(self.nodes)
+        keep = reaching(self.ins, n)
+        self.count["prune"] += n - sum(keep)
+        new, nodes, edges = {}, [], []
+        for i in range(n):
+            if keep[i]:
+                new[i] = len(nodes)
+                nodes.append(self.nodes[i])
+                edges.extend((new[s_], new[i]) for s_ in self.ins[i])
+        return ArchGraph(nodes, edges)
+
+
+def reaching(nins, n) -> list[bool]:
+    """Which nodes reach the last node (the Output)."""
+    keep = [False] * n
+    keep[n - 1] = True
+    for k in range(n - 1, -1, -1):
+        if keep[k]:
+            for s_ in nins[k]:
+                keep[s_] = True
+    return keep
+
+
+def _elements(shape):
+    return int(np.prod(shape[1:])) if len(shape) > 1 else 1
+
+
+# --------------------------------------------------------------------------- node rules
+def adapt(d: Draft, k, target, skip_axis=None):
+    """Rule ``operands``: make node ``k``'s output fit ``target`` (same rank) on every axis but
+    ``skip_axis``; None if impossible."""
+    x = d.shape(k)
+    if len(x) != len(target):
+        return None
+    rank = len(x)
+    if rank > 2:  # spatial sizes: pool down, pad up
+        down = [j for j in range(2, rank) if j != skip_axis and x[j] > target[j] and target[j] != 1]
+        if down:
+            kern = [x[j] - (target[j] - 1) * (x[j] // target[j]) if j in down else 1 for j in range(2, rank)]
+            strd = [x[j] // target[j] if j in down else 1 for j in range(2, rank)]
+            k = d.emit("AveragePool", {"kernel_shape": kern, "strides": strd}, [k])
+            x = d.shape(k)
+        up = [j for j in range(2, rank) if j != skip_axis and x[j] < target[j] and x[j] != 1]
+        if up:
+            pads = [0] * (2 * rank)
+            for j in up:
+                extra = target[j] - x[j]
+                pads[j], pads[j + rank] = extra // 2, extra - extra // 2
+            k = d.emit("Pad", {"pads": pads}, [k])
+            x = d.shape(k)
+    if skip_axis != 1 and x[1] != target[1] and x[1] != 1:
+        if rank > 2:
+            k = d.emit("Conv", {"kernel_shape": [1] * (rank - 2), "out_channels": int(target[1])}, [k])
+        else:
+            k = d.emit("MatMul", {"out_features": int(target[1])}, [k])
+    return k
+
+
+def _to_spatial(d: Draft, k):
+    """Rule ``rank``: [N, C] (rank 2) -> [N, C, 1, ...] so a conv or pool can read it."""
+    d.count["rank"] += 1
+    return d.emit("Reshape", {"shape": [0, -1] + [1] * d.spatial}, [k])
+
+
+def _with_attrs(d: Draft, op, raw, fixed, srcs, name):
+    """Emit with the fixed attributes (rule ``attributes`` when they differ from the raw ones), under
+    the size cap (rule ``size_cap``)."""
+    if fixed != raw:
+        d.count["attributes"] += 1
+    k = d.emit(op, fixed, srcs, name)
+    if _elements(d.infos[k].shape) > MAX_ELEMENTS:
+        d.count["size_cap"] += 1
+        d.nodes.pop(), d.ins.pop(), d.infos.pop()
+        return d.identity(srcs, name)
+    return k
+
+
+def _binary(d: Draft, op, raw, srcs, name):
+    a0, a1 = srcs[0], srcs[1]
+    t, s = d.shape(a0), d.shape(a1)
+    try:  # same rank only: right-aligned broadcasting across ranks depends on the batch size
+        ok = len(t) == len(s) and np.broadcast_shapes(t, s) is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        new = adapt(d, a1, t)
+        d.count["operands"] += 1
+        if new is None:
+            return d.identity(srcs[:1], name)
+        a1 = new
+    if _elements(np.broadcast_shapes(d.shape(a0), d.shape(a1))) > MAX_ELEMENTS:
+        d.count["size_cap"] += 1
+        return d.identity(srcs[:1], name)
+    return d.emit(op, {}, [a0, a1], name)
+
+
+def _concat(d: Draft, op, raw, srcs, name):
+    x = d.shape(srcs[0])
+    rank = len(x)
+    ax = raw.get("axis", 1)
+    axn = norm_axis(ax, rank)
+    if axn in (None, 0):
+        ax, axn = 1, 1
+        d.count["attributes"] += 1
+    ins = [srcs[0]]
+    for s_ in srcs[1:]:
+        y = d.shape(s_)
+        if len(y) == rank and all(y[j] == x[j] for j in range(rank) if j != axn):
+            ins.append(s_)
+            continue
+        d.count["operands"] += 1
+        new = adapt(d, s_, x, skip_axis=axn)
+        if new is not None:
+            ins.append(new)
+    total = sum(d.infos[s_].shape[axn] for s_ in ins)
+    if _elements(x) // x[axn] * total > MAX_ELEMENTS:
+        d.count["size_cap"] += 1
+        return d.identity(srcs[:1], name)
+    return _with_attrs(d, op, raw, {"axis": ax} if "axis" in raw or ax != 1 else {"axis": 1}, ins, name)
+
+
+def _fallback(d: Draft, srcs, name):
+    """Rule ``fallback``: a node that still does not fit becomes an Identity of its first input."""
+    d.count["fallback"] += 1
+    return d.identity(srcs[:1], name)
+
+
+def _spatial(d: Draft, op, raw, srcs, name):
+    x = d.shape(srcs[0])
+    try:
+        if len(x) < 3:
+            if op in GLOBAL_POOLS:
+                d.count["rank"] += 1
+                return d.identity(srcs, name)
+            srcs = [_to_spatial(d, srcs[0])]
+            x = d.shape(srcs[0])
+        if len(x) > 5:
+            d.count["fallback"] += 1
+            return d.identity(srcs, name)
+        if op in GLOBAL_POOLS:
+            return d.emit(op, {}, srcs, name)
+        fixed = fix_conv(op, raw, x) if op in ("Conv", "ConvTranspose") else fix_pool(op, raw, x)
+        return _with_attrs(d, op, raw, fixed, srcs, name)
+    except GraphError:
+        return _fallback(d, srcs, name)  # reading the Reshape, if one was added
+
+
+def _linear(d: Draft, op, raw, srcs, name):
+    x = d.shape(srcs[0])
+    try:
+        if op == "Gemm" and len(x) != 2:
+            d.count["rank"] += 1
+            srcs = [d.emit("Flatten", {"axis": 1}, srcs)]
+            x = d.shape(srcs[0])
+        return _with_attrs(d, op, raw, fix_linear(op, raw, x), srcs, name)
+    except GraphError:
+        return _fallback(d, srcs, name)  # reading the Flatten, if one was added
+
+
+def _simple(d: Draft, op, raw, srcs, name):
+    return _with_attrs(d, op, raw, fix_simple(op, raw, d.shape(srcs[0])), srcs, name)
+
+
+#: the node rules of each kind of op, applied when the node is emitted
+EMITTERS = {**{op: _binary for op in BINARY}, "Concat": _concat, **{op: _spatial for op in SPATIAL_OPS},
+            "Gemm": _linear, "MatMul": _linear}
+
+
+def emit_node(d: Draft, op, raw, srcs, name):
+    """Emit one node of ``op`` with the attributes ``raw`` read from the decoder, reading ``srcs``:
+    the node rules in order, and rule ``fallback`` (Identity) when it still does not fit."""
+    try:
+        return EMITTERS.get(op, _simple)(d, op, raw, srcs, name)
+    except GraphError:
+        return _fallback(d, srcs, name)
+
+
+def emit_output(d: Draft, srcs, name, num_classes):
+    """The Output: rule ``no_layers`` (an Identity when it would read the Input) and, with
+    ``num_classes``, rule ``classifier``."""
+    if d.nodes[srcs[0]].op == "Input":
+        srcs = [d.emit("Identity", {}, srcs)]
+        d.count["no_layers"] += 1
+    if num_classes is not None:
+        srcs = [classifier_head(d, srcs[0], int(num_classes))]
+    return d.emit("Output", {}, srcs[:1], name)
+
+
+def classifier_head(d: Draft, k, num_classes):
+    """Rule ``classifier``: GlobalAveragePool / Flatten / Gemm until the output is ``[N, num_classes]``."""
+    x = d.infos[k].shape
+    if tuple(x) == (x[0], num_classes) and len(x) == 2:
+        return k
+    d.count["classifier"] += 1
+    if len(x) > 2:
+        k = d.emit("GlobalAveragePool", {}, [k])
+    if len(d.infos[k].shape) != 2:
+        k = d.emit("Flatten", {"axis": 1}, [k])
+    return d.emit("Gemm", {"out_features": num_classes, "bias": 1}, [k])
