@@ -9,9 +9,9 @@
 from ..errors import BookError
 from .pipeline import (Chapter, Paths, Profile, assemble_site, available_profiles, build, build_html, cache_key,
                        chapters, execute, execute_all, is_fresh, load_profile, notebook_hash, notebook_parameters,
-                       package_hash, read_toc)
+                       package_hash, read_toc, shared)
 from .report import Report
 
 __all__ = ["BookError", "Chapter", "Paths", "Profile", "Report", "assemble_site", "available_profiles", "build",
            "build_html", "cache_key", "chapters", "execute", "execute_all", "is_fresh", "load_profile",
-           "notebook_hash", "notebook_parameters", "package_hash", "read_toc"]
+           "notebook_hash", "notebook_parameters", "package_hash", "read_toc", "shared"]

@@ -80,6 +80,16 @@ def load_profile(name: str, root: Path) -> Profile:
                    dict(shared))
 
 
+def shared(profile: str, name: str, root: Path | None = None):
+    """The value of profile ``profile``'s shared parameter ``name``: what ``nasvec book`` gives every chapter
+    that defines ``name``, for a notebook run by hand with that parameter left at ``None``."""
+    prof = load_profile(profile, Path(root) if root is not None else repo_root())
+    if name not in prof.shared:
+        raise BookError(f"profile {profile!r} ({prof.path}) has no shared parameter {name!r}; "
+                        f"it shares {sorted(prof.shared)}")
+    return prof.shared[name]
+
+
 # --------------------------------------------------------------------------- chapters
 @dataclass
 class Chapter:

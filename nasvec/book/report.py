@@ -75,3 +75,10 @@ class Report:
             if caption:
                 styled = styled.set_caption(caption)
             display(styled)
+
+    def note(self, markdown: str) -> None:
+        """Show text written by the run (a summary computed from its tables) as Markdown."""
+        if self.show:
+            from IPython.display import Markdown, display
+
+            display(Markdown(markdown))
