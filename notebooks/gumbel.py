@@ -50,7 +50,7 @@
 # %% tags=["parameters"]
 profile = "quick"          # which profile produced this page (set by `nasvec book`)
 seed = 0
-alpha = [1.0, 0.5, -0.3]   # logits of the worked example (DESIGN.md's counterexample)
+alpha = [1.0, 0.5, -0.3]   # logits of the worked example (the counterexample below)
 values = [3.0, 1.0, 2.0]   # linear f: its values f(e_m) at the vertices
 center = [0.2, 0.5, 0.3]   # non-linear f: squared distance from gamma to center
 t_max = 10.0               # temperature grid: n_t values from t_max down to t_min (log scale)
@@ -74,30 +74,26 @@ sharpness = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]   # alpha scaled by these factors in
 threads = 1                # torch threads (1 keeps runs reproducible on a shared CPU)
 
 # %%
-import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 
 import nasvec
-from nasvec import data, gumbel
-from nasvec.cache import cached
-from nasvec.report import Report
+from nasvec.book import Report
+from nasvec.book.plots import gumbel as figures
+from nasvec.experiments import gumbel as chapter
+from nasvec.search import gumbel
 
 nasvec.seed_everything(seed)
-rep = Report("gumbel", profile)
+rep = Report("gumbel")
 torch.set_num_threads(threads)
 gen = torch.Generator().manual_seed(seed)
-a = torch.tensor(alpha, dtype=torch.float64)
-ts = gumbel.temperature_grid(t_max, t_min, n_t)
-f_lin, f_quad = gumbel.linear(values), gumbel.quadratic(center)
 
 # %% [markdown]
 # ## What $\gamma(t)$ looks like
 #
 # For the worked example $\alpha = (1, 0.5, -0.3)$ the figure shows draws of $\gamma(t)$ on the
 # triangle $\Delta^2$, the slides' $\bar\gamma(t) = \mathrm{Softmax}(\alpha/t)$, and the actual
-# mean $\mathbb E[\gamma(t)]$, computed by numerical integration (`gumbel.exact_mean`: with
+# mean $\mathbb E[\gamma(t)]$, computed by numerical integration (`nasvec.search.gumbel.exact_mean`: with
 # $Y_j = e^{(\alpha_j+g_j)/t}$ and $1/S = \int_0^\infty e^{-rS}dr$, the mean is a one-dimensional
 # integral of products of one-dimensional integrals, accurate to about $10^{-10}$ here).
 # At high temperature the draws crowd the centre; as $t$ falls they move to the vertices, and
@@ -105,23 +101,10 @@ f_lin, f_quad = gumbel.linear(values), gumbel.quadratic(center)
 # while $\mathrm{Softmax}(\alpha/t)$ runs to the single vertex $e_1$.
 
 # %%
-p = torch.softmax(a, 0)
-corner = gumbel.to_triangle(torch.eye(3))
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
-for ax, t in zip(axes, [10.0, 1.0, 0.1, 0.01]):
-    xy = gumbel.to_triangle(gumbel.sample(a, t, 400, gen))
-    ax.fill(corner[:, 0], corner[:, 1], fc="none", ec="k", lw=0.8)
-    ax.scatter(xy[:, 0], xy[:, 1], s=4, alpha=0.35, color="tab:gray", label="draws of γ(t)")
-    for point, mark, label in [(gumbel.exact_mean(a, t), "o", "E[γ(t)] (integral)"),
-                               (gumbel.relaxed_mean(a, t), "s", "Softmax(α/t)"), (p, "*", "softmax(α)")]:
-        q = gumbel.to_triangle(point)
-        ax.scatter(q[0], q[1], marker=mark, s=70, ec="k", zorder=3, label=label)
-    for m in range(3):
-        ax.annotate(f"e{m + 1}: {p[m]:.3f}", corner[m], textcoords="offset points", xytext=(-18, -12 if m < 2 else 5), fontsize=7)
-    ax.set_title(f"t = {t:g}", fontsize=10)
-    ax.set_axis_off()
-axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, 1.25), ncol=2)
-rep.figure(fig, "samples_simplex")
+a = torch.tensor(alpha, dtype=torch.float64)
+ts = chapter.temperature_grid(t_max, t_min, n_t)
+f_lin, f_quad = gumbel.linear(values), gumbel.quadratic(center)
+rep.figure(figures.samples_simplex(a, gen), "samples_simplex")
 
 # %% [markdown]
 # ## Claim 1: $\mathbb E[\gamma(t)] = \mathrm{Softmax}(\alpha/t)$
@@ -133,45 +116,25 @@ rep.figure(fig, "samples_simplex")
 # $\mathrm{softmax}(\alpha)$, not to the vertex $e_1$.
 
 # %%
-means = pd.DataFrame(gumbel.mean_study(a, ts, n_mc, gen))
-means["z_mc_vs_integral"] = (means.mc_mean - means.exact_E_gamma) / means.mc_se
+means = chapter.mean_table(a, ts, n_mc, gen)
 rep.table(means, "mean_vs_softmax")
-wide = means.pivot(index="t", columns="m", values=["exact_E_gamma", "softmax_alpha_over_t"]).sort_index(ascending=False)
-print("largest |E[gamma(t)] - Softmax(alpha/t)| over components, per t:")
-print((wide["exact_E_gamma"] - wide["softmax_alpha_over_t"]).abs().max(axis=1).round(4).to_string())
-print(f"largest |z| of the Monte Carlo check of the integral: {means.z_mc_vs_integral.abs().max():.2f} "
-      f"({len(means)} comparisons)")
+print(chapter.mean_gaps(means))
 
 # %%
-fig, ax = plt.subplots(figsize=(6.5, 3.8))
-for m, color in zip(range(1, 4), ["tab:blue", "tab:orange", "tab:green"]):
-    d = means[means.m == m]
-    ax.plot(d.t, d.exact_E_gamma, color=color, label=f"E[γ{m}(t)] (integral)")
-    ax.fill_between(d.t, d.mc_mean - 1.96 * d.mc_se, d.mc_mean + 1.96 * d.mc_se, color=color, alpha=0.25)
-    ax.plot(d.t, d.softmax_alpha_over_t, "--", color=color, label=f"Softmax(α/t){m}")
-    ax.axhline(p[m - 1], color=color, lw=0.6, ls=":")
-ax.set_xscale("log")
-ax.set_xlabel("temperature t")
-ax.set_ylabel("component")
-ax.set_title("E[γ(t)] (band: 95 % Monte Carlo) vs Softmax(α/t); dotted: softmax(α)", fontsize=9)
-ax.legend(fontsize=7, ncol=2)
-rep.figure(fig, "mean_vs_softmax")
+rep.figure(figures.mean_vs_softmax(means, a), "mean_vs_softmax")
 
 # %% [markdown]
 # ## Claim 2: the limit, for a linear $f$
 #
-# DESIGN.md records a counterexample: $f(\gamma) = \langle \gamma, c\rangle$ with
+# A counterexample: $f(\gamma) = \langle \gamma, c\rangle$ with
 # $c = (f(e_1), f(e_2), f(e_3)) = (3, 1, 2)$. Then $f(\bar\gamma(0)) = f(e_1) = 3$, while the
 # corrected limit is $\sum_m \mathrm{softmax}(\alpha)_m f(e_m) = 2.209$. For a linear $f$,
 # $\mathbb E f(\gamma(t)) = \langle \mathbb E[\gamma(t)], c\rangle$ is also available exactly, from
 # the integral above.
 
 # %%
-lin = pd.DataFrame(gumbel.limit_study(f_lin, a, ts, n_mc, gen, linear_values=values))
-lin["design_md_claimed"] = 3.0
-lin["design_md_limit"] = 2.209
+lin = pd.DataFrame(chapter.limit_study(f_lin, a, ts, n_mc, gen, linear_values=values))
 rep.table(lin, "linear_limit")
-
 
 # %% [markdown]
 # ## A non-linear $f$ and the loss of a small network
@@ -192,25 +155,12 @@ rep.table(lin, "linear_limit")
 #   whether this run trained it or loaded it.
 
 # %%
-x, y = data.load_digits()
-order = np.random.default_rng(seed).permutation(len(y))
-tr, te = order[: int(0.8 * len(y))], order[int(0.8 * len(y)):]
-config = dict(epochs=net_epochs, channels=channels, seed=seed, lr=3e-3, batch_size=64, n_train=len(tr), data="digits")
-trained, from_cache = cached("gumbel_mixed_net", config,
-                             lambda: gumbel.train_mixed_net(x[tr], y[tr], net_epochs, 3e-3, 64, channels, seed))
-net = gumbel.load_mixed_net(trained)
-f_net = gumbel.network_objective(net, x[te], y[te], kappa=kappa, s=s)
-a_net = torch.tensor(net_alpha, dtype=torch.float64)
-eye = torch.eye(3, dtype=torch.float64)
-with torch.no_grad():
-    acc = [float((net(torch.as_tensor(x[te]), e.float()).argmax(1) == torch.as_tensor(y[te])).float().mean()) for e in eye]
-    task = gumbel.network_objective(net, x[te], y[te])(eye)
-vertex_table = pd.DataFrame({"op": gumbel.OPS, "test_accuracy": acc, "L_task": task.numpy(),
-                             "f_e_m": f_net(eye).numpy(), "softmax_alpha": torch.softmax(a_net, 0).numpy()})
-vertex_table["epochs"] = net_epochs
-rep.table(vertex_table, "network_vertices")
-rep.table(pd.DataFrame([dict(epochs=net_epochs, final_training_loss=trained["loss"][-1], from_cache=from_cache)]),
-          "network_training_timing")  # provenance: differs between a fresh run and a cached one
+net_cfg = chapter.MixedNetConfig(epochs=net_epochs, channels=channels, seed=seed)
+problem = chapter.network_problem(net_cfg, net_alpha, kappa, s)
+f_net, a_net = problem.f, problem.alpha
+rep.table(chapter.network_vertices(problem, net_epochs), "network_vertices")
+rep.table(pd.DataFrame([dict(epochs=net_epochs, final_training_loss=problem.trained["loss"][-1],
+                             from_cache=problem.from_cache)]), "network_training_timing")  # differs if cached
 
 # %% [markdown]
 # The network's $f$ over the whole simplex, with the two paths of the figure above: the slides'
@@ -218,30 +168,12 @@ rep.table(pd.DataFrame([dict(epochs=net_epochs, final_training_loss=trained["los
 # 10 to 0.001.
 
 # %%
-grid = gumbel.simplex_grid(heat_resolution)
-with torch.no_grad():
-    heat = f_net(grid).numpy()
-gxy = gumbel.to_triangle(grid)
-fig, ax = plt.subplots(figsize=(5.5, 4.6))
-cs = ax.tricontourf(gxy[:, 0], gxy[:, 1], heat, levels=20, cmap="viridis")
-fig.colorbar(cs, ax=ax, label="f(γ) = L_task + κ⟨γ, s⟩")
-for path, style, label in [([gumbel.relaxed_mean(a_net, t) for t in ts], "s--", "Softmax(α/t)"),
-                           ([gumbel.exact_mean(a_net, t) for t in ts], "o-", "E[γ(t)]")]:
-    q = gumbel.to_triangle(torch.stack(path))
-    ax.plot(q[:, 0], q[:, 1], style, ms=3, color="tab:orange" if label.startswith("E") else "tab:red", label=label)
-for m, op in enumerate(gumbel.OPS):
-    ax.annotate(f"{op}\nf = {float(f_net(eye[m:m + 1])):.3f}", corner[m], fontsize=7, ha="center",
-                textcoords="offset points", xytext=(0, -24 if m < 2 else 6))
-q = gumbel.to_triangle(torch.softmax(a_net, 0))
-ax.scatter(q[0], q[1], marker="*", s=120, color="w", ec="k", zorder=3, label="softmax(α) = lim E[γ(t)]")
-ax.legend(fontsize=7, loc="upper right")
-ax.set_axis_off()
-rep.figure(fig, "network_landscape")
+rep.figure(figures.network_landscape(f_net, a_net, ts, heat_resolution), "network_landscape")
 
 # %%
-quad = pd.DataFrame(gumbel.limit_study(f_quad, a, ts, n_mc, gen))
+quad = pd.DataFrame(chapter.limit_study(f_quad, a, ts, n_mc, gen))
 rep.table(quad, "quadratic_limit")
-netl = pd.DataFrame(gumbel.limit_study(f_net, a_net, ts, n_net, gen, batch=n_net))
+netl = pd.DataFrame(chapter.limit_study(f_net, a_net, ts, n_net, gen, batch=n_net))
 rep.table(netl, "network_limit")
 
 # %% [markdown]
@@ -249,37 +181,16 @@ rep.table(netl, "network_limit")
 
 # %%
 studies = {"linear f, c = (3, 1, 2)": lin, "f = ||γ − q||²": quad, "network: L_task + κ⟨γ, s⟩": netl}
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-for ax, (name, d) in zip(axes, studies.items()):
-    ax.fill_between(d.t, d.mc_mean - 1.96 * d.mc_se, d.mc_mean + 1.96 * d.mc_se, color="tab:blue", alpha=0.3)
-    ax.plot(d.t, d.mc_mean, color="tab:blue", label="E f(γ(t)) (Monte Carlo)")
-    if "exact" in d:
-        ax.plot(d.t, d.exact, "k:", label="E f(γ(t)) (integral)")
-    ax.plot(d.t, d.relaxed_f_softmax_alpha_over_t, "--", color="tab:red", label="f(Softmax(α/t))")
-    ax.axhline(d.claimed_f_gamma_bar_0[0], color="tab:red", lw=0.8, label="claimed: f(γ̄(0))")
-    ax.axhline(d.corrected_sum_p_f_vertex[0], color="tab:green", lw=1.2, label="corrected: Σ softmax(α)ₘ f(eₘ)")
-    ax.set_xscale("log")
-    ax.set_xlabel("temperature t")
-    ax.set_title(name, fontsize=10)
-axes[0].legend(fontsize=7)
-rep.figure(fig, "limits")
+rep.figure(figures.limits(studies), "limits")
 
 # %%
-summary = pd.DataFrame([
-    dict(f=name, t=d.t.iloc[-1], n=int(d.n.iloc[-1]), mc_mean=d.mc_mean.iloc[-1], mc_se=d.mc_se.iloc[-1],
-         claimed_f_gamma_bar_0=d.claimed_f_gamma_bar_0[0], corrected=d.corrected_sum_p_f_vertex[0],
-         z_vs_claimed=(d.mc_mean.iloc[-1] - d.claimed_f_gamma_bar_0[0]) / d.mc_se.iloc[-1],
-         z_vs_corrected=(d.mc_mean.iloc[-1] - d.corrected_sum_p_f_vertex[0]) / d.mc_se.iloc[-1])
-    for name, d in studies.items()])
-summary["design_md_claimed"] = [3.0, None, None]
-summary["design_md_limit"] = [2.209, None, None]
-rep.table(summary, "limits_summary")
+rep.table(chapter.limits_summary(studies), "limits_summary")
 
 # %% [markdown]
 # At the smallest temperature the Monte Carlo mean sits within a few standard errors of the
 # corrected limit and dozens to hundreds of standard errors away from the claimed one (columns
-# `z_vs_corrected` and `z_vs_claimed`), for all three functions; our 2.209 for the linear example
-# matches DESIGN.md's. The deterministic relaxation $f(\mathrm{Softmax}(\alpha/t))$ does tend to
+# `z_vs_corrected` and `z_vs_claimed`), for all three functions; for the linear example the
+# corrected limit is the 2.209 derived above (column `corrected`). The deterministic relaxation $f(\mathrm{Softmax}(\alpha/t))$ does tend to
 # the claimed value $f(\bar\gamma(0))$: the theorem's conclusion holds for the **deterministic**
 # relaxation, not for the expectation it is stated for. A curiosity of the linear case: at
 # $t = 1$, $f(\mathrm{Softmax}(\alpha)) = \sum_m \mathrm{softmax}(\alpha)_m f(e_m)$ exactly, so the
@@ -329,36 +240,13 @@ rep.table(summary, "limits_summary")
 # each estimated by Monte Carlo at $t = 10^{-3}$.
 
 # %%
-rnd = pd.DataFrame(gumbel.random_problems(n_random, t_random, n_mc_random, gen))
-rnd["z_vs_corrected"] = (rnd.mc_mean - rnd.corrected) / rnd.mc_se
-rnd["z_vs_claimed"] = (rnd.mc_mean - rnd.claimed) / rnd.mc_se
+rnd, check = chapter.random_tables(n_random, t_random, n_mc_random, gen)
 rep.table(rnd, "random_problems")
-check = pd.DataFrame([dict(limit=name, problems=len(rnd), t=t_random, n=n_mc_random,
-                           within_2_se=float((rnd[col].abs() <= 2).mean()),
-                           within_3_se=float((rnd[col].abs() <= 3).mean()),
-                           median_abs_z=float(rnd[col].abs().median()))
-                      for name, col in [("corrected: Σ softmax(α)ₘ f(eₘ)", "z_vs_corrected"),
-                                        ("claimed: f(γ̄(0))", "z_vs_claimed")]])
 rep.table(check, "random_problems_summary")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-for ax, (name, d) in zip(axes, [("linear f (integral, no noise)", lin), ("network", netl)]):
-    est = d.exact if "exact" in d else d.mc_mean
-    err_c = (est - d.corrected_sum_p_f_vertex).abs()
-    err_s = (est - d.claimed_f_gamma_bar_0).abs()
-    ax.loglog(d.t, err_s, "s--", color="tab:red", label="|E f(γ(t)) − f(γ̄(0))| (claimed)")
-    ax.loglog(d.t, err_c.clip(lower=1e-16), "o-", color="tab:green", label="|E f(γ(t)) − Σ pₘ f(eₘ)| (corrected)")
-    if "exact" not in d:
-        ax.loglog(d.t, 1.96 * d.mc_se, ":", color="gray", label="1.96 × standard error")
-    ax.set_xlabel("temperature t")
-    ax.set_title(name, fontsize=10)
-    ax.legend(fontsize=7)
-rep.figure(fig, "convergence")
-err = (lin.exact - lin.corrected_sum_p_f_vertex).abs()
-keep = (lin.t <= 0.1) & (err > 1e-12)
-print(f"linear f: fitted exponent b in |E f(gamma(t)) - limit| ~ t^b for t <= 0.1: "
-      f"{np.polyfit(np.log(lin.t[keep]), np.log(err[keep]), 1)[0]:.2f}")
+rep.figure(figures.convergence({"linear f (integral, no noise)": lin, "network": netl}), "convergence")
+print(f"linear f: fitted exponent b in |E f(gamma(t)) - limit| ~ t^b for t <= 0.1: {chapter.convergence_exponent(lin):.2f}")
 
 # %% [markdown]
 # The left panel, free of sampling noise, shows how fast the corrected limit is approached for
@@ -381,13 +269,7 @@ print(f"linear f: fitted exponent b in |E f(gamma(t)) - limit| ~ t^b for t <= 0.
 
 # %%
 problems = {"linear": (f_lin, a), "quadratic": (f_quad, a), "network": (f_net, a_net)}
-with torch.no_grad():
-    gap = pd.DataFrame([dict(f=name, scale=lam, p_argmax=float(torch.softmax(lam * al, 0).max()),
-                             claimed_f_argmax_vertex=float(fn(gumbel.relaxed_mean(al, 0)[None])[0]),
-                             corrected_sampled_mixture=float(gumbel.vertex_expectation(fn, lam * al)))
-                        for name, (fn, al) in problems.items() for lam in sharpness])
-gap["gap"] = gap.claimed_f_argmax_vertex - gap.corrected_sampled_mixture
-rep.table(gap, "search_gap")
+rep.table(chapter.search_gap(problems, sharpness), "search_gap")
 
 # %% [markdown]
 # The same confusion affects the slides' cost term $\kappa\,\mathrm{Cost}(\bar\gamma; s)$. Cost is
@@ -402,12 +284,7 @@ rep.table(gap, "search_gap")
 # (first column below). For the network example, $\kappa\langle\cdot, s\rangle$ at the points, per $t$:
 
 # %%
-s_t = torch.tensor(s, dtype=torch.float64)
-cost = pd.DataFrame([dict(t=t, cost_E_gamma=kappa * float(gumbel.exact_mean(a_net, t) @ s_t),
-                          cost_softmax_alpha_over_t=kappa * float(gumbel.relaxed_mean(a_net, t) @ s_t))
-                     for t in ts])
-cost["limit_cost_softmax_alpha"] = kappa * float(torch.softmax(a_net, 0) @ s_t)
-rep.table(cost, "cost_term")
+rep.table(chapter.cost_table(a_net, s, kappa, ts), "cost_term")
 
 # %% [markdown]
 # **The gradient.** The search differentiates the relaxed objective. The pathwise
@@ -425,44 +302,14 @@ rep.table(cost, "cost_term")
 # mean from $\nabla J$ (`pathwise_bias_se`: the noise level of that distance).
 
 # %%
-grads = pd.concat([pd.DataFrame(gumbel.gradient_study(fn, al, grad_ts, n_grad_net if name == "network" else n_grad, gen,
-                                                     linear_values=values if name == "linear" else None))
-                   .assign(f=name) for name, (fn, al) in problems.items()], ignore_index=True)
+grads = chapter.gradient_table(problems, grad_ts, n_grad, n_grad_net, gen, values)
 rep.table(grads, "gradient_variance")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for (name, d), color in zip(grads.groupby("f", sort=False), ["tab:blue", "tab:orange", "tab:green"]):
-    axes[0].loglog(d.t, d.pathwise_total_var, "o-", color=color, label=f"pathwise, {name}")
-    axes[0].axhline(d.reinforce_total_var.iloc[0], color=color, ls="--", lw=0.8)
-    axes[0].axhline(d.reinforce_loo_total_var.iloc[0], color=color, ls=":", lw=0.8)
-    axes[1].loglog(d.t, d.pathwise_bias_to_grad_J, "o-", color=color, label=f"pathwise mean, {name}")
-    axes[1].loglog(d.t, d.pathwise_bias_se, ":", color=color, lw=1)
-    if d.exact_bias_to_grad_J.notna().all():
-        axes[1].loglog(d.t, d.exact_bias_to_grad_J, "k-.", lw=1, label=f"∇E f(γ(t)), exact, {name}")
-    axes[1].loglog(d.t, d.relaxed_grad_error.where(d.relaxed_grad_error > 1e-9), "s--", color=color, alpha=0.6,
-                   label=f"∇f(Softmax(α/t)), {name}")
-axes[0].set_title("variance of one gradient draw\n(dashed: REINFORCE; dotted: REINFORCE with baseline)", fontsize=9)
-axes[1].set_title("distance to the discrete gradient ∇J\n(dotted: noise level of the pathwise mean)", fontsize=9)
-for ax in axes:
-    ax.set_xlabel("temperature t")
-axes[0].legend(fontsize=7)
-axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-rep.figure(fig, "gradient_variance")
+rep.figure(figures.gradient_variance(grads), "gradient_variance")
 
 # %%
-small_t = grads[grads.t <= 0.1]
-slope = {name: np.polyfit(np.log(d.t), np.log(d.pathwise_total_var), 1)[0] for name, d in small_t.groupby("f", sort=False)}
-print("fitted exponent b in Var(pathwise) ~ t^b for t <= 0.1:", {k: round(float(v), 2) for k, v in slope.items()})
-for name, d in grads.groupby("f", sort=False):
-    worse = d.t[d.pathwise_total_var > d.reinforce_loo_total_var]
-    print(f"{name}: pathwise variance above REINFORCE-with-baseline for t <= {worse.max():g}" if len(worse)
-          else f"{name}: pathwise variance below REINFORCE-with-baseline at every t tested")
-lin_02 = grads[(grads.f == "linear") & np.isclose(grads.t, 0.2)]
-if len(lin_02):
-    r = lin_02.iloc[0]
-    print(f"linear f at t = 0.2: exact bias of the pathwise gradient {r.exact_bias_to_grad_J:.4f}, "
-          f"|grad J| = {r.grad_J_norm:.4f} ({100 * r.exact_bias_to_grad_J / r.grad_J_norm:.1f} %)")
+print(chapter.gradient_findings(grads))
 
 # %% [markdown]
 # The argument above predicts an exponent of $-1$ (variance $\propto 1/t$) for small $t$; the
@@ -483,8 +330,7 @@ if len(lin_02):
 #   finite $t$ we tested (table `mean_vs_softmax`, exact integrals checked by Monte Carlo).
 # * The slides' limit $\lim_{t\to0}\mathbb E f(\gamma(t)) = f(\bar\gamma(0))$ is false for the
 #   linear, the quadratic and the network $f$; the limit is
-#   $\sum_m \mathrm{softmax}(\alpha)_m f(e_m)$ (2.209 instead of 3 in DESIGN.md's example, which we
-#   reproduce), proved above by the Gumbel-max trick and bounded convergence and verified on random
+#   $\sum_m \mathrm{softmax}(\alpha)_m f(e_m)$ (2.209 instead of 3 in the linear example), proved above by the Gumbel-max trick and bounded convergence and verified on random
 #   problems.
 # * For the search: the relaxed objective at small $t$ is the objective of a sampled architecture,
 #   not of the derived argmax architecture (table `search_gap`); the cost term changes meaning with
