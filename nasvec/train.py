@@ -121,6 +121,15 @@ def run_epochs(step: Callable, n: int, epochs: int, batch_size: int, generator: 
     return history
 
 
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"``: ``"cuda"`` when a GPU is visible, else ``"cpu"``; other names are checked."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device != "cpu" and not (device.startswith("cuda") and torch.cuda.is_available()):
+        raise ConfigError(f"device {device!r} is not available here; use 'cpu', 'auto' or a visible 'cuda' device")
+    return device
+
+
 # --------------------------------------------------------------------------- classifiers
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "sgd":

@@ -1,8 +1,11 @@
-"""Cached runs of chapter 5: searches (hypernetwork or fixed ``s``), from-scratch trainings, the family.
+"""Chapter 5 ("Complexity-controlled search with a hypernetwork", ``notebooks/hypernetwork.ipynb``):
+its cached runs and tables.
 
-Every run is stored with :func:`nasvec.cache.cached` under its full configuration (data spec,
-network, search or training settings, seed), together with the wall-clock seconds it took when
-it was computed.
+A :class:`Study` holds the chapter's images and its three configs — the network
+(:class:`~nasvec.search.NetConfig`), the searches (:class:`~nasvec.search.SearchConfig`) and the
+from-scratch trainings (:class:`~nasvec.train.TrainConfig`) — and runs searches (hypernetwork or
+fixed ``s``) and trainings, each stored with :func:`nasvec.cache.cached` under its full configuration
+together with the wall-clock seconds it took when it was computed.
 """
 
 from __future__ import annotations
@@ -10,123 +13,245 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from ..cache import cached
-from .hyper import FixedAlpha, HyperNet, check_simplex, search
-from .ops import SearchError, resolve_ops
-from .space import Genotype, Network, SuperNet, count_params, derive
-from .train import Images, accuracy, train
+from ..errors import SearchError
+from ..search.config import NetConfig, SearchConfig
+from ..search.hyper import FixedAlpha, HyperNet, search
+from ..search.latency import activation_bytes, compare_latency, measure_ops, to_simplex
+from ..search.ops import SLIDES_OPS
+from ..search.simplex import check_simplex, default_references
+from ..search.space import Genotype, Network, SuperNet, count_params, derive
+from ..train import TrainConfig, accuracy, fit, resolve_device
 
-NET_DEFAULTS = {"ops": "slides", "channels": 8, "layers": ["normal", "reduction", "normal"], "stem_stride": 1}
-SEARCH_DEFAULTS = {"epochs": 8, "kappa": 0.2, "batch_size": 64, "lr_w": 3e-3, "lr_a": 3e-2, "bandwidth": 1.0,
-                   "learn_ref": False, "seed": 0}
-TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 64, "lr": 3e-3, "seed": 0}
+#: the from-scratch training unless a profile says otherwise: Adam, lr 3e-3, torch's cosine annealing
+TRAINING = TrainConfig(epochs=10, batch_size=64, lr=3e-3, optimizer="adam", schedule="cosine-annealing")
 
-
-def _merge(defaults: dict, given: dict | None, what: str) -> dict:
-    given = dict(given or {})
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise SearchError(f"{what}: unknown setting(s) {unknown}; known are {sorted(defaults)}")
-    out = {**defaults, **given}
-    if "ops" in out:
-        out["ops"] = list(resolve_ops(out["ops"]))
-    if "layers" in out:
-        out["layers"] = list(out["layers"])
-    return out
+#: the slides' four complexity vectors s = (pool, identity, conv)
+POINTS = {"A": (1 / 3, 1 / 3, 1 / 3), "B": (0.15, 0.15, 0.70), "C": (0.70, 0.15, 0.15), "D": (0.15, 0.70, 0.15)}
+#: the slides' table: accuracy %, parameters, pool / conv / identity counts of A-D (Fashion-MNIST)
+PAPER = {"A": (82.5, 38304, 12, 6, 10), "B": (79.2, 5120, 17, 0, 11),
+         "C": (85.0, 143488, 0, 13, 15), "D": (81.4, 12320, 18, 9, 1)}
+PAPER_COLUMNS = ["paper accuracy %", "paper params", "paper pool", "paper conv", "paper identity"]
 
 
-def _net_kwargs(net: dict, images: Images) -> dict:
-    return {"channels": net["channels"], "layers": net["layers"], "stem_stride": net["stem_stride"],
-            "in_channels": images.shape[0], "n_classes": int(max(images.y_train.max(), images.y_test.max())) + 1}
-
-
-def make_arch(net: dict, cfg: dict, fixed: bool):
-    k = len(net["ops"])
-    gen = torch.Generator().manual_seed(cfg["seed"])
+def make_arch(k: int, cfg: SearchConfig, fixed: bool):
+    """The architecture parameters of a search: free logits (fixed ``s``) or the hypernetwork."""
+    gen = torch.Generator().manual_seed(cfg.seed)
     if fixed:
         return FixedAlpha(k, generator=gen)
-    return HyperNet(k, bandwidth=cfg["bandwidth"], learn_ref=cfg["learn_ref"], generator=gen)
+    return HyperNet(k, bandwidth=cfg.bandwidth, learn_ref=cfg.learn_ref, generator=gen)
 
 
-def run_search(images: Images, net: dict | None = None, cfg: dict | None = None, s=None, progress: bool = True,
-               device: str = "cpu"):
-    """One search: the hypernetwork objective (``s=None``) or the fixed-``s`` baseline.
+class Study:
+    """Chapter 5's runs on ``images`` with one network, search and training config (all cached).
 
-    Returns ``(arch, result, from_cache)``: the trained :class:`HyperNet` / :class:`FixedAlpha`, and a
-    dict with its state, the history per epoch and the search seconds.
+    ``device``: ``cpu``, ``cuda`` or ``auto`` (:func:`nasvec.train.resolve_device`). ``trained`` collects
+    every from-scratch result by genotype, for the provenance table.
     """
-    net, cfg = _merge(NET_DEFAULTS, net, "net"), _merge(SEARCH_DEFAULTS, cfg, "search settings")
-    k = len(net["ops"])
-    s_list = None if s is None else [round(float(v), 6) for v in check_simplex(s, k).tolist()]
-    config = {"data": images.spec, "net": net, "search": cfg, "s": s_list}
 
-    def compute():
-        torch.manual_seed(cfg["seed"])
-        supernet = SuperNet(net["ops"], **_net_kwargs(net, images))
-        arch = make_arch(net, cfg, fixed=s is not None)
-        start = time.perf_counter()
-        history = search(supernet, arch, images.x_train, images.y_train, cfg["epochs"], s=s_list,
-                         kappa=cfg["kappa"], batch_size=cfg["batch_size"], lr_w=cfg["lr_w"], lr_a=cfg["lr_a"],
-                         seed=cfg["seed"], progress=progress, device=device,
-                         desc="hypernetwork search" if s is None else f"fixed-s search {s_list}")
-        return {"arch_state": arch.state_dict(), "history": history, "seconds": time.perf_counter() - start}
+    def __init__(self, images, net: NetConfig, search_cfg: SearchConfig, training: TrainConfig, device: str = "cpu"):
+        self.images, self.net, self.search_cfg, self.training = images, net, search_cfg, training
+        self.device = resolve_device(device)
+        self.trained: dict = {}
 
-    result, loaded = cached("search-hyper" if s is None else "search-fixed", config, compute)
-    arch = make_arch(net, cfg, fixed=s is not None)
-    arch.load_state_dict(result["arch_state"])
-    return arch, result, loaded
+    @property
+    def ops(self) -> tuple:
+        return self.net.ops
+
+    @property
+    def slides_ops(self) -> bool:
+        return tuple(self.ops) == SLIDES_OPS
+
+    # --- runs -----------------------------------------------------------------
+    def search(self, s=None, progress: bool = True, **changes):
+        """One search: the hypernetwork objective (``s=None``) or the fixed-``s`` baseline (``changes``:
+        settings that differ from the study's search config). Returns ``(arch, result, from_cache)``."""
+        cfg = self.search_cfg.replace(**changes)
+        k = len(self.ops)
+        s_list = None if s is None else [round(float(v), 6) for v in check_simplex(s, k).tolist()]
+        images, net = self.images, self.net
+
+        def compute():
+            torch.manual_seed(cfg.seed)
+            supernet = SuperNet(net.ops, **net.kwargs(images))
+            arch = make_arch(k, cfg, fixed=s is not None)
+            start = time.perf_counter()
+            history = search(supernet, arch, images.x_train, images.y_train, cfg.epochs, s=s_list, kappa=cfg.kappa,
+                             batch_size=cfg.batch_size, lr_w=cfg.lr_w, lr_a=cfg.lr_a, seed=cfg.seed, progress=progress,
+                             device=self.device, desc="hypernetwork search" if s is None else f"fixed-s search {s_list}")
+            return {"arch_state": arch.state_dict(), "history": history, "seconds": time.perf_counter() - start}
+
+        key = {"data": images.spec, "net": net, "search": cfg, "s": s_list}
+        result, loaded = cached("search-hyper" if s is None else "search-fixed", key, compute)
+        arch = make_arch(k, cfg, fixed=s is not None)
+        arch.load_state_dict(result["arch_state"])
+        return arch, result, loaded
+
+    def train_one(self, genotype: Genotype, progress: bool = True):
+        """Train ``genotype`` from scratch; ``(result, from_cache)`` with test accuracy, params, seconds."""
+        images, net, cfg = self.images, self.net, self.training
+
+        def compute():
+            torch.manual_seed(cfg.seed)
+            model = Network(genotype, **net.kwargs(images))
+            curves = fit(model, images, cfg, evaluate=False, device=self.device, progress=progress, desc="train")
+            acc = accuracy(model, images.x_test, images.y_test)
+            model.cpu()
+            return {"accuracy": acc, "params": count_params(model), "losses": curves["train_loss"],
+                    "seconds": curves["seconds"], "state": model.state_dict()}
+
+        key = {"data": images.spec, "net": net, "train": cfg, "genotype": genotype.to_dict()}
+        return cached("search-train", key, compute)
+
+    def train(self, genotypes, progress: bool = True) -> list[dict]:
+        """Train every distinct genotype of the list once; one result per entry (with ``from_cache``)."""
+        done = {}
+        for g in tqdm(list(dict.fromkeys(genotypes)), desc="train derived architectures", disable=not progress):
+            res, loaded = self.train_one(g, progress=False)
+            done[g] = {**res, "from_cache": loaded}
+        results = [done[g] for g in genotypes]
+        self.trained.update(zip(genotypes, results))
+        return results
+
+    def family(self, arch, points, rule: str = "argmax") -> list[Genotype]:
+        """The genotype derived from ``arch(s)`` at each point ``s``."""
+        with torch.no_grad():
+            return [derive(arch(p), self.ops, rule) for p in np.asarray(points, dtype=np.float64)]
+
+    def build(self, genotype: Genotype, state: dict | None = None) -> Network:
+        """The discrete network of ``genotype`` for these images (with trained weights if ``state`` is given)."""
+        model = Network(genotype, **self.net.kwargs(self.images))
+        if state is not None:
+            model.load_state_dict(state)
+        return model
+
+    # --- the chapter's tables ------------------------------------------------------
+    def settings(self) -> pd.DataFrame:
+        """What the runs were: data, ops, cells, search, hypernetwork, training."""
+        images, net, cfg, tr = self.images, self.net, self.search_cfg, self.training
+        return pd.DataFrame([
+            {"setting": "data", "value": f"{images.spec['data']} ({len(images.y_train)} train / {len(images.y_test)} test)"},
+            {"setting": "ops (order of s)", "value": ", ".join(net.ops)},
+            {"setting": "cells", "value": " → ".join(net.layers) + f", {net.channels} channels, stem stride {net.stem_stride}"},
+            {"setting": "search", "value": cfg.describe()},
+            {"setting": "hypernetwork", "value": f"m = {len(default_references(len(net.ops)))} fixed reference points, "
+                                                 f"bandwidth {cfg.bandwidth:g}"},
+            {"setting": "from-scratch training", "value": f"{tr.epochs} epochs, {tr.optimizer.capitalize()} lr "
+                                                          f"{_sci(tr.lr)} (cosine), batch {tr.batch_size}"},
+        ])
+
+    def slides_table(self, geno: dict, res: dict) -> pd.DataFrame:
+        """A-D: the architecture derived at each of the slides' points, trained, beside the slides' numbers."""
+        return pd.DataFrame([{"arch": n, "s (pool, id, conv)": str(tuple(round(v, 2) for v in s)),
+                              **describe(geno[n], res[n]),
+                              **(dict(zip(PAPER_COLUMNS, PAPER[n])) if self.slides_ops else {}),
+                              "train epochs": self.training.epochs}
+                             for n, s in POINTS.items()])
+
+    def family_table(self, grid, genotypes, results) -> pd.DataFrame:
+        """The family over the grid: per point its architecture's counts, accuracy, size, Pareto membership."""
+        fam = pd.DataFrame([{**{f"s_{o}": v for o, v in zip(self.ops, p)}, **describe(g, r)}
+                            for p, g, r in zip(grid, genotypes, results)])
+        fam["pareto"] = pareto_mask(fam.params, fam["accuracy %"])
+        fam["train epochs"] = self.training.epochs
+        return fam
+
+    def comparison(self, geno, res, fixed_geno, fixed_res) -> pd.DataFrame:
+        """A-D from the hypernetwork beside A-D from separate fixed-``s`` searches."""
+        return pd.DataFrame([{"arch": name, "search": how, **describe(g, r), "search epochs": self.search_cfg.epochs,
+                              "train epochs": self.training.epochs}
+                             for name in POINTS
+                             for how, g, r in (("hypernetwork", geno[name], res[name]),
+                                               ("fixed s", fixed_geno[name], fixed_res[name]))])
+
+    def bandwidth_counts(self, geno, sharp_geno, fixed_geno, sharp_bandwidth: float) -> pd.DataFrame:
+        """Op counts of A-D from the slides' hypernetwork, a sharper one and the fixed-``s`` searches."""
+        b = self.search_cfg.bandwidth
+        counts = pd.DataFrame([{"arch": n, "search": how, **describe(g)}
+                               for n in POINTS for how, g in ((f"hypernetwork, b = {b:g}", geno[n]),
+                                                              (f"hypernetwork, b = {sharp_bandwidth:g}", sharp_geno[n]),
+                                                              ("fixed s", fixed_geno[n]))])
+        counts["search epochs"] = self.search_cfg.epochs
+        return counts
+
+    def op_costs(self, batch: int, repeats: int, seed: int = 0) -> pd.DataFrame:
+        """Each op timed alone at the first cell's channels and resolution, and its memory; normalised to ``s``."""
+        side = self.images.shape[1] // self.net.stem_stride
+        meas = pd.DataFrame(measure_ops(self.ops, self.net.channels, side, side, batch, repeats=repeats, seed=seed))
+        meas["s from latency"] = to_simplex(meas.latency_ms)
+        meas["s from memory"] = to_simplex(meas.memory_bytes)
+        return meas
+
+    def device_table(self, hyper, meas: pd.DataFrame, batch: int, repeats: int, rounds: int) -> pd.DataFrame:
+        """The architectures the hypernetwork gives for the uniform ``s`` and the measured ones, trained and timed."""
+        candidates = {"A (uniform)": POINTS["A"], "latency s": tuple(meas["s from latency"]),
+                      "memory s": tuple(meas["s from memory"])}
+        geno = dict(zip(candidates, self.family(hyper, list(candidates.values()))))
+        res = dict(zip(candidates, self.train(list(geno.values()))))
+        x = torch.as_tensor(self.images.x_test[:batch])
+        models = {name: self.build(g, res[name]["state"]) for name, g in geno.items()}
+        latency = compare_latency(models, x, repeats, rounds)
+        return pd.DataFrame([{"architecture": name, "s": str(tuple(round(v, 3) for v in s)),
+                              "latency ms (batch)": 1e3 * latency[name],
+                              "memory MB": activation_bytes(models[name], x) / 2**20, **describe(geno[name], res[name])}
+                             for name, s in candidates.items()])
+
+    def provenance(self, runs: dict) -> pd.DataFrame:
+        """Where every run came from: ``runs`` maps a name to ``(result, from_cache)`` of a search."""
+        return pd.DataFrame(
+            [{"run": name, "epochs": self.search_cfg.epochs, "from cache": c, "seconds": r["seconds"]}
+             for name, (r, c) in runs.items()]
+            + [{"run": f"from-scratch trainings ({len(self.trained)} distinct architectures)",
+                "epochs": self.training.epochs, "from cache": all(r["from_cache"] for r in self.trained.values()),
+                "seconds": sum(r["seconds"] for r in self.trained.values())}])
 
 
-def train_genotype(genotype: Genotype, images: Images, net: dict | None = None, cfg: dict | None = None,
-                   progress: bool = True, device: str = "cpu"):
-    """Train ``genotype`` from scratch; returns ``(result, from_cache)`` with test accuracy, params, seconds."""
-    net, cfg = _merge(NET_DEFAULTS, net, "net"), _merge(TRAIN_DEFAULTS, cfg, "training settings")
-    config = {"data": images.spec, "net": {k: v for k, v in net.items() if k != "ops"}, "train": cfg,
-              "genotype": genotype.to_dict()}
-
-    def compute():
-        torch.manual_seed(cfg["seed"])
-        model = Network(genotype, **_net_kwargs(net, images))
-        hist = train(model, images.x_train, images.y_train, cfg["epochs"], cfg["batch_size"], cfg["lr"],
-                     seed=cfg["seed"], progress=progress, device=device)
-        acc = accuracy(model, images.x_test, images.y_test)
-        model.cpu()
-        return {"accuracy": acc, "params": count_params(model), "losses": hist["losses"], "seconds": hist["seconds"],
-                "state": model.state_dict()}
-
-    return cached("search-train", config, compute)
+def _sci(x: float) -> str:
+    """``0.003`` -> ``3e-3``."""
+    mantissa, exponent = f"{x:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
 
 
-def train_many(genotypes, images: Images, net: dict | None = None, cfg: dict | None = None,
-               progress: bool = True, device: str = "cpu") -> list[dict]:
-    """Train every distinct genotype of the list once; one result per list entry (with ``from_cache``)."""
-    from tqdm.auto import tqdm
-
-    done = {}
-    distinct = list(dict.fromkeys(genotypes))
-    for g in tqdm(distinct, desc="train derived architectures", disable=not progress):
-        res, loaded = train_genotype(g, images, net, cfg, progress=False, device=device)
-        done[g] = {**res, "from_cache": loaded}
-    return [done[g] for g in genotypes]
-
-
-def build(genotype: Genotype, images: Images, net: dict | None = None, state: dict | None = None) -> Network:
-    """The discrete network of ``genotype`` for these images (with trained weights if ``state`` is given)."""
-    net = _merge(NET_DEFAULTS, net, "net")
-    model = Network(genotype, **_net_kwargs(net, images))
-    if state is not None:
-        model.load_state_dict(state)
-    return model
+def search_timing(hyper_run, hyper_cached, fixed: dict) -> tuple[pd.DataFrame, str]:
+    """Search seconds of the hypernetwork and of each fixed-``s`` search, as multiples of one fixed-``s``
+    search (a ``_timing`` table), and the line that sums it up."""
+    times = pd.DataFrame([{"run": "hypernetwork (all s)", "search seconds": hyper_run["seconds"], "from cache": hyper_cached}]
+                         + [{"run": f"fixed s = {name}", "search seconds": r["seconds"], "from cache": c}
+                            for name, (_, r, c) in fixed.items()])
+    one_fixed = float(np.mean([r["seconds"] for _, r, _ in fixed.values()]))
+    times["× one fixed-s run"] = times["search seconds"] / one_fixed
+    line = (f"hypernetwork search = {hyper_run['seconds'] / one_fixed:.2f} × a fixed-s search (mean of {len(fixed)}); "
+            f"{len(fixed)} fixed-s searches together = {len(fixed):.0f} ×")
+    return times, line
 
 
-def family(arch, points, ops, rule: str = "argmax") -> list[Genotype]:
-    """The genotype derived from ``arch(s)`` at each point ``s``."""
-    with torch.no_grad():
-        return [derive(arch(p), ops, rule) for p in np.asarray(points, dtype=np.float64)]
+def penalty_effects(searches: dict, epochs: int) -> pd.DataFrame:
+    """:func:`penalty_effect` of each search's A-D (``searches``: name -> genotypes by point)."""
+    return pd.concat([pd.DataFrame(penalty_effect(gs)).assign(search=how) for how, gs in searches.items()]
+                     ).assign(**{"search epochs": epochs})
 
 
+def findings(effects: pd.DataFrame | None, family: pd.DataFrame, n_grid: int, distinct: int, latency: pd.DataFrame) -> str:
+    """The chapter's closing lines, computed from this run's tables."""
+    lines = []
+    if effects is not None:
+        for how, grp in effects.groupby("search", sort=False):
+            lines.append(f"{how}: the penalised op is used less in {(grp.fewer == 'yes').sum()} of "
+                         f"{(~grp.fewer.str.startswith('n/a')).sum()} cases where A uses it")
+    fast = latency.set_index("architecture")["latency ms (batch)"]
+    lines.append(f"latency-derived architecture: {fast['latency s'] / fast['A (uniform)']:.2f} × the latency of A "
+                 f"(measured in this run)")
+    lines.append(f"family: {distinct} distinct architectures on {n_grid} grid points, "
+                 f"{family.params.min():,}–{family.params.max():,} parameters, accuracy "
+                 f"{family['accuracy %'].min():.1f}–{family['accuracy %'].max():.1f} %")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- counting and comparing architectures
 def describe(genotype: Genotype, result: dict | None = None) -> dict:
     """One table row: test accuracy %, parameters (when trained) and pool / conv / identity counts."""
     row = {}

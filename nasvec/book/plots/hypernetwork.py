@@ -1,0 +1,87 @@
+"""Figures of chapter 5 ("Complexity-controlled search with a hypernetwork")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...experiments.hypernetwork import POINTS
+from .simplex import op_distribution, ternary
+
+
+def search_curves(history):
+    """Task loss and cost per epoch of one search."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    axes[0].plot(history.epoch, history.task_loss, "o-")
+    axes[0].set(xlabel="epoch", ylabel="training cross-entropy", title="task loss (s sampled per batch)")
+    axes[1].plot(history.epoch, history.cost, "o-", color="tab:red")
+    axes[1].set(xlabel="epoch", ylabel="Cost(softmax α(s); s)", title="cost (mean over batches)")
+    return fig
+
+
+def op_distributions(geno: dict):
+    """Edges per op and cell of A-D."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(POINTS), figsize=(13, 3), sharey=True)
+    for ax, name in zip(axes, POINTS):
+        op_distribution(ax, geno[name], title=f"({name}) s = {tuple(round(v, 2) for v in POINTS[name])}")
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def family_ternary(grid, family, labels):
+    """Parameters, accuracy and conv count of the family, on the simplex of ``s`` (A-D marked)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    for ax, col, cmap, fmt in [(axes[0], "params", "viridis", "{:.0f}"), (axes[1], "accuracy %", "magma", "{:.1f}"),
+                               (axes[2], "conv", "Blues", "{:.0f}")]:
+        sc = ternary(ax, grid, family[col].to_numpy(), labels=labels, title=col, cmap=cmap, fmt=fmt, marked=POINTS)
+        fig.colorbar(sc, ax=ax, shrink=0.7)
+    return fig
+
+
+def log_ticks(ax, lo: float, hi: float, n: int = 4) -> None:
+    """At most ``n`` labelled ticks on a log x axis from ``lo`` to ``hi`` (two significant digits, ``k`` for
+    thousands) and no minor labels, so the labels never overlap however narrow the range."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    ticks = sorted({float(f"{v:.2g}") for v in np.geomspace(max(lo, 1e-12), max(hi, lo * 1.0001), n)})
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def pareto(family, res: dict):
+    """Accuracy against parameters of the grid's architectures, the Pareto front and A-D."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.scatter(family.params, family["accuracy %"], c="grey", label="grid architectures")
+    front = family[family.pareto].sort_values("params")
+    ax.step(front.params, front["accuracy %"], where="post", color="tab:red", label="Pareto front")
+    for name in POINTS:
+        ax.scatter(res[name]["params"], 100 * res[name]["accuracy"], marker="*", s=120, color="tab:blue")
+        ax.annotate(name, (res[name]["params"], 100 * res[name]["accuracy"]), xytext=(4, 4 + 8 * "ABCD".index(name)),
+                    textcoords="offset points", fontsize=9, color="tab:blue")
+    ax.set(xscale="log", xlabel="parameters", ylabel="test accuracy %", title="accuracy against size")
+    params = list(family.params) + [res[name]["params"] for name in POINTS]
+    log_ticks(ax, min(params), max(params))
+    ax.legend(fontsize=7)
+    return fig
+
+
+def device_latency(lat, batch: int):
+    """Measured latency and accuracy of the uniform-``s`` and the measured-``s`` architectures."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    axes[0].bar(lat.architecture, lat["latency ms (batch)"], color=["grey", "tab:blue", "tab:green"])
+    axes[0].set(ylabel=f"forward ms, batch {batch}", title="measured latency")
+    axes[1].bar(lat.architecture, lat["accuracy %"], color=["grey", "tab:blue", "tab:green"])
+    axes[1].set(ylabel="test accuracy %", title="accuracy (trained from scratch)")
+    for ax in axes:
+        ax.tick_params(axis="x", labelsize=8)
+    return fig
