@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from nasvec import data  # noqa: E402
 from nasvec.compress.base import DagBatch, fit  # noqa: E402
-from nasvec.compress.models import MODEL_KEYS, available_models, make_compressor  # noqa: E402
+from nasvec.compress import MODEL_KEYS, available_models, make_compressor  # noqa: E402
 
 DVAE_REFERENCE_S_PER_EPOCH = 316.0   # D-VAE's own code, ENAS-6, batch 32, this machine (DESIGN.md)
 DVAE_REFERENCE_INFER_GRAPHS_S = 199.0

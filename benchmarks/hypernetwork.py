@@ -23,7 +23,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nasvec.search import FixedAlpha, HyperNet, SuperNet, load_images, search  # noqa: E402
+from nasvec.data import load_images  # noqa: E402
+from nasvec.search import FixedAlpha, HyperNet, SuperNet, search  # noqa: E402
 
 
 def main():

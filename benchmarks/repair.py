@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/repair.py [--n 100000] [--big 20] [--sample N] [--seed 0]
 
-Repairs ``n`` arbitrary decoder outputs (the five kinds of :func:`nasvec.repair.random_decoder_output`,
+Repairs ``n`` arbitrary decoder outputs (the five kinds of :func:`nasvec.experiments.repair.random_decoder_output`,
 in turn; sizes mostly 1-30 nodes, 1 % with 100-500 nodes) plus ``big`` outputs of 1000-3000 nodes;
 checks every result with :func:`nasvec.repair.problem` (validate, shape inference, to_torch support,
 at batch 1 and 3) and runs every result (or a seeded sample of ``--sample`` of them, for a quicker
@@ -30,7 +30,8 @@ def main(argv=None):
     import torch
 
     from nasvec import to_onnx, to_torch
-    from nasvec.repair import DECODER_KINDS, problem, random_decoder_output, repair
+    from nasvec.experiments.repair import DECODER_KINDS, random_decoder_output
+    from nasvec.repair import problem, repair
 
     torch.set_num_threads(1)
     shape, shape3 = (1, 1, 28, 28), (3, 1, 28, 28)

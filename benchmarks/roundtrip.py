@@ -8,7 +8,7 @@
    inputs of the right shapes, ``to_onnx(weights="none")``), with and without onnx.checker's full
    check; target <= 20 ms. Also the same with fresh weights (25.6 M parameters to generate) and
    with the original weights transplanted, for scale.
-2. The CNN zoo (``nasvec.zoo.load_zoo``): every graph encoded and decoded; target <= 30 s on 2 cores.
+2. The CNN zoo (``nasvec.data.zoo.load_zoo``): every graph encoded and decoded; target <= 30 s on 2 cores.
 
 Each step is timed as the median of ``--repeats`` runs. Timings on a shared CPU vary.
 """
@@ -31,7 +31,7 @@ import onnx  # noqa: E402
 import torch  # noqa: E402
 
 from nasvec import decode, encode, from_onnx, to_onnx  # noqa: E402
-from nasvec.onnx_io import export_torch  # noqa: E402
+from nasvec.io import export_torch  # noqa: E402
 
 
 def median_ms(fn, repeats):
@@ -44,7 +44,7 @@ def median_ms(fn, repeats):
 
 
 def resnet50_round_trip(repeats: int) -> None:
-    from nasvec.models import resnet50
+    from nasvec.data.reference import resnet50
 
     torch.set_num_threads(2)
     model = export_torch(resnet50().eval(), torch.randn(1, 3, 224, 224))
@@ -76,7 +76,7 @@ def resnet50_round_trip(repeats: int) -> None:
 
 
 def zoo_codec(n: int) -> None:
-    from nasvec.zoo import load_zoo
+    from nasvec.data.zoo import load_zoo
 
     t0 = time.perf_counter()
     graphs = load_zoo(n)

@@ -25,8 +25,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nasvec import zoo  # noqa: E402
-from nasvec.onnx_io import from_onnx  # noqa: E402
+from nasvec.data import zoo  # noqa: E402
+from nasvec.io import from_onnx  # noqa: E402
 
 
 def main() -> None:

@@ -86,7 +86,6 @@ from nasvec.search import gumbel
 nasvec.seed_everything(seed)
 rep = Report("gumbel")
 torch.set_num_threads(threads)
-gen = torch.Generator().manual_seed(seed)
 
 # %% [markdown]
 # ## What $\gamma(t)$ looks like
@@ -101,6 +100,7 @@ gen = torch.Generator().manual_seed(seed)
 # while $\mathrm{Softmax}(\alpha/t)$ runs to the single vertex $e_1$.
 
 # %%
+gen = torch.Generator().manual_seed(seed)   # every Monte Carlo draw of the chapter, in order
 a = torch.tensor(alpha, dtype=torch.float64)
 ts = chapter.temperature_grid(t_max, t_min, n_t)
 f_lin, f_quad = gumbel.linear(values), gumbel.quadratic(center)

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nasvec.graph import ArchGraph, Node
-from nasvec.shapes import infer_shapes
-from nasvec.vocab import ATTRS, INT64_MAX, INT64_MIN, OPS, STRINGS, VARIADIC, allowed_attrs, data_slots
+from nasvec.graph.shapes import infer_shapes
+from nasvec.graph.vocab import ATTRS, INT64_MAX, INT64_MIN, OPS, STRINGS, VARIADIC, allowed_attrs, data_slots
 
 _INT = st.one_of(st.integers(-(2**52), 2**52), st.sampled_from([INT64_MAX, INT64_MIN, 0, 1, -1]))
 _FLOAT = st.floats(allow_nan=False, allow_infinity=False, width=64)

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from nasvec import book
-from nasvec.book import BookError
+from nasvec.book import BookError, pipeline
 
 
 def make_book(root: Path, body: str = "print(profile, n)", params: str = 'profile = "quick"\nn = 1'):
@@ -81,6 +81,25 @@ def test_only_unknown_chapter(tmp_path):
         run(root, only=["nope"])
 
 
+def test_shared_parameters_reach_every_chapter_that_defines_them(tmp_path):
+    root = make_book(tmp_path, params='profile = "quick"\nn = 1\nshared_cfg = None')
+    (root / "profiles" / "quick.yml").write_text("shared:\n  shared_cfg: {a: 1}\nnotebooks:\n  ch:\n    n: 2\n")
+    ch = book.chapters(root, book.load_profile("quick", root))[0]
+    assert ch.parameters == {"shared_cfg": {"a": 1}, "n": 2, "profile": "quick"}
+    assert book.shared("quick", "shared_cfg", root) == {"a": 1}
+    with pytest.raises(BookError, match="has no shared parameter 'other'"):
+        book.shared("quick", "other", root)
+    (root / "profiles" / "quick.yml").write_text("shared:\n  shared_cfg: 1\nnotebooks:\n  ch:\n    shared_cfg: 2\n")
+    with pytest.raises(BookError, match=r"sets \['shared_cfg'\] both in 'shared' and for notebook ch.ipynb"):
+        book.chapters(root, book.load_profile("quick", root))
+    (root / "profiles" / "quick.yml").write_text("shared:\n  nobody: 1\n")
+    with pytest.raises(BookError, match=r"shares \['nobody'\], which no chapter's parameters cell defines"):
+        book.chapters(root, book.load_profile("quick", root))
+    (root / "profiles" / "quick.yml").write_text("shared: [1, 2]\n")
+    with pytest.raises(BookError, match="'shared' must map parameter names to values"):
+        book.load_profile("quick", root)
+
+
 def test_toc_entry_without_file(tmp_path):
     root = make_book(tmp_path)
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/gone\n")
@@ -101,7 +120,7 @@ def test_package_source_change_invalidates(tmp_path, monkeypatch):
     root = make_book(tmp_path / "root")
     assert "executed in" in run(root)[-1]
     assert run(root)[-1].endswith("up to date")
-    monkeypatch.setattr(book, "package_hash", lambda: "nasvec edited")
+    monkeypatch.setattr(pipeline, "package_hash", lambda: "nasvec edited")
     assert "executed in" in run(root)[-1]
     assert run(root)[-1].endswith("up to date")
 
@@ -157,7 +176,7 @@ def test_killed_build_resumes(tmp_path):
     # the same notebook both times: it hangs only on its first run (until killed)
     root = make_book(tmp_path, body=("import time, pathlib\np = pathlib.Path('started')\nfirst = not p.exists()\n"
                                      "p.touch()\nif first:\n    time.sleep(60)\nprint('resumed')"))
-    cmd = [sys.executable, "-m", "nasvec.cli", "book", "--profile", "quick", "--no-html", "--root", str(root)]
+    cmd = [sys.executable, "-m", "nasvec.book.cli", "book", "--profile", "quick", "--no-html", "--root", str(root)]
     proc = subprocess.Popen(cmd, cwd=root, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
@@ -178,7 +197,7 @@ def test_killed_build_resumes(tmp_path):
 
 def test_cli_reports_errors_without_traceback(tmp_path):
     root = make_book(tmp_path)
-    res = subprocess.run([sys.executable, "-m", "nasvec.cli", "book", "--profile", "nope", "--root", str(root)],
+    res = subprocess.run([sys.executable, "-m", "nasvec.book.cli", "book", "--profile", "nope", "--root", str(root)],
                          capture_output=True, text=True)
     assert res.returncode == 1
     assert res.stderr.startswith("nasvec book: error: unknown profile 'nope'")
@@ -195,3 +214,23 @@ def test_every_chapter_has_a_percent_script_in_sync(root):
         cells = [(c.cell_type, c.source) for c in jupytext.read(script).cells]
         committed = [(c.cell_type, c.source) for c in nbformat.read(ch.source, as_version=4).cells]
         assert cells == committed, f"{script} and {ch.source} differ: run jupytext --to ipynb {script}"
+
+
+def test_report_writes_figures_and_tables_and_returns_nothing(tmp_path):
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasvec.book import Report
+
+    rep = Report("ch", root=tmp_path, show=False)
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    assert rep.figure(fig, "line") is None  # nothing printable under a figure
+    assert rep.table(pd.DataFrame({"a": [1.5]}), "t") is None
+    assert (tmp_path / "figures" / "ch" / "line.png").is_file() and (tmp_path / "figures" / "ch" / "line.svg").is_file()
+    assert (tmp_path / "tables" / "ch" / "t.csv").read_text() == "a\n1.5\n"
+    with pytest.raises(BookError, match="figure name 'a/b' must be a plain file stem"):
+        rep.figure(fig, "a/b")

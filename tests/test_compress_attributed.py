@@ -6,11 +6,13 @@ import torch
 from torch import nn
 
 from nasvec import encode, from_torch
-from nasvec.compress.attributed import (AttrBatch, AttrCodec, AttributedSplitVAE, prior_validity,
+from nasvec.compress.attributed import (AttrBatch, AttrCodec, AttributedConfig, AttributedSplitVAE,
                                         reconstruction_report, train_attributed, truncate)
 from nasvec.compress.base import fit
+from nasvec.errors import CompressError, ConfigError
+from nasvec.experiments.repair import prior_validity
+from nasvec.graph.vocab import OPS
 from nasvec.repair import problem, repair
-from nasvec.vocab import OPS
 
 SHAPE = (1, 1, 12, 12)
 
@@ -40,7 +42,7 @@ def test_codec_round_trips_the_values_it_knows(graphs):
         cols = codec.columns
         assert np.array_equal(np.isnan(back[:, cols]), np.isnan(a[:, cols]))
         assert np.allclose(np.nan_to_num(back[:, cols]), np.nan_to_num(a[:, cols]))
-    with pytest.raises(ValueError, match="max_values"):
+    with pytest.raises(CompressError, match="max_values"):
         AttrCodec(graphs, max_values=1)
 
 
@@ -95,7 +97,10 @@ def test_loss_decreases_and_decodes_are_repairable(graphs):
 
 
 def test_train_attributed_checks_arguments(graphs):
-    with pytest.raises(ValueError, match="max_nodes"):
-        train_attributed(graphs, 1, 1)
-    model, batch, hist, hit = train_attributed(graphs, 12, 1, hidden=(16,))
+    with pytest.raises(ConfigError, match="max_nodes"):
+        AttributedConfig(max_nodes=1, epochs=1)
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['width'\]"):
+        AttributedConfig.from_dict({"width": 3})
+    model, batch, hist, hit = train_attributed(graphs, AttributedConfig(max_nodes=12, epochs=1, hidden=(16,)),
+                                               progress=False)
     assert len(hist) == 1 and not hit and model.max_nodes == 12 and len(model.vocab) == len(OPS)

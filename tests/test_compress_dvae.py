@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 
 from nasvec.compress.base import DagBatch, fit
 from nasvec.compress.dvae import DVAE, DVAEEMB
-from nasvec.compress.models import available_models, dvae_classes, make_compressor
+from nasvec.compress.registry import MODELS, available_models, make_compressor
 from nasvec.data import ENAS_TYPES, generate_enas
 from nasvec.graph import ArchGraph, Node
+from nasvec.errors import CompressError
 
 KEYS = ["dvae", "dvae_emb"]
 N = 8
@@ -49,8 +50,7 @@ def assert_well_formed(dec: DagBatch, n_batch: int, vocab=ENAS_TYPES, n=N):
 
 
 def test_registry_finds_both_models():
-    found = dvae_classes()
-    assert found["dvae"] is DVAE and found["dvae_emb"] is DVAEEMB
+    assert MODELS["dvae"] is DVAE and MODELS["dvae_emb"] is DVAEEMB
     assert set(KEYS) <= set(available_models())
     m = make_compressor("dvae", ENAS_TYPES, N, 56)
     assert (m.hidden, m.latent_dim, m.bidirectional, m.eps_scale) == (501, 56, True, 0.01)  # D-VAE's settings
@@ -213,24 +213,24 @@ def test_generic_vocabulary_without_input_and_output():
 
 # ---------------------------------------------------------------------------- errors
 def test_bad_arguments_name_the_parameter(batch):
-    with pytest.raises(ValueError, match="hidden"):
+    with pytest.raises(CompressError, match="hidden"):
         make_compressor("dvae", ENAS_TYPES, N, 6, hidden=0)
-    with pytest.raises(ValueError, match="emb_dim"):
+    with pytest.raises(CompressError, match="emb_dim"):
         make_compressor("dvae_emb", ENAS_TYPES, N, 6, emb_dim=0)
-    with pytest.raises(ValueError, match="start_type"):
+    with pytest.raises(CompressError, match="start_type"):
         make_compressor("dvae", ENAS_TYPES, N, 6, start_type="nope")
-    with pytest.raises(ValueError, match="eps_scale"):
+    with pytest.raises(CompressError, match="eps_scale"):
         make_compressor("dvae", ENAS_TYPES, N, 6, eps_scale=-1)
     model = small_model("dvae")
-    with pytest.raises(ValueError, match="max_nodes"):
+    with pytest.raises(CompressError, match="max_nodes"):
         model.loss(DagBatch.from_graphs(generate_enas(2, seed=0), ENAS_TYPES, max_nodes=10))
-    with pytest.raises(ValueError, match=r"codes must have shape"):
+    with pytest.raises(CompressError, match=r"codes must have shape"):
         model.decode(torch.zeros(3, 7))
     flipped = DagBatch(batch.types.clone(), batch.adj)
     flipped.types[0, 0] = ENAS_TYPES.index("conv3x3")
-    with pytest.raises(ValueError, match="start_type"):
+    with pytest.raises(CompressError, match="start_type"):
         model.loss(flipped)
     no_end = DagBatch(batch.types.clone(), batch.adj)
     no_end.types[1, N - 1] = ENAS_TYPES.index("conv3x3")
-    with pytest.raises(ValueError, match="end_type"):
+    with pytest.raises(CompressError, match="end_type"):
         model.encode(no_end)

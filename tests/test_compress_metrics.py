@@ -7,8 +7,11 @@ from hypothesis import strategies as st
 
 from nasvec.compress import metrics
 from nasvec.compress.base import Compressor, DagBatch
-from nasvec.data import ENAS_TYPES, enas_to_graph, generate_enas
+from nasvec.compress.registry import CompressorConfig, train_compressor
+from nasvec.data import ENAS_TYPES, enas_invalid_reason, enas_to_graph, generate_enas, is_valid_enas
+from nasvec.experiments.compression import latent_sweep
 from nasvec.graph import ArchGraph, Node
+from nasvec.errors import CompressError
 
 # a fixed ENAS graph: input, 6 layers, output; skips 0->2 and 1->4
 ARCH = [[0], [1, 1], [2, 0, 0], [3, 0, 1, 0], [4, 0, 0, 0, 0], [5, 0, 0, 0, 0, 1]]
@@ -85,9 +88,9 @@ def test_reconstruction_counts_per_graph_and_per_node():
 
 
 def test_reconstruction_rejects_bad_counts():
-    with pytest.raises(ValueError, match="encode_times=0"):
+    with pytest.raises(CompressError, match="encode_times=0"):
         metrics.reconstruction(Lookup([G]), batch_of(G), 0, 1)
-    with pytest.raises(ValueError, match="same max_nodes"):
+    with pytest.raises(CompressError, match="same max_nodes"):
         metrics.same_dag(batch_of(G), DagBatch.from_graphs([G], ENAS_TYPES, max_nodes=9))
 
 
@@ -96,9 +99,9 @@ def test_reconstruction_rejects_bad_counts():
 @given(seed=st.integers(0, 10_000), layers=st.integers(1, 8))
 def test_every_enas_architecture_is_valid(seed, layers):
     for g in generate_enas(5, n_layers=layers, seed=seed):
-        assert metrics.enas_invalid_reason(g) is None
-        assert metrics.is_valid_enas(g, n_layers=layers)
-        assert not metrics.is_valid_enas(g, n_layers=layers + 1)
+        assert enas_invalid_reason(g) is None
+        assert is_valid_enas(g, n_layers=layers)
+        assert not is_valid_enas(g, n_layers=layers + 1)
 
 
 @pytest.mark.parametrize("graph, reason", [
@@ -116,7 +119,7 @@ def test_every_enas_architecture_is_valid(seed, layers):
     (ArchGraph([Node("conv3x3"), Node("input"), Node("output")], [(0, 1), (1, 2)]), "first node must be the input"),
 ])
 def test_known_invalid_graphs_are_named(graph, reason):
-    why = metrics.enas_invalid_reason(graph)
+    why = enas_invalid_reason(graph)
     assert why is not None
     import re
     assert re.search(reason, why), why
@@ -124,7 +127,7 @@ def test_known_invalid_graphs_are_named(graph, reason):
 
 def test_validity_accepts_type_ids_and_edges():
     types = [ENAS_TYPES.index(n.op) for n in G.nodes]
-    assert metrics.is_valid_enas((types, G.edges))
+    assert is_valid_enas((types, G.edges))
     assert metrics.graph_key(G) == metrics.batch_keys(batch_of(G))[0]
 
 
@@ -182,18 +185,17 @@ def test_latent_sweep_and_cached_evaluation(tmp_path, monkeypatch):
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
     graphs = generate_enas(40, seed=2)
     train, test = batch_of(*graphs[:32]), batch_of(*graphs[32:])
-    kw = {"ae": {"model_kwargs": {"hidden": (16,)}}, "split": {"model_kwargs": {"hidden": (16,)}}}
-    df = metrics.latent_sweep(["ae", "split"], [2, 6], train, test, epochs=2, encode_times=2, decode_times=2,
-                              train_kwargs=kw)
+    configs = {"ae": CompressorConfig("ae", epochs=2, kwargs={"hidden": (16,)}),
+               "split": CompressorConfig("split", epochs=2, kwargs={"hidden": (16,)})}
+    df = latent_sweep({"ae": [2, 6], "split": [2, 6]}, configs, train, test, encode_times=2, decode_times=2)
     assert list(df["latent_dim"]) == [2, 6, 2, 6] and list(df["model"]) == ["AE", "AE", "split", "split"]
     assert ((df["per_graph"] >= 0) & (df["per_graph"] <= df["per_node"] + 1e-12)).all()
     assert (df["epochs_loaded"] == 0).all()
-    again = metrics.latent_sweep(["ae"], [2], train, test, epochs=2, encode_times=2, decode_times=2, train_kwargs=kw)
+    again = latent_sweep({"ae": [2]}, configs, train, test, encode_times=2, decode_times=2)
     assert again["epochs_loaded"].tolist() == [2]
     assert again["per_graph"].tolist() == df["per_graph"].tolist()[:1]
 
-    from nasvec.compress.models import train_compressor
-    model, _, _ = train_compressor("ae", train, ENAS_TYPES, latent_dim=2, epochs=2, model_kwargs={"hidden": (16,)})
+    model, _, _ = train_compressor(configs["ae"].replace(latent_dim=2), train, ENAS_TYPES)
     keys = metrics.batch_keys(train)
     first, cached1 = metrics.evaluate_cached(model, test, keys, encode_times=2, decode_times=2, n_prior=10)
     second, cached2 = metrics.evaluate_cached(model, test, keys, encode_times=2, decode_times=2, n_prior=10)

@@ -7,6 +7,7 @@ from hypothesis import given, strategies as st
 
 from nasvec import data
 from nasvec.data import DataError
+from nasvec.data import images as image_files
 
 from conftest import real_data
 
@@ -36,7 +37,7 @@ def test_parse_idx_round_trip_and_errors():
 @pytest.fixture
 def no_system_copy(tmp_path, monkeypatch):
     monkeypatch.setenv("NASVEC_DATA", str(tmp_path))
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian-missing")
+    monkeypatch.setattr(image_files, "DEBIAN_FASHION_MNIST", tmp_path / "debian-missing")
     return tmp_path
 
 
@@ -44,7 +45,7 @@ def test_fashion_mnist_missing_offline_names_the_package(no_system_copy, monkeyp
     def offline(url, dest, sha256=None):
         raise DataError(f"could not download {url} (network unreachable)")
 
-    monkeypatch.setattr(data, "_download", offline)
+    monkeypatch.setattr(image_files, "_download", offline)
     with pytest.raises(DataError, match="dataset-fashion-mnist") as err:
         data.load_fashion_mnist("test")
     assert "t10k-images-idx3-ubyte.gz" in str(err.value)
@@ -65,7 +66,7 @@ def test_fashion_mnist_corrupt_download_leaves_no_file(no_system_copy, monkeypat
     import io
 
     payload = gzip.compress(idx_bytes(np.zeros((3, 28, 28), dtype=np.uint8)))   # valid gzip, wrong content
-    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payload))
+    monkeypatch.setattr(image_files.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payload))
     with pytest.raises(DataError, match="wrong checksum.*nothing was written"):
         data.load_fashion_mnist("test")
     assert not list((no_system_copy / "fashion-mnist").glob("*"))
@@ -80,7 +81,7 @@ def test_fashion_mnist_not_gzip(no_system_copy):
 
 
 def test_fashion_mnist_bad_split():
-    with pytest.raises(ValueError, match="split must be"):
+    with pytest.raises(DataError, match="split must be"):
         data.load_fashion_mnist("valid")
 
 

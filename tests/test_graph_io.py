@@ -13,9 +13,9 @@ from onnx import TensorProto, helper
 from torch import nn
 
 from nasvec import ArchGraph, GraphError, Node, decode, encode, from_onnx, from_torch, to_onnx, to_torch
-from nasvec.onnx_io import export_torch
-from nasvec.vectors import from_pyg
-from nasvec.vocab import ATTRS, N_COLUMNS, OPS, PAPER_ATTRS, PAPER_OPS
+from nasvec.io import export_torch
+from nasvec.graph.vectors import from_pyg
+from nasvec.graph.vocab import ATTRS, N_COLUMNS, OPS, PAPER_ATTRS, PAPER_OPS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -55,7 +55,7 @@ def test_missing_and_empty_attributes_differ(g):
     v = encode(g)
     for i, node in enumerate(g.nodes):
         for name, (kind, _) in ATTRS.items():
-            from nasvec.vocab import COLUMN_OF
+            from nasvec.graph.vocab import COLUMN_OF
 
             cell = v.attrs[i, COLUMN_OF[name]]
             assert torch.isnan(cell) == (name not in node.attrs)
@@ -283,7 +283,7 @@ def test_chunk_exports_as_slices_and_round_trips():
 
 # --------------------------------------------------------------------- reference networks
 
-from nasvec import models  # noqa: E402
+from nasvec.data import reference as models  # noqa: E402
 
 
 @pytest.mark.parametrize("name", sorted(models.REFERENCE))
@@ -384,7 +384,7 @@ def test_every_op_round_trips_and_runs(op, attrs, extra):
     assert g2 == g, (g2.nodes, g.nodes)
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     y = run_ort(m, x)
-    from nasvec.shapes import infer_shapes
+    from nasvec.graph.shapes import infer_shapes
 
     assert tuple(y.shape) == tuple(infer_shapes(g, shape)[-1].shape)
     with torch.no_grad():

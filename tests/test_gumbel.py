@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from nasvec import gumbel as G
+from nasvec.experiments import gumbel as X
+from nasvec.search import gumbel as G
+from nasvec.search.simplex import simplex_grid, to_plane
 
 ALPHA = torch.tensor([1.0, 0.5, -0.3], dtype=torch.float64)
 VALUES = torch.tensor([3.0, 1.0, 2.0], dtype=torch.float64)
@@ -232,10 +234,10 @@ def toy_digits(n=120, seed=0):
 
 def test_mixed_net_trains_and_its_objective_is_a_differentiable_f():
     x, y = toy_digits()
-    trained = G.train_mixed_net(x, y, epochs=8, lr=1e-2, channels=4, seed=0)
+    trained = X.train_mixed_net(x, y, X.MixedNetConfig(epochs=8, lr=1e-2, channels=4, seed=0))
     assert trained["loss"][-1] < trained["loss"][0]
-    model = G.load_mixed_net(trained)
-    f = G.network_objective(model, x, y, kappa=0.5, s=[0.7, 0.15, 0.15])
+    model = X.load_mixed_net(trained)
+    f = X.network_objective(model, x, y, kappa=0.5, s=[0.7, 0.15, 0.15])
     gamma = G.sample(ALPHA, 0.5, 5, gen(12))
     vals = f(gamma)
     assert vals.shape == (5,) and torch.isfinite(vals).all()
@@ -247,38 +249,38 @@ def test_mixed_net_trains_and_its_objective_is_a_differentiable_f():
     grads = G.pathwise_grads(f, ALPHA, 0.5, 6, gen(13))
     assert grads.shape == (6, 3) and torch.isfinite(grads).all() and grads.abs().sum() > 0
     # raising kappa on an op raises f at that op's vertex by exactly kappa * s_m
-    f0 = G.network_objective(model, x, y, kappa=0.0)
+    f0 = X.network_objective(model, x, y, kappa=0.0)
     e = torch.eye(3, dtype=torch.float64)
     assert torch.allclose(f(e) - f0(e), 0.5 * torch.tensor([0.7, 0.15, 0.15], dtype=torch.float64), atol=1e-9)
 
 
 def test_network_objective_rejects_bad_inputs():
     x, y = toy_digits(20)
-    model = G.load_mixed_net(G.train_mixed_net(x, y, epochs=1, channels=2))
+    model = X.load_mixed_net(X.train_mixed_net(x, y, X.MixedNetConfig(epochs=1, channels=2)))
     with pytest.raises(ValueError, match="s must be a point of the simplex"):
-        G.network_objective(model, x, y, kappa=1.0, s=[0.5, 0.5, 0.5])
-    f = G.network_objective(model, x, y)
+        X.network_objective(model, x, y, kappa=1.0, s=[0.5, 0.5, 0.5])
+    f = X.network_objective(model, x, y)
     with pytest.raises(ValueError, match="gamma must be a batch"):
         f(torch.ones(3, dtype=torch.float64))
     with pytest.raises(ValueError, match="x must be"):
-        G.train_mixed_net(x[:, 0], y)
+        X.train_mixed_net(x[:, 0], y, X.MixedNetConfig())
     with pytest.raises(ValueError, match="gamma must be"):
         model(torch.as_tensor(x), torch.ones(2))
 
 
 # --------------------------------------------------------------------------- study helpers
 def test_temperature_grid_is_decreasing_and_log_spaced():
-    ts = G.temperature_grid(10, 1e-3, 5)
+    ts = X.temperature_grid(10, 1e-3, 5)
     assert ts[0] == pytest.approx(10) and ts[-1] == pytest.approx(1e-3)
     assert np.allclose(np.diff(np.log10(ts)), -1.0)
     with pytest.raises(ValueError, match="t_min < t_max"):
-        G.temperature_grid(1e-3, 10, 5)
+        X.temperature_grid(1e-3, 10, 5)
     with pytest.raises(ValueError, match="temperature t_min"):
-        G.temperature_grid(1.0, 0.0, 5)
+        X.temperature_grid(1.0, 0.0, 5)
 
 
 def test_limit_study_separates_the_claimed_and_the_corrected_limit():
-    rows = G.limit_study(G.linear(VALUES), ALPHA, [1.0, 1e-3], 20_000, gen(14), linear_values=VALUES)
+    rows = X.limit_study(G.linear(VALUES), ALPHA, [1.0, 1e-3], 20_000, gen(14), linear_values=VALUES)
     last = rows[-1]
     assert last["claimed_f_gamma_bar_0"] == pytest.approx(3.0)
     assert last["corrected_sum_p_f_vertex"] == pytest.approx(float(torch.softmax(ALPHA, 0) @ VALUES))
@@ -289,9 +291,9 @@ def test_limit_study_separates_the_claimed_and_the_corrected_limit():
 
 
 def test_mean_and_gradient_studies_have_one_row_per_setting():
-    means = G.mean_study(ALPHA, [2.0, 0.5], 2_000, gen(15))
+    means = X.mean_study(ALPHA, [2.0, 0.5], 2_000, gen(15))
     assert len(means) == 6 and {r["m"] for r in means} == {1, 2, 3}
-    grads = G.gradient_study(G.linear(VALUES), ALPHA, [1.0, 0.1], 2_000, gen(16), linear_values=VALUES)
+    grads = X.gradient_study(G.linear(VALUES), ALPHA, [1.0, 0.1], 2_000, gen(16), linear_values=VALUES)
     assert [r["t"] for r in grads] == [1.0, 0.1]
     assert grads[1]["pathwise_total_var"] > grads[0]["pathwise_total_var"]
     assert grads[1]["exact_bias_to_grad_J"] < grads[0]["exact_bias_to_grad_J"]
@@ -299,16 +301,16 @@ def test_mean_and_gradient_studies_have_one_row_per_setting():
 
 
 def test_random_problems_follow_the_corrected_limit():
-    rows = G.random_problems(8, 1e-3, 20_000, gen(17))
+    rows = X.random_problems(8, 1e-3, 20_000, gen(17))
     assert len(rows) == 8 and all(2 <= r["k"] <= 6 for r in rows)
     assert all(abs(r["mc_mean"] - r["corrected"]) <= 5 * r["mc_se"] + 1e-12 for r in rows)
 
 
 def test_triangle_coordinates_and_simplex_grid():
-    xy = G.to_triangle(torch.eye(3))
+    xy = to_plane(torch.eye(3))
     assert np.allclose(xy, [[0, 0], [1, 0], [0.5, math.sqrt(3) / 2]])
-    assert np.allclose(G.to_triangle([1 / 3, 1 / 3, 1 / 3]), [0.5, math.sqrt(3) / 6])
-    grid = G.simplex_grid(4)
-    assert grid.shape == (15, 3) and torch.allclose(grid.sum(1), torch.ones(15, dtype=torch.float64))
+    assert np.allclose(to_plane([1 / 3, 1 / 3, 1 / 3]), [0.5, math.sqrt(3) / 6])
+    grid = simplex_grid(3, 4)
+    assert grid.shape == (15, 3) and np.allclose(grid.sum(1), 1.0) and len({tuple(p) for p in grid}) == 15
     with pytest.raises(ValueError, match="3 components"):
-        G.to_triangle([0.5, 0.5])
+        to_plane([0.5, 0.5])

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from nasvec.compress import latent
 from nasvec.data import enas_to_graph, generate_enas
 from nasvec.graph import ArchGraph, Node
+from nasvec.errors import CompressError
 
 
 def toy(n=80, d=2, seed=0):
@@ -51,11 +52,11 @@ def test_sparse_gp_uses_minibatches_smaller_than_the_data():
 
 def test_gp_inputs_are_checked():
     X, y = toy(10)
-    with pytest.raises(ValueError, match="10 codes but 9 targets"):
+    with pytest.raises(CompressError, match="10 codes but 9 targets"):
         latent.ExactGP().fit(X, y[:9])
-    with pytest.raises(ValueError, match="train codes have 2 dimensions, test codes 3"):
+    with pytest.raises(CompressError, match="train codes have 2 dimensions, test codes 3"):
         latent.gp_prediction(X, y, np.zeros((4, 3)), np.zeros(4))
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(CompressError, match="NaN"):
         latent.ExactGP().fit(np.where(X > 1, np.nan, X), y)
     assert np.isnan(latent.pearson_r([1, 1, 1], [1, 2, 3]))
 
@@ -88,9 +89,9 @@ def test_pool_searches_query_distinct_points_and_check_sizes():
     trace = latent.bo_pool(codes, values, 12, n_init=3, seed=1, gp_iters=5)
     assert len(trace) == 12 and len(set(trace.tolist())) == 12
     assert len(set(latent.random_pool(values, 20, seed=2).tolist())) == 20
-    with pytest.raises(ValueError, match="n_queries \\(30\\) <= pool size \\(20\\)"):
+    with pytest.raises(CompressError, match="n_queries \\(30\\) <= pool size \\(20\\)"):
         latent.bo_pool(codes, values, 30, n_init=3)
-    with pytest.raises(ValueError, match="do not match"):
+    with pytest.raises(CompressError, match="do not match"):
         latent.bo_pool(codes[:5], values, 3, n_init=1)
     assert np.all(np.diff(latent.best_so_far(trace)) >= 0)
 
@@ -116,5 +117,5 @@ def test_synthetic_score_rewards_convolutions_and_rejects_other_ops():
     pools = enas_to_graph([[4], [4, 0], [4, 0, 0], [4, 0, 0, 0], [4, 0, 0, 0, 0], [4, 0, 0, 0, 0, 0]])
     convs = enas_to_graph([[2], [2, 0], [2, 0, 0], [2, 0, 0, 0], [2, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0]])
     assert latent.synthetic_score(convs) > latent.synthetic_score(pools)
-    with pytest.raises(ValueError, match="'Relu' is not an ENAS op"):
+    with pytest.raises(CompressError, match="'Relu' is not an ENAS op"):
         latent.synthetic_score(ArchGraph([Node("input"), Node("Relu"), Node("output")], [(0, 1), (1, 2)]))

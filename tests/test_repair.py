@@ -10,9 +10,10 @@ from hypothesis.extra import numpy as hnp
 from graphgen import runnable_cnns
 from nasvec import encode, from_torch, repair, to_onnx, to_torch
 from nasvec.graph import ArchGraph, Node
-from nasvec.repair import RULES, problem, raw_arrays
-from nasvec.shapes import infer_shapes
-from nasvec.vocab import N_COLUMNS, OP_INDEX, OPS
+from nasvec.errors import RepairError
+from nasvec.repair import RULES, Rule, problem, raw_arrays, rule_table
+from nasvec.graph.shapes import infer_shapes
+from nasvec.graph.vocab import N_COLUMNS, OP_INDEX, OPS
 
 SHAPE = (1, 1, 28, 28)
 
@@ -96,7 +97,7 @@ def test_valid_networks_are_returned_unchanged(case):
     assert r == g and counts == {}
 
 
-from nasvec.models import REFERENCE, reference  # noqa: E402
+from nasvec.data.reference import REFERENCE, reference  # noqa: E402
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
@@ -135,14 +136,16 @@ def test_thousands_of_nodes():
 
 # --------------------------------------------------------------------------- errors
 def test_bad_arguments_are_named():
-    with pytest.raises(TypeError, match="v must be"):
+    with pytest.raises(RepairError, match="v must be"):
         repair(42)
-    with pytest.raises(ValueError, match="input_shape"):
+    with pytest.raises(RepairError, match="input_shape"):
         repair({"ops": [0]}, input_shape=(1, 0, 28, 28))
-    with pytest.raises(ValueError, match="num_classes"):
+    with pytest.raises(RepairError, match="num_classes"):
         repair({"ops": [0]}, num_classes=0)
-    with pytest.raises(TypeError, match="edge_index"):
+    with pytest.raises(RepairError, match="edge_index"):
         repair({"ops": [0, 1, 2], "edge_index": np.zeros((3, 3, 3)), "attrs": None})
+    with pytest.raises(RepairError, match=r"v.ops must be a numeric array"):
+        repair({"ops": ["conv"], "edge_index": np.zeros((2, 0)), "attrs": None})
 
 
 # --------------------------------------------------------------------------- one test per rule
@@ -291,9 +294,8 @@ def test_rule_size_cap():
 def test_rule_fallback(monkeypatch):
     import sys
 
-    mod = sys.modules["nasvec.repair"]  # the package attribute `repair` is the function
-
-    monkeypatch.setattr(mod, "_fix_simple", lambda op, a, x: {"axis": 99})
+    emit = sys.modules["nasvec.repair.emit"]
+    monkeypatch.setattr(emit, "fix_simple", lambda op, a, x: {"axis": 99})
     g, c = repair(chain(("Input", {}), ("Softmax", {})), report=True)  # no Output: the rules run
     assert g.ops == ["Input", "Identity", "Output"] and c["fallback"] == 1
 
@@ -309,6 +311,28 @@ def test_every_rule_has_a_test():
     assert tested == set(RULES)
 
 
+def test_rules_are_named_functions_and_repair_dispatches_the_passes_in_order(monkeypatch):
+    assert all(isinstance(r, Rule) and callable(r.apply) and r.fixes for r in RULES.values())
+    assert {r.stage for r in RULES.values()} == {"arrays", "structure", "node"}
+    assert list(rule_table().columns) == ["rule", "what it fixes"] and list(rule_table().rule) == list(RULES)
+    calls = []
+
+    def tracing(name, rule):
+        def apply(skeleton):
+            calls.append(name)
+            rule.apply(skeleton)
+        return Rule(rule.fixes, apply, rule.stage)
+
+    import sys
+
+    package = sys.modules["nasvec.repair"]
+    traced = {k: (tracing(k, r) if r.stage == "structure" else r) for k, r in RULES.items()}
+    monkeypatch.setattr(package, "RULES", traced)
+    g = repair(chain(("Input", {}), CONV))  # no Output: the rules run
+    assert calls == [k for k, r in RULES.items() if r.stage == "structure"]
+    runs(g)
+
+
 # --------------------------------------------------------------------------- chapter 2's decodes
 enas_cells = st.integers(1, 10).flatmap(lambda n: st.tuples(
     hnp.arrays(np.int64, n, elements=st.integers(0, 7)),
@@ -318,7 +342,7 @@ enas_cells = st.integers(1, 10).flatmap(lambda n: st.tuples(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(enas_cells)
 def test_any_enas_decode_becomes_a_runnable_network(cell):
-    from nasvec.repair import enas_decoder_output
+    from nasvec.experiments.repair import enas_decoder_output
 
     types, adj = cell
     v = enas_decoder_output(np.concatenate([types, [-1, -1]]), np.pad(adj, ((0, 2), (0, 2))))  # padding ignored
@@ -331,7 +355,8 @@ def test_any_enas_decode_becomes_a_runnable_network(cell):
 def test_valid_enas_cells_need_no_repair(layers):
     from nasvec import data
     from nasvec.compress.base import DagBatch
-    from nasvec.repair import enas_decoder_output, valid_before_repair
+    from nasvec.experiments.repair import enas_decoder_output
+    from nasvec.repair import valid_before_repair
 
     arch = [[op] + [int(p > 0.5 + 0.1 * j) for j in range(i)] for i, (op, p) in enumerate(layers)]
     b = DagBatch.from_graphs([data.enas_to_graph(arch)], data.ENAS_TYPES)
@@ -348,7 +373,7 @@ def test_valid_enas_cells_need_no_repair(layers):
 def test_enas_decode_study_counts_valid_cells_and_repairs_the_rest():
     from nasvec import data
     from nasvec.compress.base import DagBatch
-    from nasvec.repair import enas_decode_study
+    from nasvec.experiments.repair import enas_decode_study
 
     good = data.enas_to_graph([[0], [4, 1], [5, 0, 1]])
     bad = ArchGraph([Node("input"), Node("conv3x3"), Node("output"), Node("max_pool3x3"), Node("output")],

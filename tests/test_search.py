@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from nasvec.search import (DARTS_OPS, N_EDGES, SLIDES_OPS, FixedAlpha, Genotype, HyperNet, Network, SearchError,
-                           SuperNet, check_simplex, cost, count_params, derive, make_op, measure_ops, pareto_mask,
-                           resolve_ops, sample_simplex, search, simplex_grid, temperature, to_simplex)
-from nasvec.search.viz import barycentric
+from nasvec.errors import ConfigError
+from nasvec.experiments.hypernetwork import Study, describe, pareto_mask, penalty_effect
+from nasvec.search import (DARTS_OPS, N_EDGES, SLIDES_OPS, FixedAlpha, Genotype, HyperNet, NetConfig, Network,
+                           SearchConfig, SearchError, SuperNet, check_simplex, cost, count_params, derive, make_op,
+                           measure_ops, resolve_ops, sample_simplex, search, simplex_grid, temperature, to_simplex)
+from nasvec.search.simplex import to_plane
+from nasvec.train import TrainConfig, resolve_device
 
 
 @pytest.fixture(autouse=True)
@@ -217,11 +220,12 @@ def test_measured_ops_and_simplex():
         to_simplex([1.0, -1.0, 0.0])
 
 
-def test_barycentric_corners():
-    xy = barycentric(np.eye(3))
-    assert np.allclose(xy[0], [0, 0]) and np.allclose(xy[1], [1, 0]) and xy[2, 1] > 0.8
-    with pytest.raises(SearchError, match="3 ops"):
-        barycentric([[0.5, 0.5]])
+def test_triangle_corners_and_centre():
+    xy = to_plane(np.eye(3))
+    assert np.allclose(xy[0], [0, 0]) and np.allclose(xy[1], [1, 0]) and np.allclose(xy[2], [0.5, np.sqrt(3) / 2])
+    assert np.allclose(to_plane(torch.full((3,), 1 / 3)), [0.5, np.sqrt(3) / 6])  # one point, torch in
+    with pytest.raises(SearchError, match="3 components"):
+        to_plane([[0.5, 0.5]])
 
 
 def _genotype(op):
@@ -231,7 +235,6 @@ def _genotype(op):
 
 
 def test_describe_and_penalty_effect():
-    from nasvec.search import describe, penalty_effect
     row = describe(_genotype("conv_3x3"), {"accuracy": 0.5, "params": 10})
     assert row == {"accuracy %": 50.0, "params": 10, "pool": 0, "conv": 28, "identity": 0}
     mixed = torch.zeros(2, N_EDGES, 3)
@@ -246,27 +249,32 @@ def test_describe_and_penalty_effect():
 
 def test_cached_search_and_training_reload(tmp_path, monkeypatch):
     """A second call loads the same result from the cache; identical genotypes are trained once."""
-    from nasvec.search import Images, run_search, train_many
+    from nasvec.data import ImageData
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     g = torch.Generator().manual_seed(0)
-    images = Images(torch.rand(32, 1, 8, 8, generator=g).numpy(), torch.randint(0, 3, (32,), generator=g).numpy(),
-                    torch.rand(16, 1, 8, 8, generator=g).numpy(), torch.randint(0, 3, (16,), generator=g).numpy(),
-                    {"data": "toy"})
-    net, cfg = {"channels": 4, "layers": ["normal", "reduction"]}, {"epochs": 1, "batch_size": 16}
-    arch, res, loaded = run_search(images, net, cfg, progress=False)
-    arch2, res2, loaded2 = run_search(images, net, cfg, progress=False)
+    images = ImageData(torch.rand(32, 1, 8, 8, generator=g), torch.randint(0, 3, (32,), generator=g),
+                       torch.rand(16, 1, 8, 8, generator=g), torch.randint(0, 3, (16,), generator=g), {"data": "toy"})
+    study = Study(images, NetConfig(channels=4, layers=("normal", "reduction")), SearchConfig(epochs=1, batch_size=16),
+                  TrainConfig(epochs=1))
+    arch, res, loaded = study.search(progress=False)
+    arch2, res2, loaded2 = study.search(progress=False)
     assert not loaded and loaded2 and torch.equal(arch.alpha_ref, arch2.alpha_ref)
-    fixed, _, _ = run_search(images, net, cfg, s=[0.2, 0.3, 0.5], progress=False)
+    fixed, _, _ = study.search(s=[0.2, 0.3, 0.5], progress=False)
     assert fixed(None).shape == (2, N_EDGES, 3)
+    _, _, sharper = study.search(bandwidth=0.1, progress=False)
+    assert not sharper  # another setting is another search
     geno = _genotype("skip_connect")
-    out = train_many([geno, geno], images, net, {"epochs": 1}, progress=False)
+    out = study.train([geno, geno], progress=False)
     assert out[0] is out[1] and 0 <= out[0]["accuracy"] <= 1 and not out[0]["from_cache"]
-    with pytest.raises(SearchError, match="unknown setting"):
-        run_search(images, net, {"epoch": 3}, progress=False)
+    assert list(study.trained) == [geno] and len(study.provenance({})) == 1
+    with pytest.raises(ConfigError, match="unknown setting"):
+        SearchConfig.from_dict({"epoch": 3})
+    with pytest.raises(ConfigError, match="epochs and batch_size"):
+        SearchConfig(epochs=0)
+    assert NetConfig(ops="darts").ops == DARTS_OPS
 
 
 def test_resolve_device():
-    from nasvec.search import resolve_device
     assert resolve_device("auto") in ("cpu", "cuda") and resolve_device("cpu") == "cpu"
-    with pytest.raises(SearchError, match="device 'tpu'"):
+    with pytest.raises(ConfigError, match="device 'tpu'"):
         resolve_device("tpu")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasvec.utils import atomic_write, seed_everything, sha256_json
+from nasvec.utils import atomic_write, seed_everything
 
 
 def draw():
@@ -41,8 +41,3 @@ def test_atomic_write_replaces(tmp_path):
     with atomic_write(path) as fh:
         fh.write("new")
     assert path.read_text() == "new"
-
-
-def test_sha256_json_ignores_key_order():
-    assert sha256_json({"a": 1, "b": [1, 2]}) == sha256_json({"b": [1, 2], "a": 1})
-    assert sha256_json({"a": 1}) != sha256_json({"a": 2})

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from nasvec import zoo
+from nasvec.data import zoo
+from nasvec.errors import ConfigError
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -175,7 +176,7 @@ def test_strip_weights_keeps_shapes_and_drops_data():
 
 
 def test_from_onnx_does_not_need_the_weights():
-    from nasvec.onnx_io import from_onnx
+    from nasvec.io import from_onnx
 
     for family in ("densenet", "encdec", "mobilenet"):
         model = zoo.export_config(zoo.sample_config(np.random.default_rng(5), family, target=50))
@@ -184,7 +185,7 @@ def test_from_onnx_does_not_need_the_weights():
 
 def test_load_zoo_builds_once_then_reads_the_cache(tmp_path, monkeypatch):
     from nasvec.graph import ArchGraph
-    from nasvec.onnx_io import from_onnx
+    from nasvec.io import from_onnx
 
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
@@ -227,5 +228,5 @@ def test_load_zoo_builds_once_then_reads_the_cache(tmp_path, monkeypatch):
     ],
 )
 def test_bad_input_names_the_parameter(call, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ConfigError, match=match):
         call()

@@ -23,7 +23,12 @@ from ..errors import ConfigError
 from ..graph.codec import encode_attrs
 from ..graph.core import ArchGraph, Node
 from ..graph.vocab import N_COLUMNS, OP_INDEX, OPS
-from ..repair import RULES, problem, raw_arrays, repair, rule_table, valid_before_repair  # noqa: F401 - rule_table for the chapter
+from ..repair import RULES, problem, raw_arrays, repair, rule_table, valid_before_repair
+
+__all__ = ["DECODER_KINDS", "attribute_accuracy", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
+           "compressor_provenance", "enas_decode_study", "enas_decoder_output", "prior_validity", "prior_validity_table",
+           "random_decoder_output", "reconstruction_summary", "rule_table", "validity_study", "validity_tables",
+           "zoo_compressor"]
 
 DECODER_KINDS = ("scores", "ids", "noise", "nan", "extreme")
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 from torch import nn
 
 from ...errors import ConfigError
-from .blocks import Classifier, SqueezeExcite, conv_bn_act  # noqa: F401 - the blocks, for other modules
 from .classic import alexnet, densenet121, googlenet, resnet18, resnet50, resnext50_32x4d, squeezenet1_1, vgg11, vgg16
 from .mobile import (efficientnet_b0, mnasnet1_0, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small,
                      regnet_x_400mf, shufflenet_v2_x1_0)

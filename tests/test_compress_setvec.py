@@ -1,4 +1,5 @@
-"""The compressors of chapter 2 (AE, VAE, seq2seq, split latent): shapes, training, decoding, caching."""
+"""The compressors of chapter 2 (AE, VAE, seq2seq, split latent), the registry and CompressorConfig:
+shapes, training, decoding, caching."""
 
 import pytest
 import torch
@@ -6,8 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nasvec.compress.base import DagBatch, fit, fit_cached
-from nasvec.compress.models import (GraphAE, SplitVAE, available_models, make_compressor, split_latent,
-                                    train_compressor)
+from nasvec.compress.registry import CompressorConfig, available_models, make_compressor, train_compressor
+from nasvec.compress.setvec import GraphAE, SplitVAE, split_latent
+from nasvec.errors import CompressError, ConfigError
 from nasvec.data import ENAS_TYPES, generate_enas
 from nasvec.graph import ArchGraph, Node
 
@@ -155,31 +157,43 @@ def test_split_latent_sizes():
     assert split_latent(6) == (4, 2)
     assert split_latent(2) == (1, 1)
     assert sum(split_latent(56)) == 56
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(CompressError, match="at least 2"):
         split_latent(1)
-    with pytest.raises(ValueError, match="must equal structure_dim"):
+    with pytest.raises(CompressError, match="must equal structure_dim"):
         SplitVAE(ENAS_TYPES, N, latent_dim=7, structure_dim=4, type_dim=2)
 
 
 def test_bad_input_is_named(batch):
     model = small_model("vae")
-    with pytest.raises(ValueError, match="max_nodes=8"):
+    with pytest.raises(CompressError, match="max_nodes=8"):
         model.encode(DagBatch.from_graphs(generate_enas(2, n_layers=7), ENAS_TYPES))
-    with pytest.raises(TypeError, match="DagBatch"):
+    with pytest.raises(CompressError, match="DagBatch"):
         model.encode(batch.types)
     bad = DagBatch(batch.types.clone(), batch.adj)
     bad.types[0, 1] = len(ENAS_TYPES)
-    with pytest.raises(ValueError, match="outside the vocabulary"):
+    with pytest.raises(CompressError, match="outside the vocabulary"):
         model.loss(bad)
-    with pytest.raises(ValueError, match="unknown compressor 'gan'"):
+    with pytest.raises(CompressError, match="unknown compressor 'gan'"):
         make_compressor("gan", ENAS_TYPES, N)
 
 
-def test_registry_lists_local_models():
-    assert set(LOCAL) <= set(available_models())
-    if "dvae" not in available_models():
-        with pytest.raises(ValueError, match="not available"):
-            make_compressor("dvae", ENAS_TYPES, N)
+def test_registry_lists_every_model_of_table1():
+    assert available_models() == ["ae", "vae", "seq2seq", "split", "dvae", "dvae_emb"]
+    for key in available_models():
+        assert make_compressor(key, ENAS_TYPES, N, 6).latent_dim == 6
+
+
+def test_compressor_config_names_bad_settings_and_builds_its_model():
+    cfg = CompressorConfig.from_dict({"latent_dim": 6, "epochs": 3, "kwargs": {"hidden": (16,)}}, model="vae")
+    assert cfg.build(ENAS_TYPES, N).latent_dim == 6 and "vae: latent 6, hidden (16,); 3 epochs" in cfg.describe()
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['latent'\]"):
+        CompressorConfig.from_dict({"latent": 6}, model="vae")
+    with pytest.raises(ConfigError, match="unknown model 'gan'"):
+        CompressorConfig("gan")
+    with pytest.raises(ConfigError, match="epochs must be >= 0"):
+        CompressorConfig("ae", epochs=-1)
+    with pytest.raises(CompressError, match="expected a CompressorConfig"):
+        train_compressor({"model": "ae"}, None, ENAS_TYPES)
 
 
 def test_same_seed_same_weights():
@@ -215,12 +229,14 @@ def test_fit_cached_resumes_exactly(tmp_path, monkeypatch, batch):
 def test_train_compressor_caches_and_keys_on_the_data(tmp_path, monkeypatch, batch):
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
-    kw = dict(latent_dim=4, epochs=2, model_kwargs={"hidden": (16,)}, progress=False)
-    m1, h1, loaded1 = train_compressor("ae", batch, ENAS_TYPES, **kw)
-    m2, h2, loaded2 = train_compressor("ae", batch, ENAS_TYPES, **kw)
+    cfg = CompressorConfig("ae", latent_dim=4, epochs=2, kwargs={"hidden": (16,)})
+    m1, h1, loaded1 = train_compressor(cfg, batch, ENAS_TYPES, progress=False)
+    m2, h2, loaded2 = train_compressor(cfg, batch, ENAS_TYPES, progress=False)
     assert (loaded1, loaded2) == (0, 2) and len(h1) == len(h2) == 2
-    _, _, loaded3 = train_compressor("ae", batch[:40], ENAS_TYPES, **kw)
+    _, _, loaded3 = train_compressor(cfg, batch[:40], ENAS_TYPES, progress=False)
     assert loaded3 == 0
+    _, _, loaded4 = train_compressor(cfg.replace(lr=2e-3), batch, ENAS_TYPES, progress=False)
+    assert loaded4 == 0  # another setting of the config is another model
     assert isinstance(m2, GraphAE)
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from nasvec.models import REFERENCE, input_shape, reference
+from nasvec.data.reference import REFERENCE, input_shape, reference
+from nasvec.errors import ConfigError
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
@@ -66,7 +67,7 @@ def test_small_input_exports_and_onnxruntime_agrees(name):
     """Every reference net on 28x28 grey images: checker (full) passes, ORT equals torch (eval)."""
     import onnx
 
-    from nasvec.onnx_io import export_torch
+    from nasvec.io import export_torch
 
     torch.manual_seed(0)
     net = reference(name, num_classes=10, in_channels=1, small_input=True).eval()
@@ -96,7 +97,7 @@ def test_small_input_accepts_32x32_colour(name):
 
 def test_resnet50_full_size_export_keeps_batchnorm():
     """ResNet-50 at 224x224: ~375 ONNX nodes, 53 Conv and 53 BatchNormalization."""
-    from nasvec.onnx_io import export_torch
+    from nasvec.io import export_torch
 
     net = reference("resnet50").eval()
     model = export_torch(net, torch.randn(input_shape("resnet50")))
@@ -141,12 +142,12 @@ def test_small_input_changes_the_stem():
     ],
 )
 def test_bad_arguments_name_the_parameter(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ConfigError, match=match):
         reference("resnet18", **kwargs)
 
 
 def test_unknown_name_lists_the_choices():
-    with pytest.raises(ValueError, match="name must be one of .*resnet18"):
+    with pytest.raises(ConfigError, match="name must be one of .*resnet18"):
         reference("resnet19")
-    with pytest.raises(ValueError, match="name must be one of"):
+    with pytest.raises(ConfigError, match="name must be one of"):
         input_shape("lenet")

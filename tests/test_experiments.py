@@ -1,0 +1,180 @@
+"""nasvec.experiments: the chapters' tables and studies, on small inputs (the notebooks run them whole)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from nasvec.compress.registry import CompressorConfig
+from nasvec.data import generate_enas
+from nasvec.errors import ConfigError
+from nasvec.experiments import compression, datasets, graphs, gumbel, hypernetwork, repair, table2
+from nasvec.search import gumbel as G
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+    monkeypatch.delenv("NASVEC_FORCE", raising=False)
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- datasets and graphs
+def test_dataset_tables():
+    stats = datasets.enas_sources(generate_enas(50, seed=1))
+    summary = datasets.enas_summary(stats)
+    assert list(summary.source) == ["generated"] and summary.graphs[0] == 50
+    assert np.isclose(datasets.op_shares(stats["generated"]).sum(), 1.0)
+    assert np.isclose(summary[list(datasets.ENAS_OPS)].sum(axis=1)[0], 1.0)
+    sizes = datasets.data_sizes(np.arange(10) % 3, n_generated=50)
+    assert list(sizes.data_set) == ["digits", "ENAS (generated)"] and sizes.classes[0] == 3
+    counts = datasets.class_counts(np.array([0, 0, 9]), np.array([1]))
+    assert counts.train.tolist()[:2] == [2, 0] and counts.test.sum() == 1 and len(counts) == 10
+
+
+def test_graph_tables_of_the_tiny_network():
+    from nasvec import from_torch
+
+    g = from_torch(graphs.TinyNet(), torch.randn(1, 1, 8, 8))
+    table = graphs.attribute_table(g)
+    assert list(table.op) == g.ops and "kernel_shape[0]" in table.columns and "out_channels" in table.columns
+    assert not table.drop(columns="op").isna().all().any()  # only the columns some node uses
+    vocab = graphs.vocabulary_table()
+    assert vocab["ops (paper)"][0] == 20 and vocab["ops (ours)"][0] > 20
+    from nasvec import GraphError, from_onnx
+    with pytest.raises(GraphError, match="'Erf' is not in the vocabulary"):
+        from_onnx(graphs.unknown_op_model())
+
+
+def test_zoo_tables(cache):
+    from nasvec.data.zoo import load_zoo
+
+    zoo = load_zoo(4, seed=0, progress=False)
+    stats = graphs.zoo_statistics(zoo)
+    summary = graphs.zoo_summary(stats).set_index("quantity")
+    assert summary.loc["architectures", "ours"] == 4 and summary.loc["families", "ours"] == 4
+    rt, timing = graphs.zoo_round_trip(zoo, checked=2, seed=0)
+    assert rt["vectors exact %"][0] == 100 and rt["ONNX exact %"][0] == 100 and rt["run in onnxruntime + torch"][0] == 2
+    assert rt["max onnxruntime error"][0] < 1e-4 and len(timing) == 4
+    assert graphs.codec_totals(timing).nodes[0] == sum(len(g) for g in zoo)
+
+
+# --------------------------------------------------------------------------- chapter 2
+SPEC = {"data": {"real_data": False, "n_generated": 60, "seed": 0}, "training": {"batch_size": 16, "chunk": 2},
+        "models": {"ae": {"latent_dim": 4, "epochs": 2, "kwargs": {"hidden": [16]}},
+                   "split": {"latent_dim": 3, "epochs": 2, "kwargs": {"hidden": [16]}}}}
+
+
+def test_compressor_setup_gives_one_config_per_model():
+    data, configs = compression.compressor_setup(SPEC)
+    assert data == {"real_data": False, "n_generated": 60, "seed": 0}
+    assert configs["ae"] == CompressorConfig("ae", latent_dim=4, kwargs={"hidden": [16]}, epochs=2, batch_size=16, chunk=2)
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['model'\]"):
+        compression.compressor_setup({**SPEC, "model": {}})
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['latent'\]"):
+        compression.compressor_setup({"models": {"ae": {"latent": 4}}})
+
+
+def test_chapter2_tables_on_tiny_models(cache):
+    data, configs = compression.compressor_setup(SPEC)
+    arch = compression.architectures(**data)
+    assert len(arch.train_idx) == 54 and len(arch.test_idx) == 6 and len(arch.objective) == 60
+    assert arch.train.types.shape == (54, 8)
+    trained = compression.train_all(configs, arch.train, progress=False)
+    from nasvec.compress import metrics
+    t1, prov, reasons = compression.table1(trained, configs, arch.test, metrics.batch_keys(arch.train), 2, 2, 20)
+    assert list(t1.model) == ["AE", "split"] and list(t1.latent) == ["4", "2 + 1"] and t1.lr.tolist() == ["0.001"] * 2
+    assert (t1["paper accuracy %"].isna() == [True, False]).all() and len(prov) == 2
+    assert set(compression.invalid_reasons(reasons).columns) == {"problem", "AE", "split"}
+    sweep = compression.latent_sweep({"split": [2, 3]}, configs, arch.train, arch.test, 2, 2)
+    assert sweep.epochs_loaded.tolist() == [0, 2]  # size 3 is Table 1's model, loaded from the cache
+    codes, gp = compression.gp_table(trained, arch, n_inducing=10, iters=2)
+    assert codes["ae"].shape == (60, 4) and list(gp.columns) == ["model", "latent", "RMSE", "RMSE (raw)", "Pearson r"]
+
+
+def test_search_summary_ranks_against_the_pool():
+    search = pd.DataFrame({"method": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1], "query": [2] * 4,
+                           "best": [3.0, 2.0, 3.0, 3.0]})
+    s = compression.search_summary(search, np.array([1.0, 2.0, 3.0]), 2, 2).set_index("method")
+    assert s.loc["a", "rank_median"] == 1.5 and s.loc["b", "found_the_best"] == 2 and s.loc["a", "queries"] == 2
+
+
+# --------------------------------------------------------------------------- chapter 3
+def test_validity_tables_repair_every_output():
+    validity, firing = repair.validity_tables(0, 3, 6)
+    assert list(validity.kind) == list(repair.DECODER_KINDS) and (validity["valid after repair %"] == 100).all()
+    assert list(firing.columns)[1:] == list(repair.RULES) and (firing.drop(columns="kind") <= 3).all().all()
+    assert "after repair: 100.0 %" in repair.closing_lines(validity, pd.DataFrame(
+        {"runs as decoded %": [50.0], "valid after repair %": [100.0]}))
+    with pytest.raises(ConfigError, match="kind must be one of"):
+        repair.random_decoder_output(np.random.default_rng(0), "zeros", 3)
+
+
+def test_broken_decode_needs_the_rules():
+    from nasvec.repair import problem, repair as fix
+
+    arrays, before = repair.broken_decode()
+    assert problem(before, (1, 1, 28, 28)) is not None
+    after, counts = fix(arrays, report=True)
+    assert problem(after, (1, 1, 28, 28)) is None
+    assert {"one_sink", "acyclic", "shape_ops", "attributes"} <= set(counts)
+
+
+def test_table2_config_and_a_tiny_run_of_every_cell(cache):
+    from nasvec import from_torch
+    from nasvec.compress.attributed import AttrCodec, AttributedSplitVAE
+    from nasvec.data.reference import reference
+
+    with pytest.raises(ConfigError, match="data must be 'digits' or 'fashion_mnist'"):
+        table2.Table2Config(data="cifar")
+    with pytest.raises(ConfigError, match=r"no input size for \['vgg11'\]"):
+        table2.Table2Config(models=("vgg11",))
+    g = from_torch(reference("resnet18", num_classes=10, in_channels=1, small_input=True), torch.zeros(1, 1, 8, 8))
+    torch.manual_seed(0)
+    comp = AttributedSplitVAE(AttrCodec([g]), 80, 4, 4, 4, hidden=(16,)).eval()  # untrained: any decode
+    cfg = table2.Table2Config(models=("resnet18",), sizes={"resnet18": 8}, n_train=16, n_test=16, seeds=(0, 1))
+    training = table2.TRAINING.replace(epochs=1, batch_size=8)
+    runs = table2.run_table2(cfg, training, comp, {"test": "untrained"})
+    assert len(runs) == 6 and not any(r["cached"] for r in runs.values())
+    table = table2.table2_table(runs, cfg, training).set_index("variant")
+    assert table.loc["original", "params"] == table.loc["roundtrip", "params"]
+    assert table.loc["roundtrip", "paper (50 epochs, data set not named)"] == "78.99 ± 0.39"
+    assert table["std"].notna().all() and table.loc["compressed", "graph nodes"] > 0
+    assert list(table2.table2_repairs(runs, cfg).model) == ["resnet18"] and len(table2.provenance(runs, training)) == 6
+    again = table2.run_table2(cfg, training, comp, {"test": "untrained"})
+    assert all(r["cached"] for r in again.values())
+
+
+# --------------------------------------------------------------------------- chapter 4
+def test_gumbel_tables():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.tensor([1.0, 0.5, -0.3], dtype=torch.float64)
+    means = gumbel.mean_table(a, [1.0, 0.1], 2000, gen)
+    assert len(means) == 6 and means.z_mc_vs_integral.abs().max() < 6
+    assert "largest |z|" in gumbel.mean_gaps(means)
+    lin = pd.DataFrame(gumbel.limit_study(G.linear([3.0, 1.0, 2.0]), a, [0.1, 0.01, 0.001], 2000, gen,
+                                          linear_values=[3.0, 1.0, 2.0]))
+    summary = gumbel.limits_summary({"linear": lin})
+    assert summary.claimed_f_gamma_bar_0[0] == pytest.approx(3.0) and summary.corrected[0] == pytest.approx(2.2094, abs=1e-3)
+    assert abs(summary.z_vs_corrected[0]) < 6 < abs(summary.z_vs_claimed[0])
+    assert gumbel.convergence_exponent(lin) > 0
+    rnd, check = gumbel.random_tables(5, 1e-3, 2000, gen)
+    assert len(rnd) == 5 and check.within_3_se[0] >= check.within_3_se[1]
+    gap = gumbel.search_gap({"linear": (G.linear([3.0, 1.0, 2.0]), a)}, [1.0, 100.0])
+    assert gap.gap.iloc[0] > gap.gap.iloc[1] >= -1e-9  # sharper logits: the sampled mixture is the argmax
+    cost = gumbel.cost_table(a, [0.15, 0.15, 0.7], 0.5, [1.0, 0.01])
+    assert cost.limit_cost_softmax_alpha.nunique() == 1
+
+
+# --------------------------------------------------------------------------- chapter 5
+def test_settings_table_says_what_ran():
+    from nasvec.data import load_images
+    from nasvec.search import NetConfig, SearchConfig
+
+    study = hypernetwork.Study(load_images(False, 20, 10), NetConfig(layers=("normal",)), SearchConfig(epochs=2),
+                               hypernetwork.TRAINING.replace(epochs=3))
+    rows = dict(zip(*study.settings().T.values))
+    assert rows["data"] == "digits (20 train / 10 test)" and rows["cells"].startswith("normal, 8 channels")
+    assert rows["from-scratch training"] == "3 epochs, Adam lr 3e-3 (cosine), batch 64"
+    assert rows["search"] == "2 epochs, batch 64, κ = 0.2, t 1.0 → 0.2, Adam lr 0.003 (w) / 0.03 (a)"
+    assert hypernetwork._sci(0.003) == "3e-3" and hypernetwork._sci(0.25) == "2.5e-1"
