@@ -1,4 +1,4 @@
-"""nasvec.gumbel: the sampler's statistics, the candidate limits, E[gamma(t)] by quadrature,
+"""nasvec.search.gumbel and nasvec.experiments.gumbel: the sampler's statistics, the candidate limits, E[gamma(t)] by quadrature,
 the gradient estimators and the tiny mixed-op network (chapter 4)."""
 
 import math

@@ -1,4 +1,4 @@
-"""Reference CNNs (nasvec.models): published parameter counts, ONNX export, onnxruntime agreement."""
+"""Reference CNNs (nasvec.data.reference): published parameter counts, ONNX export, onnxruntime agreement."""
 
 from collections import Counter
 

@@ -78,7 +78,7 @@ def test_run_epochs_orders_steps_and_sums_terms():
     assert [r["epoch"] for r in rows] == [5, 6] and [e for e, _ in seen] == [4, 4, 4, 5, 5, 5]
     assert all(r["count"] == 6 and r["sums"]["n"] == 6.0 for r in rows)
     assert sorted(i for _, idx in seen[:3] for i in idx) == list(range(7))  # a permutation per epoch
-    assert 0 < float(w) < 1  # four optimizer steps towards 1
+    assert 0 < float(w.detach()) < 1  # four optimizer steps towards 1
     again = run_epochs(step, 7, 2, 3, torch.Generator().manual_seed(0), [torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)])
     assert [idx for _, idx in seen[6:]] == [idx for _, idx in seen[:6]]  # the same seed, the same order
     assert len(again) == 2

@@ -1,4 +1,4 @@
-"""The CNN zoo (nasvec.zoo): seeded configs, every family exports, checker + onnxruntime, extremes, cache."""
+"""The CNN zoo (nasvec.data.zoo): seeded configs, every family exports, checker + onnxruntime, extremes, cache."""
 
 import json
 from collections import Counter

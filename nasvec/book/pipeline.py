@@ -145,7 +145,7 @@ def cache_key(ch: Chapter, pkg_hash: str) -> str:
 def _inputs_unchanged(inputs: dict) -> bool:
     for path, digest in inputs.items():
         p = Path(path)
-        if not p.is_file() or sha256_file(p) != digest:
+        if not p.is_file() or fingerprint(p, length=64) != digest:
             return False
     return True
 
@@ -263,7 +263,7 @@ def execute(ch: Chapter, paths: Paths, key: str, force: bool = False, log=print)
         _sync_tree(d, saved_dir / d.parent.name)
     with atomic_write(paths.stamp(ch), "w") as fh:
         json.dump({"key": key, "parameters": ch.parameters, "elapsed_s": round(elapsed, 2),
-                   "inputs": {p: sha256_file(p) for p in read if Path(p).is_file()}}, fh, indent=1)
+                   "inputs": {p: fingerprint(Path(p), length=64) for p in read if Path(p).is_file()}}, fh, indent=1)
     return elapsed
 
 

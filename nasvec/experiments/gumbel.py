@@ -18,6 +18,7 @@ import torch
 from ..cache import cached
 from ..config import Config
 from ..data import load_digits, split_indices
+from ..errors import ConfigError
 from ..search.gumbel import (_as_alpha, _check_n, _check_t, _values, discrete_grad, exact_mean, expect,
                              pathwise_grads, relaxed_grad, relaxed_mean, score_function_grads, summarize,
                              vertex_expectation)
@@ -57,10 +58,10 @@ class MixedOpNet(torch.nn.Module):
         outs = self.op_outputs(x)
         if gamma.ndim == 2:
             if gamma.shape != (x.shape[0], len(self.ops)):
-                raise ValueError(f"gamma must be ({len(self.ops)},) or (batch, {len(self.ops)}), got {tuple(gamma.shape)}")
+                raise ConfigError(f"gamma must be ({len(self.ops)},) or (batch, {len(self.ops)}), got {tuple(gamma.shape)}")
             return self.head(torch.relu(torch.einsum("bk,kbd->bd", gamma.to(outs.dtype), outs)))
         if gamma.shape != (len(self.ops),):
-            raise ValueError(f"gamma must be ({len(self.ops)},) or (batch, {len(self.ops)}), got {tuple(gamma.shape)}")
+            raise ConfigError(f"gamma must be ({len(self.ops)},) or (batch, {len(self.ops)}), got {tuple(gamma.shape)}")
         return self.head(torch.relu(torch.einsum("k,kbd->bd", gamma.to(outs.dtype), outs)))
 
 
@@ -85,7 +86,7 @@ def train_mixed_net(x, y, cfg: MixedNetConfig) -> dict:
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.int64)
     if x.ndim != 4 or x.shape[1] != 1 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"x must be (n, 1, h, w) images with one label each in y, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ConfigError(f"x must be (n, 1, h, w) images with one label each in y, got {tuple(x.shape)} and {tuple(y.shape)}")
     epochs = _check_n(cfg.epochs, "epochs")
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -123,7 +124,7 @@ def network_objective(model: MixedOpNet, x, y, kappa: float = 0.0, s=None, batch
         s = torch.full((k,), 1.0 / k, dtype=torch.float64)
     s = _as_alpha(s, "s", vector=True).detach().to(torch.float64)
     if len(s) != k or (s < 0).any() or abs(float(s.sum()) - 1.0) > 1e-6:
-        raise ValueError(f"s must be a point of the simplex with {k} components (non-negative, sum 1), got {s.tolist()}")
+        raise ConfigError(f"s must be a point of the simplex with {k} components (non-negative, sum 1), got {s.tolist()}")
     kappa = float(kappa)
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.int64)
@@ -137,7 +138,7 @@ def network_objective(model: MixedOpNet, x, y, kappa: float = 0.0, s=None, batch
 
     def f(gamma: torch.Tensor) -> torch.Tensor:
         if gamma.ndim != 2 or gamma.shape[1] != k:
-            raise ValueError(f"gamma must be a batch (b, {k}) of points of the simplex, got {tuple(gamma.shape)}")
+            raise ConfigError(f"gamma must be a batch (b, {k}) of points of the simplex, got {tuple(gamma.shape)}")
         losses = []
         for i in range(0, gamma.shape[0], batch):
             g = gamma[i:i + batch].to(torch.float32)
@@ -155,7 +156,7 @@ def temperature_grid(t_max: float, t_min: float, n: int) -> list[float]:
     """``n`` temperatures from ``t_max`` down to ``t_min``, evenly spaced in log scale."""
     t_max, t_min, n = _check_t(t_max, "t_max"), _check_t(t_min, "t_min"), _check_n(n, "n_t")
     if t_min >= t_max or n < 2:
-        raise ValueError(f"need t_min < t_max and n_t >= 2, got t_max={t_max}, t_min={t_min}, n_t={n}")
+        raise ConfigError(f"need t_min < t_max and n_t >= 2, got t_max={t_max}, t_min={t_min}, n_t={n}")
     return [float(v) for v in np.geomspace(t_max, t_min, n)]
 
 

@@ -159,7 +159,7 @@ def encode_int(x) -> float:
     if x == INT64_MIN:
         return -math.inf
     if abs(x) >= _EXACT:
-        raise ValueError(f"integer {x} cannot be stored exactly (|x| >= 2**53)")
+        raise GraphError(f"integer {x} cannot be stored exactly (|x| >= 2**53)")
     return float(x)
 
 

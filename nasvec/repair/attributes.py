@@ -1,8 +1,9 @@
 """Rule ``attributes``: attribute values made legal for the op and its input shape (chapter 3).
 
-:func:`fix_attributes` dispatches to one fixer per op family (:data:`FIXERS`): kernels, strides,
-dilations and pads of convolutions and pools that fit the input; group and channel counts that
-divide; axes in range and never the batch axis; flags in ``{0, 1}``; floats clipped to sane ranges.
+One fixer per op family — :func:`fix_conv`, :func:`fix_pool`, :func:`fix_linear` and
+:func:`fix_simple` (which dispatches through :data:`SIMPLE_FIXERS`): kernels, strides, dilations and
+pads of convolutions and pools that fit the input; group and channel counts that divide; axes in
+range and never the batch axis; flags in ``{0, 1}``; floats clipped to sane ranges.
 Layer sizes are capped (:data:`MAX_CHANNELS`, :data:`MAX_LAYER_PARAMS`) so that garbage cannot ask
 for terabytes. A fixer returns the attributes to use; the caller counts the rule when they differ
 from what was read.

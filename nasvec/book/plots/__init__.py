@@ -1,8 +1,9 @@
-"""The book's plots (only notebooks call these): one module per kind of figure, shared by the chapters.
+"""The book's figures (only notebooks call these); every function returns a matplotlib figure or axes.
 
-* :mod:`.common` — image grids, architecture graphs drawn layer by layer;
-* :mod:`.simplex` — ternary maps over the simplex, the triangle outline, op distributions;
-* :mod:`.curves` — training curves, mean-and-band lines, log-axis formatting.
+* :mod:`.common` — image grids, architecture graphs drawn layer by layer (every chapter);
+* :mod:`.simplex` — ternary maps over the simplex, op distributions (chapters 4 and 5);
+* one module per chapter: :mod:`.datasets`, :mod:`.graphs`, :mod:`.compression`, :mod:`.repair`,
+  :mod:`.gumbel`, :mod:`.hypernetwork`.
 """
 
 from .common import draw_graph, graph_layers, image_grid
