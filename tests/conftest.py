@@ -21,3 +21,15 @@ def real_data(*parts: str) -> Path:
 @pytest.fixture
 def root():
     return ROOT
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread (``pytestmark = pytest.mark.usefixtures("one_thread")``): narrow networks and small
+    inputs are faster so, and several times faster on a busy shared machine where a thread pool slows tracing."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -10,20 +10,13 @@ from nasvec.compress.base import DagBatch, fit
 from nasvec.compress.dvae import DVAE, DVAEEMB
 from nasvec.compress.registry import MODELS, available_models, make_compressor
 from nasvec.data import ENAS_TYPES, generate_enas
-from nasvec.graph import ArchGraph, Node
 from nasvec.errors import CompressError
+from nasvec.graph import ArchGraph, Node
 
 KEYS = ["dvae", "dvae_emb"]
 N = 8
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny models: one thread is as fast, and two threads on a busy 2-core machine are far slower
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small_model(key, latent=6, seed=0, **kw):

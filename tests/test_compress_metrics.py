@@ -10,8 +10,8 @@ from nasvec.compress.base import Compressor, DagBatch
 from nasvec.compress.registry import CompressorConfig, train_compressor
 from nasvec.data import ENAS_TYPES, enas_invalid_reason, enas_to_graph, generate_enas, is_valid_enas
 from nasvec.experiments.compression import latent_sweep
-from nasvec.graph import ArchGraph, Node
 from nasvec.errors import CompressError
+from nasvec.graph import ArchGraph, Node
 
 # a fixed ENAS graph: input, 6 layers, output; skips 0->2 and 1->4
 ARCH = [[0], [1, 1], [2, 0, 0], [3, 0, 1, 0], [4, 0, 0, 0, 0], [5, 0, 0, 0, 0, 1]]

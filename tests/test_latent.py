@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from nasvec.compress import latent
 from nasvec.data import enas_to_graph, generate_enas
-from nasvec.graph import ArchGraph, Node
 from nasvec.errors import CompressError
+from nasvec.graph import ArchGraph, Node
 
 
 def toy(n=80, d=2, seed=0):

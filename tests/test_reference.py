@@ -9,13 +9,7 @@ import torch
 from nasvec.data.reference import REFERENCE, input_shape, reference
 from nasvec.errors import ConfigError
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: small inputs, and a busy shared machine where a thread pool slows tracing down."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # torchvision's published parameter counts (1000 classes, 3 input channels)

@@ -10,14 +10,7 @@ import torch
 from nasvec.data import zoo
 from nasvec.errors import ConfigError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Narrow networks: one torch thread is faster, and several times faster on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _onnx_stats(model):

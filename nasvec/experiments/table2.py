@@ -149,5 +149,6 @@ def table2_repairs(runs: dict, cfg: Table2Config) -> pd.DataFrame:
 def provenance(runs: dict, training: TrainConfig) -> list[dict]:
     """One provenance row per training of Table 2 (where it came from, how long it took)."""
     return [{"what": "Table 2", "model": name, "variant": variant, "seed": s, "epochs": training.epochs,
-             "seconds": runs[name, variant, s]["curves"]["seconds"], "from cache": runs[name, variant, s]["cached"]}
+             "seconds": runs[name, variant, s]["curves"]["seconds"], "from cache": runs[name, variant, s]["cached"],
+             "config": training.replace(seed=s).describe()}
             for (name, variant, s) in runs]
