@@ -1,7 +1,5 @@
 """Chapter 1: graph <-> vectors <-> ONNX <-> torch, exactness and errors."""
 
-import io
-
 import numpy as np
 import onnx
 import onnxruntime as ort
