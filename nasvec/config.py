@@ -29,7 +29,11 @@ class Config:
         return cls(**given)
 
     def replace(self, **changes):
-        """A copy with some fields changed (checked like the original)."""
+        """A copy with some fields changed (checked like the original); an unknown one is a :class:`ConfigError`."""
+        known = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ConfigError(f"{type(self).__name__}: unknown setting(s) {unknown}; known are {sorted(known)}")
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:

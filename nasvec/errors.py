@@ -2,7 +2,8 @@
 
 Every error a user can provoke with bad input is one of these, with a message that names the
 file, node, op or parameter at fault. Each also derives from the built-in exception a caller
-would expect (``ValueError`` for bad values, ``RuntimeError`` for missing files), so
+would expect (``ValueError`` for bad values and settings, ``TypeError`` too where input of the
+wrong kind is possible, ``RuntimeError`` for missing or corrupt files and a failed build), so
 ``except ValueError`` keeps working. Introduced in chapter 1.
 """
 
@@ -25,11 +26,11 @@ class DataError(NasvecError, RuntimeError):
     """A data set is missing, corrupt or malformed; the message says what to do."""
 
 
-class CompressError(NasvecError, ValueError):
+class CompressError(NasvecError, ValueError, TypeError):
     """Bad input to a compressor: a batch of the wrong size, an unknown model, bad codes."""
 
 
-class RepairError(NasvecError, ValueError):
+class RepairError(NasvecError, ValueError, TypeError):
     """Input that :func:`nasvec.repair` cannot even read (not arrays, or arrays of no usable shape)."""
 
 

@@ -34,8 +34,8 @@ SCHEDULES = ("cosine", "cosine-annealing", "constant")
 class TrainConfig(Config):
     """How a classifier is trained from scratch: the arguments of :func:`fit`, its cache key, its provenance.
 
-    ``optimizer``: ``"adam"``, ``"adamw"`` (decoupled weight decay) or ``"sgd"`` (Nesterov momentum
-    0.9). ``schedule``: ``"cosine"`` sets ``lr * (1 + cos(pi s / S)) / 2`` at step ``s`` of ``S``;
+    ``optimizer``: ``"adam"`` (torch's Adam; a weight decay is added to the gradient), ``"adamw"``
+    (AdamW: decoupled weight decay) or ``"sgd"`` (Nesterov momentum 0.9). ``schedule``: ``"cosine"`` sets ``lr * (1 + cos(pi s / S)) / 2`` at step ``s`` of ``S``;
     ``"cosine-annealing"`` is torch's ``CosineAnnealingLR`` over the ``S`` steps (the same curve,
     computed recursively, so it differs in the last bits); ``"constant"`` keeps ``lr``.
     """

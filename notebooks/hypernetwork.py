@@ -66,8 +66,8 @@ rep = Report("hypernetwork")
 
 # %%
 images = data.load_images(real_data, n_train, n_test, seed=seed)
-study = chapter.Study(images, NetConfig.from_dict(net), SearchConfig.from_dict(search, seed=seed),
-                      chapter.TRAINING.replace(**training, seed=seed), device=device)
+study = chapter.Study(images, NetConfig.from_dict(net), SearchConfig.from_dict({"seed": seed, **search}),
+                      chapter.TRAINING.replace(**{"seed": seed, **training}), device=device)
 print(f"{images.spec['data']}: {len(images.y_train)} training and {len(images.y_test)} test images of shape {images.shape}")
 
 # %% [markdown]
@@ -75,7 +75,7 @@ print(f"{images.spec['data']}: {len(images.y_train)} training and {len(images.y_
 #
 # A cell has two inputs (the two previous cells' outputs) and four intermediate nodes; each node
 # sums one operation on an edge from every earlier state, so a cell has 14 edges. The network is a
-# stem, the cells listed in `layers` (normal cells share one architecture, reduction cells another,
+# stem, the cells listed in `net["layers"]` (normal cells share one architecture, reduction cells another,
 # as in DARTS: 28 edges in all; the slides' op counts also add up to 28), global average pooling and
 # a linear classifier. The slides' operations, in the order of their complexity vector
 # $s = (\text{pool}, \text{identity}, \text{conv})$, are 3×3 max-pooling, identity and 3×3 convolution

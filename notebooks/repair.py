@@ -124,11 +124,11 @@ rep.table(decodes, "chapter2_decodes", float_format="%.1f")
 # paper proposes the same for attributes; `nasvec.compress.attributed.AttributedSplitVAE` adds a
 # third latent space for the attribute matrix, every used column of it treated as a categorical
 # variable (missing, or one of its 31 most frequent values in the training graphs). It is trained on
-# the CNN zoo of chapter 1 (graphs cut to their first `max_nodes` nodes). Reconstruction is from the
+# the CNN zoo of chapter 1 (graphs cut to their first `compressor["max_nodes"]` nodes). Reconstruction is from the
 # mean code of every training graph.
 
 # %%
-comp_cfg = AttributedConfig.from_dict(compressor, seed=seed)
+comp_cfg = AttributedConfig.from_dict({"seed": seed, **compressor})
 zoo, comp, zoo_batch, comp_hist, comp_cached = chapter.zoo_compressor(zoo_n, comp_cfg)
 print(chapter.compressor_line(zoo, comp_cfg, comp_hist, comp_cached))
 recon = reconstruction_report(comp, zoo_batch)
@@ -166,7 +166,7 @@ rep.table(chapter.prior_validity_table(comp, prior_samples, seed=seed), "prior_v
 # and repaired with `num_classes=10`.
 
 # %%
-t2_cfg, t2_training = t2.Table2Config.from_dict(table2, split_seed=seed), t2.TRAINING.replace(**table2_training)
+t2_cfg, t2_training = t2.Table2Config.from_dict({"split_seed": seed, **table2}), t2.TRAINING.replace(**table2_training)
 runs = t2.run_table2(t2_cfg, t2_training, comp, {"zoo_n": zoo_n, "zoo_seed": 0, "compressor": comp_cfg})
 
 # %%

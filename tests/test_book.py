@@ -232,5 +232,7 @@ def test_report_writes_figures_and_tables_and_returns_nothing(tmp_path):
     assert rep.table(pd.DataFrame({"a": [1.5]}), "t") is None
     assert (tmp_path / "figures" / "ch" / "line.png").is_file() and (tmp_path / "figures" / "ch" / "line.svg").is_file()
     assert (tmp_path / "tables" / "ch" / "t.csv").read_text() == "a\n1.5\n"
-    with pytest.raises(BookError, match="figure name 'a/b' must be a plain file stem"):
+    from nasvec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="figure name 'a/b' must be a plain file stem"):
         rep.figure(fig, "a/b")

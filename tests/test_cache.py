@@ -70,6 +70,9 @@ class _Cfg(Config):
 
 def test_fingerprint_of_configs_models_and_classes():
     assert fingerprint(_Cfg()) == fingerprint(_Cfg.from_dict({})) != fingerprint(_Cfg(lr=0.2))
+    assert _Cfg().replace(lr=0.2) == _Cfg(lr=0.2)
+    with pytest.raises(ConfigError, match=r"_Cfg: unknown setting\(s\) \['epoch'\]"):
+        _Cfg().replace(epoch=4)
     torch.manual_seed(0)
     m1, m2 = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
     assert fingerprint(m1) != fingerprint(m2)

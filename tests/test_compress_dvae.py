@@ -44,6 +44,9 @@ def assert_well_formed(dec: DagBatch, n_batch: int, vocab=ENAS_TYPES, n=N):
 
 def test_registry_finds_both_models():
     assert MODELS["dvae"] is DVAE and MODELS["dvae_emb"] is DVAEEMB
+    # the decoders live in their own module: it is part of a checkpoint's cache key
+    from nasvec.compress.dvae_decoders import free_decode, teacher_forced_recon
+    assert {free_decode.__module__, teacher_forced_recon.__module__} == {m.__name__ for m in DVAEEMB.source_modules}
     assert set(KEYS) <= set(available_models())
     m = make_compressor("dvae", ENAS_TYPES, N, 56)
     assert (m.hidden, m.latent_dim, m.bidirectional, m.eps_scale) == (501, 56, True, 0.01)  # D-VAE's settings

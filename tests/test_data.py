@@ -8,6 +8,7 @@ from hypothesis import given, strategies as st
 from nasvec import data
 from nasvec.data import DataError
 from nasvec.data import images as image_files
+from nasvec.errors import ConfigError
 
 from conftest import real_data
 
@@ -81,7 +82,7 @@ def test_fashion_mnist_not_gzip(no_system_copy):
 
 
 def test_fashion_mnist_bad_split():
-    with pytest.raises(DataError, match="split must be"):
+    with pytest.raises(ConfigError, match="split must be"):
         data.load_fashion_mnist("valid")
 
 

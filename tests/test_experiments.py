@@ -92,6 +92,18 @@ def test_chapter2_tables_on_tiny_models(cache):
     assert codes["ae"].shape == (60, 4) and list(gp.columns) == ["model", "latent", "RMSE", "RMSE (raw)", "Pearson r"]
 
 
+def test_chapter2_names_models_missing_from_the_compressors(cache):
+    data, configs = compression.compressor_setup(SPEC)
+    arch = compression.architectures(**data)
+    with pytest.raises(ConfigError, match=r"latent sweep: \['vae'\] have no entry in the compressors' models"):
+        compression.latent_sweep({"vae": [2]}, configs, arch.train, arch.test)
+    with pytest.raises(ConfigError, match=r"bo_models \['dvae'\] are not among the compressors' models"):
+        compression.bo_codes({}, {}, ["dvae"])
+    small = {"graphs": 4, "epochs": 1, "hidden": [8]}  # no D-VAE among the models: the check still runs
+    check = compression.capacity_check(arch.train, small, configs)
+    assert check.hidden.tolist() == [8] and check.graphs.tolist() == [4]
+
+
 def test_search_summary_ranks_against_the_pool():
     search = pd.DataFrame({"method": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1], "query": [2] * 4,
                            "best": [3.0, 2.0, 3.0, 3.0]})

@@ -138,6 +138,8 @@ def test_thousands_of_nodes():
 def test_bad_arguments_are_named():
     with pytest.raises(RepairError, match="v must be"):
         repair(42)
+    with pytest.raises(TypeError, match="v must be"):  # input of the wrong kind is also a TypeError, as it was
+        repair("ops")
     with pytest.raises(RepairError, match="input_shape"):
         repair({"ops": [0]}, input_shape=(1, 0, 28, 28))
     with pytest.raises(RepairError, match="num_classes"):

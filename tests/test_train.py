@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from nasvec.data import image_data, load_digits
-from nasvec.errors import ConfigError, DataError
+from nasvec.errors import ConfigError
 from nasvec.experiments.table2 import table2_network
 from nasvec.train import TrainConfig, fit, run_epochs
 
@@ -23,9 +23,9 @@ def test_image_data_splits_and_checks(digits):
     assert abs(float(digits.x_train.mean())) < 1e-4 and digits.num_classes == 10
     x, y = load_digits()
     assert image_data(x, y, 10, 10, size=28).input_shape == (1, 1, 28, 28)
-    with pytest.raises(DataError, match="n_train"):
+    with pytest.raises(ConfigError, match="n_train"):
         image_data(x, y, 2000, 10)
-    with pytest.raises(DataError, match="labels"):
+    with pytest.raises(ConfigError, match="labels"):
         image_data(x, y[:5], 2, 2)
 
 

@@ -12,7 +12,7 @@ import io
 import re
 from pathlib import Path
 
-from ..errors import BookError
+from ..errors import ConfigError
 from ..utils import atomic_write, repo_root
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -20,7 +20,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 def _check_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".png", ".svg", ".csv")):
-        raise BookError(f"{kind} name {name!r} must be a plain file stem (letters, digits, '_', '-', '.')")
+        raise ConfigError(f"{kind} name {name!r} must be a plain file stem (letters, digits, '_', '-', '.')")
     return name
 
 

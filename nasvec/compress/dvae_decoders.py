@@ -95,7 +95,7 @@ def free_decode(model, z: torch.Tensor, stochastic: bool = False) -> DagBatch:
     otherwise take the most likely type and the edges with probability > 0.5. After each edge
     decision the new node's state is recomputed (for the graphs that added the edge; for the
     others it is unchanged) from the running sums of the gated messages and of their ``W_hh``
-    projections, as in :meth:`_recon`.
+    projections, as in :func:`teacher_forced_recon`.
     """
     if z.dim() != 2 or z.shape[1] != model.latent_dim:
         raise CompressError(f"{model.name}: codes must have shape [batch, {model.latent_dim}], got {tuple(z.shape)}")

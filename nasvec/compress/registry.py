@@ -90,13 +90,15 @@ def train_compressor(cfg: CompressorConfig, data: DagBatch, vocab, progress: boo
     """Build ``cfg``'s compressor and train it on ``data`` with :func:`~nasvec.compress.base.fit_cached`.
 
     The cache key holds the config (model, latent size, arguments, training settings), the source
-    code of the model's class, the data and the vocabulary (:func:`nasvec.cache.fingerprint`), so a
-    re-run loads the checkpoint and any change retrains. Returns ``(model, history, epochs_loaded)``.
+    code of the model's class and of the modules it computes with (``source_modules``), the data and
+    the vocabulary (:func:`nasvec.cache.fingerprint`), so a re-run loads the checkpoint and any
+    change retrains. Returns ``(model, history, epochs_loaded)``.
     """
     if not isinstance(cfg, CompressorConfig):
         raise CompressError(f"train_compressor: expected a CompressorConfig, got {type(cfg).__name__}")
     model = cfg.build(vocab, data.types.shape[1])
-    config = {"model": cfg.model, "class": type(model).__qualname__, "source": fingerprint(type(model)),
+    source = fingerprint(type(model), *getattr(type(model), "source_modules", ()))
+    config = {"model": cfg.model, "class": type(model).__qualname__, "source": source,
               "latent_dim": model.latent_dim, "kwargs": dict(cfg.kwargs), "data": fingerprint(data),
               "vocab": list(vocab)}
     history, loaded = fit_cached(model, data, cfg.epochs, name=f"compress-{cfg.model}-{model.latent_dim}",

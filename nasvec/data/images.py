@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..utils import atomic_write, record_input
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def load_fashion_mnist(split: str = "train", download: bool = True):
     Every file is verified by the SHA-256 of its decompressed payload.
     """
     if split not in ("train", "test"):
-        raise DataError(f"Fashion-MNIST: split must be 'train' or 'test', got {split!r}")
+        raise ConfigError(f"Fashion-MNIST: split must be 'train' or 'test', got {split!r}")
     prefix = "train" if split == "train" else "t10k"
     own = data_dir() / "fashion-mnist"
     arrays = []
@@ -176,7 +176,7 @@ def split_indices(n: int, n_train: int, n_test: int | None = None, seed: int = 0
     if n_test is None:
         n_test = n - n_train
     if n_train < 1 or n_test < 1 or n_train + n_test > n:
-        raise DataError(f"split: n_train={n_train} and n_test={n_test} must be >= 1 each, together at most {n}")
+        raise ConfigError(f"split: n_train={n_train} and n_test={n_test} must be >= 1 each, together at most {n}")
     order = np.random.default_rng(seed).permutation(n)
     return order[:n_train], order[n_train:n_train + n_test]
 
@@ -241,11 +241,11 @@ def image_data(x, y, n_train: int, n_test: int, size: int | None = None, seed: i
     if x.ndim == 3:
         x = x[:, None]
     if x.ndim != 4:
-        raise DataError(f"image_data: x must be [n, H, W] or [n, C, H, W], got shape {x.shape}")
+        raise ConfigError(f"image_data: x must be [n, H, W] or [n, C, H, W], got shape {x.shape}")
     if len(x) != len(y):
-        raise DataError(f"image_data: x has {len(x)} images but y has {len(y)} labels")
+        raise ConfigError(f"image_data: x has {len(x)} images but y has {len(y)} labels")
     if n_train < 1 or n_test < 1 or n_train + n_test > len(x):
-        raise DataError(f"image_data: n_train={n_train} + n_test={n_test} must be >= 1 each and at most {len(x)}")
+        raise ConfigError(f"image_data: n_train={n_train} + n_test={n_test} must be >= 1 each and at most {len(x)}")
     x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
     tr, te = split_indices(len(x), n_train, n_test, seed)
     xt = torch.from_numpy(x)
@@ -267,11 +267,11 @@ def load_images(real_data: bool, n_train: int, n_test: int, seed: int = 0) -> Im
     """
     spec = {"data": "fashion-mnist" if real_data else "digits", "n_train": n_train, "n_test": n_test, "seed": seed}
     if n_train < 1 or n_test < 1:
-        raise DataError(f"n_train and n_test must be >= 1, got {n_train!r} and {n_test!r}")
+        raise ConfigError(f"n_train and n_test must be >= 1, got {n_train!r} and {n_test!r}")
     if not real_data:
         x, y = load_digits()
         if n_train + n_test > len(y):
-            raise DataError(f"n_train + n_test = {n_train + n_test} exceeds the {len(y)} digits")
+            raise ConfigError(f"n_train + n_test = {n_train + n_test} exceeds the {len(y)} digits")
         tr, te = split_indices(len(y), n_train, n_test, seed)
         return _as_data(x[tr], y[tr], x[te], y[te], spec)
     rng = np.random.default_rng(seed)
@@ -279,7 +279,7 @@ def load_images(real_data: bool, n_train: int, n_test: int, seed: int = 0) -> Im
     for split, n in (("train", n_train), ("test", n_test)):
         x, y = load_fashion_mnist(split)
         if n > len(y):
-            raise DataError(f"n_{split} = {n} exceeds the {len(y)} Fashion-MNIST {split} images")
+            raise ConfigError(f"n_{split} = {n} exceeds the {len(y)} Fashion-MNIST {split} images")
         idx = stratified_subset(y, n, rng)
         out += [(x[idx].astype(np.float32) / 255.0)[:, None], y[idx]]
     return _as_data(*out, spec)

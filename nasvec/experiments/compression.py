@@ -112,10 +112,13 @@ def invalid_reasons(reasons: dict) -> pd.DataFrame:
     return why.reset_index()
 
 
-def capacity_check(train: DagBatch, capacity: dict, dvae: CompressorConfig) -> pd.DataFrame:
+def capacity_check(train: DagBatch, capacity: dict, configs: dict) -> pd.DataFrame:
     """D-VAE's learning check: trained on ``capacity["graphs"]`` training graphs for ``capacity["epochs"]``
-    epochs (lr 1e-3, latent 56, the batch size, KL weight and seed of ``dvae``) at each hidden size of
-    ``capacity["hidden"]``, asked to reconstruct those graphs (mean code, one decode each)."""
+    epochs (lr 1e-3, latent 56, the batch size, KL weight and seed of the chapter's D-VAE, or of its
+    first model when it has none) at each hidden size of ``capacity["hidden"]``, asked to reconstruct
+    those graphs (mean code, one decode each)."""
+    first = next(iter(configs.values()))
+    dvae = configs.get("dvae") or CompressorConfig("dvae", batch_size=first.batch_size, beta=first.beta, seed=first.seed)
     small = train[: capacity["graphs"]]
     rows = []
     for hidden in capacity["hidden"]:
@@ -137,6 +140,9 @@ def latent_sweep(sweep: dict, configs: dict, train: DagBatch, test: DagBatch, en
     Columns ``model``, ``latent_dim``, ``epochs``, ``per_graph``, ``per_graph_mean``, ``per_node``,
     ``epochs_loaded`` (how many epochs came from the cache) and ``seconds``.
     """
+    missing = sorted(set(sweep) - set(configs))
+    if missing:
+        raise ConfigError(f"latent sweep: {missing} have no entry in the compressors' models ({sorted(configs)})")
     rows = []
     for key, dims in sweep.items():
         for d in dims:
@@ -166,6 +172,14 @@ def gp_table(trained: dict, arch: Architectures, n_inducing: int, iters: int, se
         rows.append({"model": trained[key][0].name, "latent": trained[key][0].latent_dim, "RMSE": r["rmse"],
                      "RMSE (raw)": r["rmse_raw"], "Pearson r": r["pearson"]})
     return codes, pd.DataFrame(rows)
+
+
+def bo_codes(trained: dict, codes: dict, keys) -> dict:
+    """The codes of the models ``keys`` by display name, for the search; a model not trained is an error."""
+    missing = sorted(set(keys) - set(trained))
+    if missing:
+        raise ConfigError(f"search: bo_models {missing} are not among the compressors' models ({sorted(trained)})")
+    return {trained[k][0].name: codes[k] for k in keys}
 
 
 def search_summary(search: pd.DataFrame, objective, queries: int, seeds: int) -> pd.DataFrame:

@@ -19,8 +19,8 @@ from ..cache import cached
 from ..config import Config
 from ..data import load_digits, split_indices
 from ..errors import ConfigError
-from ..search.gumbel import (_as_alpha, _check_n, _check_t, _values, discrete_grad, exact_mean, expect,
-                             pathwise_grads, relaxed_grad, relaxed_mean, score_function_grads, summarize,
+from ..search.gumbel import (as_logits, batch_values, check_count, check_temperature, discrete_grad, exact_mean,
+                             expect, pathwise_grads, relaxed_grad, relaxed_mean, score_function_grads, summarize,
                              vertex_expectation)
 from ..search.simplex import sample_simplex
 from ..train import run_epochs
@@ -87,7 +87,7 @@ def train_mixed_net(x, y, cfg: MixedNetConfig) -> dict:
     y = torch.as_tensor(y, dtype=torch.int64)
     if x.ndim != 4 or x.shape[1] != 1 or x.shape[0] != y.shape[0]:
         raise ConfigError(f"x must be (n, 1, h, w) images with one label each in y, got {tuple(x.shape)} and {tuple(y.shape)}")
-    epochs = _check_n(cfg.epochs, "epochs")
+    epochs = check_count(cfg.epochs, "epochs")
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     model = MixedOpNet(channels=cfg.channels, size=x.shape[-1], classes=int(y.max()) + 1)
@@ -122,13 +122,13 @@ def network_objective(model: MixedOpNet, x, y, kappa: float = 0.0, s=None, batch
     k = len(model.ops)
     if s is None:
         s = torch.full((k,), 1.0 / k, dtype=torch.float64)
-    s = _as_alpha(s, "s", vector=True).detach().to(torch.float64)
+    s = as_logits(s, "s", vector=True).detach().to(torch.float64)
     if len(s) != k or (s < 0).any() or abs(float(s.sum()) - 1.0) > 1e-6:
         raise ConfigError(f"s must be a point of the simplex with {k} components (non-negative, sum 1), got {s.tolist()}")
     kappa = float(kappa)
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y, dtype=torch.int64)
-    batch = _check_n(batch, "batch")
+    batch = check_count(batch, "batch")
     with torch.no_grad():
         outs = model.op_outputs(x)                      # (k, N, d)
     n_img, d = outs.shape[1], outs.shape[2]
@@ -154,7 +154,7 @@ def network_objective(model: MixedOpNet, x, y, kappa: float = 0.0, s=None, batch
 # --------------------------------------------------------------------------- studies for the chapter
 def temperature_grid(t_max: float, t_min: float, n: int) -> list[float]:
     """``n`` temperatures from ``t_max`` down to ``t_min``, evenly spaced in log scale."""
-    t_max, t_min, n = _check_t(t_max, "t_max"), _check_t(t_min, "t_min"), _check_n(n, "n_t")
+    t_max, t_min, n = check_temperature(t_max, "t_max"), check_temperature(t_min, "t_min"), check_count(n, "n_t")
     if t_min >= t_max or n < 2:
         raise ConfigError(f"need t_min < t_max and n_t >= 2, got t_max={t_max}, t_min={t_min}, n_t={n}")
     return [float(v) for v in np.geomspace(t_max, t_min, n)]
@@ -166,18 +166,18 @@ def limit_study(f: Callable, alpha, ts, n: int, generator: torch.Generator | Non
     relaxed value ``f(Softmax(alpha / t))``, the slides' claimed limit ``f(gamma_bar(0))`` and
     the corrected limit ``sum_m softmax(alpha)_m f(e_m)``. For a linear ``f`` give its vertex
     values as ``linear_values`` to add the exact ``E f(gamma(t)) = <values, E gamma(t)>``."""
-    alpha = _as_alpha(alpha, vector=True).detach().to(torch.float64)
+    alpha = as_logits(alpha, vector=True).detach().to(torch.float64)
     with torch.no_grad():
-        claimed = float(_values(f, relaxed_mean(alpha, 0)[None])[0])
+        claimed = float(batch_values(f, relaxed_mean(alpha, 0)[None])[0])
         corrected = float(vertex_expectation(f, alpha))
     rows = []
     for t in ts:
         est = expect(f, alpha, t, n, generator, batch=batch)
         with torch.no_grad():
-            relaxed = float(_values(f, relaxed_mean(alpha, t)[None])[0])
+            relaxed = float(batch_values(f, relaxed_mean(alpha, t)[None])[0])
         row = {"t": float(t), "mc_mean": float(est.mean), "mc_se": float(est.se)}
         if linear_values is not None:
-            c = _as_alpha(linear_values, "linear_values", vector=True).detach().to(torch.float64)
+            c = as_logits(linear_values, "linear_values", vector=True).detach().to(torch.float64)
             row["exact"] = float(exact_mean(alpha, t) @ c)
         row.update({"relaxed_f_softmax_alpha_over_t": relaxed, "claimed_f_gamma_bar_0": claimed,
                     "corrected_sum_p_f_vertex": corrected, "n": n})
@@ -188,7 +188,7 @@ def limit_study(f: Callable, alpha, ts, n: int, generator: torch.Generator | Non
 def mean_study(alpha, ts, n: int, generator: torch.Generator | None = None, batch: int = 65536) -> list[dict]:
     """One row per temperature and component ``m``: exact ``E[gamma_m(t)]``, its Monte Carlo estimate
     with standard error, ``Softmax(alpha / t)_m`` and the limit ``softmax(alpha)_m``."""
-    alpha = _as_alpha(alpha, vector=True).detach().to(torch.float64)
+    alpha = as_logits(alpha, vector=True).detach().to(torch.float64)
     p = torch.softmax(alpha, 0)
     rows = []
     for t in ts:
@@ -210,7 +210,7 @@ def gradient_study(f: Callable, alpha, ts, n: int, generator: torch.Generator | 
     ``grad J``); and, once, REINFORCE (no baseline, leave-one-out baseline) for ``grad J``.
     For a linear ``f`` give its vertex values as ``linear_values`` to add the exact distance
     ``||grad E f(gamma(t)) - grad J||`` (from the Jacobian of :func:`exact_mean`)."""
-    alpha = _as_alpha(alpha, vector=True).detach().to(torch.float64)
+    alpha = as_logits(alpha, vector=True).detach().to(torch.float64)
     target = discrete_grad(f, alpha)
     plain = summarize(score_function_grads(f, alpha, n, generator))
     loo = summarize(score_function_grads(f, alpha, n, generator, baseline="loo"))
@@ -224,7 +224,7 @@ def gradient_study(f: Callable, alpha, ts, n: int, generator: torch.Generator | 
             "pathwise_bias_se": float(est.se.norm()),
             "relaxed_grad_error": float((relaxed_grad(f, alpha, t) - target).norm()),
             **({"exact_bias_to_grad_J": float((exact_mean(alpha, t, jacobian=True)[1].T
-                                               @ _as_alpha(linear_values, "linear_values", vector=True).to(torch.float64)
+                                               @ as_logits(linear_values, "linear_values", vector=True).to(torch.float64)
                                                - target).norm())} if linear_values is not None else {}),
             "reinforce_total_var": plain.total_variance,
             "reinforce_loo_total_var": loo.total_variance,
@@ -238,7 +238,7 @@ def random_problems(n_problems: int, t: float, n: int, generator: torch.Generato
     """Random ``(alpha, f)`` pairs, ``alpha ~ N(0, 1.5^2)``, ``f(gamma) = <gamma, c> + b ||gamma||^2``
     with ``c ~ N(0, 1)``, ``b ~ U(-1, 1)`` (bounded, continuous, non-linear): per problem the Monte
     Carlo ``E f(gamma(t))`` and its standard error beside the claimed and the corrected limit."""
-    n_problems = _check_n(n_problems, "n_problems")
+    n_problems = check_count(n_problems, "n_problems")
     rows = []
     for i in range(n_problems):
         k = int(torch.randint(k_range[0], k_range[1] + 1, (1,), generator=generator))

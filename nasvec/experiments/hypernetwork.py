@@ -140,8 +140,9 @@ class Study:
             {"setting": "search", "value": cfg.describe()},
             {"setting": "hypernetwork", "value": f"m = {len(default_references(len(net.ops)))} fixed reference points, "
                                                  f"bandwidth {cfg.bandwidth:g}"},
-            {"setting": "from-scratch training", "value": f"{tr.epochs} epochs, {tr.optimizer.capitalize()} lr "
-                                                          f"{_sci(tr.lr)} (cosine), batch {tr.batch_size}"},
+            {"setting": "from-scratch training", "value": f"{tr.epochs} epochs, {_OPTIMIZER_NAMES[tr.optimizer]} lr "
+                                                          f"{_sci(tr.lr)} ({tr.schedule.split('-')[0]}), "
+                                                          f"batch {tr.batch_size}"},
         ])
 
     def slides_table(self, geno: dict, res: dict) -> pd.DataFrame:
@@ -208,6 +209,9 @@ class Study:
             + [{"run": f"from-scratch trainings ({len(self.trained)} distinct architectures)",
                 "epochs": self.training.epochs, "from cache": all(r["from_cache"] for r in self.trained.values()),
                 "seconds": sum(r["seconds"] for r in self.trained.values())}])
+
+
+_OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
 
 def _sci(x: float) -> str:

@@ -203,7 +203,7 @@ def check_attr(where: str, op: str, name: str, value) -> None:
             (spec[0] != "ints" or len(value) <= spec[1]):
         return
     if name not in ATTRS:
-        raise GraphError(f"{where}: attribute {name!r} is not in the vocabulary (nasvec.vocab.ATTRS)")
+        raise GraphError(f"{where}: attribute {name!r} is not in the vocabulary (nasvec.graph.vocab.ATTRS)")
     if name not in allowed_attrs(op):
         raise GraphError(f"{where}: op {op} has no attribute {name!r} (allowed: {sorted(allowed_attrs(op))})")
     kind, width = ATTRS[name]
@@ -235,7 +235,7 @@ def validate(g) -> None:
         raise GraphError("the graph has no nodes")
     for i, node in enumerate(g.nodes):
         if node.op not in OP_INDEX:
-            raise GraphError(f"{g.label(i)}: op {node.op!r} is not in the vocabulary (nasvec.vocab.OPS)")
+            raise GraphError(f"{g.label(i)}: op {node.op!r} is not in the vocabulary (nasvec.graph.vocab.OPS)")
         if node.attrs:
             where = g.label(i)
             for name, value in node.attrs.items():

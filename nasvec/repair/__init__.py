@@ -48,9 +48,11 @@ __all__ = ["MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LA
 class Rule:
     """One repair rule: what it fixes, the function that does it, and the pass it belongs to.
 
-    ``stage``: ``"arrays"`` (reading the decoder's arrays), ``"structure"`` (a pass over the whole
-    skeleton, run by :func:`repair` in the order of :data:`RULES`) or ``"node"`` (applied to each node
-    as the shapes pass emits it).
+    ``stage``: ``"arrays"`` (reading the decoder's arrays, before any pass), ``"structure"`` (a pass over
+    the whole skeleton: :func:`repair` runs these in the order of :data:`RULES`) or ``"node"`` (applied
+    to each node as the shapes pass emits it, by :func:`~nasvec.repair.emit.emit_node` and
+    :func:`~nasvec.repair.emit.emit_output`). For the array and node rules ``apply`` is the function
+    where the rule is written; only the structural passes are called through it.
     """
 
     fixes: str
@@ -80,14 +82,14 @@ RULES = {
     "prune": Rule("nodes not on a path from the Input to the Output are dropped", structure.prune, "structure"),
     "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
     "attributes": Rule("attribute values made legal for the op and the input shape (kernel, stride, pads, group, "
-                       "channels, axes, ...); missing required ones filled with defaults", emit.emit_node, "node"),
+                       "channels, axes, ...); missing required ones filled with defaults", emit.with_attrs, "node"),
     "rank": Rule("Flatten inserted before Gemm; [N, C] -> [N, C, 1, 1] Reshape before a conv or pool; "
-                 "global pool of a 2-D tensor -> Identity", emit.emit_node, "node"),
+                 "global pool of a 2-D tensor -> Identity", emit.to_spatial, "node"),
     "operands": Rule("Add/Mul/Sub/Div/Concat operands made compatible: pooling or zero-padding for spatial sizes, "
                      "a 1x1 Conv (or Linear) for channels; an operand of another rank is dropped", emit.adapt, "node"),
-    "size_cap": Rule("a node whose output would exceed MAX_ELEMENTS values per example -> Identity", emit.emit_node,
+    "size_cap": Rule("a node whose output would exceed MAX_ELEMENTS values per example -> Identity", emit.with_attrs,
                      "node"),
-    "fallback": Rule("a node still inconsistent after the rules above -> Identity", emit.emit_node, "node"),
+    "fallback": Rule("a node still inconsistent after the rules above -> Identity", emit.fallback, "node"),
     "classifier": Rule("with num_classes: GlobalAveragePool / Flatten / Gemm head appended when the output is not "
                        "[N, num_classes]", emit.classifier_head, "node"),
 }

@@ -128,13 +128,13 @@ def adapt(d: Draft, k, target, skip_axis=None):
     return k
 
 
-def _to_spatial(d: Draft, k):
+def to_spatial(d: Draft, k):
     """Rule ``rank``: [N, C] (rank 2) -> [N, C, 1, ...] so a conv or pool can read it."""
     d.count["rank"] += 1
     return d.emit("Reshape", {"shape": [0, -1] + [1] * d.spatial}, [k])
 
 
-def _with_attrs(d: Draft, op, raw, fixed, srcs, name):
+def with_attrs(d: Draft, op, raw, fixed, srcs, name):
     """Emit with the fixed attributes (rule ``attributes`` when they differ from the raw ones), under
     the size cap (rule ``size_cap``)."""
     if fixed != raw:
@@ -188,10 +188,10 @@ def _concat(d: Draft, op, raw, srcs, name):
     if _elements(x) // x[axn] * total > MAX_ELEMENTS:
         d.count["size_cap"] += 1
         return d.identity(srcs[:1], name)
-    return _with_attrs(d, op, raw, {"axis": ax} if "axis" in raw or ax != 1 else {"axis": 1}, ins, name)
+    return with_attrs(d, op, raw, {"axis": ax} if "axis" in raw or ax != 1 else {"axis": 1}, ins, name)
 
 
-def _fallback(d: Draft, srcs, name):
+def fallback(d: Draft, srcs, name):
     """Rule ``fallback``: a node that still does not fit becomes an Identity of its first input."""
     d.count["fallback"] += 1
     return d.identity(srcs[:1], name)
@@ -204,7 +204,7 @@ def _spatial(d: Draft, op, raw, srcs, name):
             if op in GLOBAL_POOLS:
                 d.count["rank"] += 1
                 return d.identity(srcs, name)
-            srcs = [_to_spatial(d, srcs[0])]
+            srcs = [to_spatial(d, srcs[0])]
             x = d.shape(srcs[0])
         if len(x) > 5:
             d.count["fallback"] += 1
@@ -212,9 +212,9 @@ def _spatial(d: Draft, op, raw, srcs, name):
         if op in GLOBAL_POOLS:
             return d.emit(op, {}, srcs, name)
         fixed = fix_conv(op, raw, x) if op in ("Conv", "ConvTranspose") else fix_pool(op, raw, x)
-        return _with_attrs(d, op, raw, fixed, srcs, name)
+        return with_attrs(d, op, raw, fixed, srcs, name)
     except GraphError:
-        return _fallback(d, srcs, name)  # reading the Reshape, if one was added
+        return fallback(d, srcs, name)  # reading the Reshape, if one was added
 
 
 def _linear(d: Draft, op, raw, srcs, name):
@@ -224,13 +224,13 @@ def _linear(d: Draft, op, raw, srcs, name):
             d.count["rank"] += 1
             srcs = [d.emit("Flatten", {"axis": 1}, srcs)]
             x = d.shape(srcs[0])
-        return _with_attrs(d, op, raw, fix_linear(op, raw, x), srcs, name)
+        return with_attrs(d, op, raw, fix_linear(op, raw, x), srcs, name)
     except GraphError:
-        return _fallback(d, srcs, name)  # reading the Flatten, if one was added
+        return fallback(d, srcs, name)  # reading the Flatten, if one was added
 
 
 def _simple(d: Draft, op, raw, srcs, name):
-    return _with_attrs(d, op, raw, fix_simple(op, raw, d.shape(srcs[0])), srcs, name)
+    return with_attrs(d, op, raw, fix_simple(op, raw, d.shape(srcs[0])), srcs, name)
 
 
 #: the node rules of each kind of op, applied when the node is emitted
@@ -244,7 +244,7 @@ def emit_node(d: Draft, op, raw, srcs, name):
     try:
         return EMITTERS.get(op, _simple)(d, op, raw, srcs, name)
     except GraphError:
-        return _fallback(d, srcs, name)
+        return fallback(d, srcs, name)
 
 
 def emit_output(d: Draft, srcs, name, num_classes):

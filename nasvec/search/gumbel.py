@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 # --------------------------------------------------------------------------- validation
-def _check_t(t, name: str = "t", allow_zero: bool = False) -> float:
+def check_temperature(t, name: str = "t", allow_zero: bool = False) -> float:
     try:
         value = float(t)
     except (TypeError, ValueError):
@@ -44,13 +44,13 @@ def _check_t(t, name: str = "t", allow_zero: bool = False) -> float:
     return value
 
 
-def _check_n(n, name: str = "n") -> int:
+def check_count(n, name: str = "n") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
     return int(n)
 
 
-def _as_alpha(alpha, name: str = "alpha", vector: bool = False) -> torch.Tensor:
+def as_logits(alpha, name: str = "alpha", vector: bool = False) -> torch.Tensor:
     """``alpha`` as a floating tensor (float64 unless it already is a floating tensor)."""
     if not isinstance(alpha, torch.Tensor):
         try:
@@ -88,7 +88,7 @@ def sample(alpha: torch.Tensor, t: float, n: int | None = None, generator: torch
     if not isinstance(alpha, torch.Tensor) or not alpha.is_floating_point() or alpha.ndim == 0:
         raise TypeError(f"alpha must be a floating-point tensor with at least one axis, got {alpha!r}")
     if n is not None:
-        n = _check_n(n)
+        n = check_count(n)
     shape = alpha.shape if n is None else (n, *alpha.shape)
     g = gumbel_noise(shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
     return torch.softmax((alpha + g) / t, dim=-1)
@@ -96,8 +96,8 @@ def sample(alpha: torch.Tensor, t: float, n: int | None = None, generator: torch
 
 def sample_vertices(alpha, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """``n`` draws of ``argmax_m (alpha_m + g_m)``: the vertex ``gamma(t)`` tends to as ``t -> 0``."""
-    alpha = _as_alpha(alpha).detach()
-    n = _check_n(n)
+    alpha = as_logits(alpha).detach()
+    n = check_count(n)
     g = gumbel_noise((n, *alpha.shape), generator=generator, dtype=alpha.dtype, device=alpha.device)
     return torch.argmax(alpha + g, dim=-1)
 
@@ -109,8 +109,8 @@ def relaxed_mean(alpha, t: float) -> torch.Tensor:
     ``t = 0`` gives its limit ``gamma_bar(0)``: the vertex of the largest logit (the uniform
     average of the vertices of the largest logits when several tie).
     """
-    alpha = _as_alpha(alpha)
-    t = _check_t(t, allow_zero=True)
+    alpha = as_logits(alpha)
+    t = check_temperature(t, allow_zero=True)
     if t == 0:
         top = alpha == alpha.max(dim=-1, keepdim=True).values
         return top.to(alpha.dtype) / top.sum(dim=-1, keepdim=True)
@@ -119,15 +119,15 @@ def relaxed_mean(alpha, t: float) -> torch.Tensor:
 
 def vertex_probabilities(alpha) -> torch.Tensor:
     """``P(argmax_m (alpha_m + g_m) = m) = softmax(alpha)_m`` (the Gumbel-max trick)."""
-    return torch.softmax(_as_alpha(alpha), dim=-1)
+    return torch.softmax(as_logits(alpha), dim=-1)
 
 
 def vertices(k: int, dtype=torch.float64) -> torch.Tensor:
     """The ``k`` vertices ``e_1..e_k`` of the simplex as the rows of a ``(k, k)`` matrix."""
-    return torch.eye(_check_n(k, "k"), dtype=dtype)
+    return torch.eye(check_count(k, "k"), dtype=dtype)
 
 
-def _values(f: Callable, gamma: torch.Tensor, name: str = "f") -> torch.Tensor:
+def batch_values(f: Callable, gamma: torch.Tensor, name: str = "f") -> torch.Tensor:
     out = f(gamma)
     if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] != gamma.shape[0]:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -138,14 +138,14 @@ def _values(f: Callable, gamma: torch.Tensor, name: str = "f") -> torch.Tensor:
 
 def vertex_values(f: Callable, k: int) -> torch.Tensor:
     """``f(e_m)`` for the ``k`` vertices (``f`` takes a ``(b, k)`` batch)."""
-    return _values(f, vertices(k))
+    return batch_values(f, vertices(k))
 
 
 def vertex_expectation(f: Callable, alpha) -> torch.Tensor:
     """The corrected limit ``lim_{t->0} E f(gamma(t)) = sum_m softmax(alpha)_m f(e_m)`` (``alpha`` a vector)."""
-    alpha = _as_alpha(alpha, vector=True)
+    alpha = as_logits(alpha, vector=True)
     p = torch.softmax(alpha, dim=-1)
-    vals = _values(f, vertices(len(alpha), dtype=alpha.dtype))
+    vals = batch_values(f, vertices(len(alpha), dtype=alpha.dtype))
     return torch.tensordot(p, vals, dims=([0], [0]))
 
 
@@ -186,10 +186,10 @@ def expect(f: Callable, alpha, t: float, n: int, generator: torch.Generator | No
     ``(b, ...)`` for a vector-valued ``f``; ``f = lambda g: g`` estimates ``E[gamma(t)]``).
     Draws are made ``batch`` at a time; sums are kept in float64.
     """
-    alpha = _as_alpha(alpha).detach()
-    t = _check_t(t)
-    n = _check_n(n)
-    batch = _check_n(batch, "batch")
+    alpha = as_logits(alpha).detach()
+    t = check_temperature(t)
+    n = check_count(n)
+    batch = check_count(batch, "batch")
     if n < 2:
         raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
     s1 = s2 = shift = None
@@ -197,7 +197,7 @@ def expect(f: Callable, alpha, t: float, n: int, generator: torch.Generator | No
     with torch.no_grad():
         while done < n:
             b = min(batch, n - done)
-            vals = _values(f, sample(alpha, t, b, generator)).to(torch.float64)
+            vals = batch_values(f, sample(alpha, t, b, generator)).to(torch.float64)
             if shift is None:  # sums of deviations from a first guess of the mean: no cancellation
                 shift = vals.mean(0)
                 s1, s2 = torch.zeros_like(shift), torch.zeros_like(shift)
@@ -244,8 +244,8 @@ def exact_mean(alpha, t: float, jacobian: bool = False, h: float = 0.1):
 
     Returns a float64 tensor ``(k,)``, and ``(k, k)`` Jacobian ``J[m, j]`` when ``jacobian``.
     """
-    a = _as_alpha(alpha, vector=True).detach().cpu().numpy().astype(np.float64)
-    t = _check_t(t)
+    a = as_logits(alpha, vector=True).detach().cpu().numpy().astype(np.float64)
+    t = check_temperature(t)
     if not (0 < h <= 0.5):
         raise ValueError(f"quadrature step h must be in (0, 0.5], got {h!r}")
     k = a.size
@@ -291,16 +291,16 @@ def pathwise_grads(f: Callable, alpha, t: float, n: int, generator: torch.Genera
     not of the discrete objective's gradient. ``f`` must be differentiable (torch operations)
     and map ``(b, *alpha.shape)`` to ``(b,)``. Returns ``(n, *alpha.shape)``.
     """
-    alpha = _as_alpha(alpha).detach()
-    t = _check_t(t)
-    n = _check_n(n)
+    alpha = as_logits(alpha).detach()
+    t = check_temperature(t)
+    n = check_count(n)
     out = []
     done = 0
     while done < n:
-        b = min(_check_n(batch, "batch"), n - done)
+        b = min(check_count(batch, "batch"), n - done)
         rep = alpha.expand(b, *alpha.shape).clone().requires_grad_(True)
         g = gumbel_noise(rep.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
-        vals = _values(f, torch.softmax((rep + g) / t, dim=-1))
+        vals = batch_values(f, torch.softmax((rep + g) / t, dim=-1))
         if vals.ndim != 1:
             raise ValueError(f"f must return one value per draw, shape (b,), got {tuple(vals.shape)}")
         if not vals.requires_grad:
@@ -320,15 +320,15 @@ def score_function_grads(f: Callable, alpha, n: int, generator: torch.Generator 
     times the centred value. ``baseline``: ``None`` (b = 0), a number, or ``"loo"`` (the mean
     value of the other ``n - 1`` draws; keeps the estimator unbiased). Returns ``(n, k)``.
     """
-    alpha = _as_alpha(alpha, vector=True).detach()
-    n = _check_n(n)
+    alpha = as_logits(alpha, vector=True).detach()
+    n = check_count(n)
     if baseline is not None and baseline != "loo" and not isinstance(baseline, (int, float)):
         raise ValueError(f"baseline must be None, a number or 'loo', got {baseline!r}")
     if baseline == "loo" and n < 2:
         raise ValueError("baseline='loo' needs n >= 2 draws")
     k = len(alpha)
     with torch.no_grad():
-        vals = _values(f, vertices(k, alpha.dtype)).to(torch.float64)
+        vals = batch_values(f, vertices(k, alpha.dtype)).to(torch.float64)
         if vals.ndim != 1:
             raise ValueError(f"f must return one value per point, shape (b,), got {tuple(vals.shape)}")
         m = sample_vertices(alpha, n, generator)
@@ -344,9 +344,9 @@ def score_function_grads(f: Callable, alpha, n: int, generator: torch.Generator 
 
 def discrete_grad(f: Callable, alpha) -> torch.Tensor:
     """Exact ``d/d alpha sum_m softmax(alpha)_m f(e_m) = p * (F - <p, F>)``, ``F_m = f(e_m)``."""
-    alpha = _as_alpha(alpha, vector=True).detach().to(torch.float64)
+    alpha = as_logits(alpha, vector=True).detach().to(torch.float64)
     with torch.no_grad():
-        vals = _values(f, vertices(len(alpha)))
+        vals = batch_values(f, vertices(len(alpha)))
     if vals.ndim != 1:
         raise ValueError(f"f must return one value per point, shape (b,), got {tuple(vals.shape)}")
     p = torch.softmax(alpha, dim=-1)
@@ -355,9 +355,9 @@ def discrete_grad(f: Callable, alpha) -> torch.Tensor:
 
 def relaxed_grad(f: Callable, alpha, t: float) -> torch.Tensor:
     """``d/d alpha f(Softmax(alpha / t))``: the gradient of the deterministic relaxation."""
-    alpha = _as_alpha(alpha, vector=True).detach().clone().requires_grad_(True)
-    t = _check_t(t)
-    val = _values(f, torch.softmax(alpha / t, dim=-1)[None])
+    alpha = as_logits(alpha, vector=True).detach().clone().requires_grad_(True)
+    t = check_temperature(t)
+    val = batch_values(f, torch.softmax(alpha / t, dim=-1)[None])
     if val.numel() != 1:
         raise ValueError(f"f must return one value per point, got shape {tuple(val.shape)}")
     if not val.requires_grad:
@@ -369,11 +369,11 @@ def relaxed_grad(f: Callable, alpha, t: float) -> torch.Tensor:
 # --------------------------------------------------------------------------- test functions
 def linear(values) -> Callable:
     """``f(gamma) = <gamma, values>``: linear, with ``f(e_m) = values[m]``."""
-    c = _as_alpha(values, "values", vector=True).detach().to(torch.float64)
+    c = as_logits(values, "values", vector=True).detach().to(torch.float64)
     return lambda gamma: gamma.to(c.dtype) @ c
 
 
 def quadratic(center) -> Callable:
     """``f(gamma) = ||gamma - center||^2``: a non-linear, bounded, continuous ``f`` on the simplex."""
-    q = _as_alpha(center, "center", vector=True).detach().to(torch.float64)
+    q = as_logits(center, "center", vector=True).detach().to(torch.float64)
     return lambda gamma: ((gamma.to(q.dtype) - q) ** 2).sum(-1)
