@@ -56,6 +56,7 @@ Introduced in chapter 2 ("Compressing architecture graphs").
 
 from __future__ import annotations
 
+import inspect
 from typing import Sequence
 
 import torch
@@ -64,7 +65,6 @@ from torch import nn
 
 from ..errors import CompressError
 from .base import Compressor, DagBatch, check_batch, kl_divergence
-from . import dvae_decoders
 from .dvae_decoders import free_decode, teacher_forced_recon
 
 _AUTO = "auto"
@@ -93,7 +93,8 @@ class DVAE(Compressor):
     """
 
     name = "D-VAE"
-    source_modules = (dvae_decoders,)  # the decoders live there: their source is part of a checkpoint's key
+    # the decoders live in their own module: its source is part of a checkpoint's cache key
+    source_modules = (inspect.getmodule(teacher_forced_recon),)
 
     def __init__(self, vocab: Sequence[str], max_nodes: int, latent_dim: int = 56, hidden: int = 501,
                  bidirectional: bool = True, vid: bool = True, eps_scale: float = 0.01,

@@ -79,6 +79,28 @@ class SetOfVectorsCompressor(Compressor):
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
 
+    # --- the interface, from each model's _enc (batch -> mu, logvar) and _dec (z -> logits) ----------
+    def loss(self, batch: DagBatch, beta: float = 1.0) -> dict:
+        mu, logvar = self._enc(batch)
+        if self.variational:
+            z = self.reparameterize(mu, logvar) if self.training else mu
+            kl = kl_divergence(mu, logvar)
+        else:
+            z, kl = mu, mu.new_zeros(())
+        recon = self.recon_terms(*self._train_logits(z, batch), batch)
+        return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
+
+    def _train_logits(self, z: torch.Tensor, batch: DagBatch):
+        """The logits the loss scores: the decoder's (seq2seq: teacher-forced on ``batch``)."""
+        return self._dec(z)
+
+    def encode(self, batch: DagBatch, stochastic: bool = False) -> torch.Tensor:
+        mu, logvar = self._enc(batch)
+        return self.reparameterize(mu, logvar) if stochastic and self.variational else mu
+
+    def decode(self, z: torch.Tensor, stochastic: bool = False) -> DagBatch:
+        return self.to_batch(*self._dec(z), stochastic)
+
     # --- decoding ----------------------------------------------------------
     def to_batch(self, type_logits: torch.Tensor, edge_logits: torch.Tensor, stochastic: bool) -> DagBatch:
         """Logits -> a :class:`DagBatch`: argmax / threshold, or sampled when ``stochastic``.
@@ -134,25 +156,6 @@ class GraphVAE(SetOfVectorsCompressor):
         out = self.decoder(z)
         k = self.max_nodes * self.n_classes
         return out[:, :k].reshape(-1, self.max_nodes, self.n_classes), out[:, k:]
-
-    def loss(self, batch: DagBatch, beta: float = 1.0) -> dict:
-        mu, logvar = self._enc(batch)
-        if self.variational:
-            z = self.reparameterize(mu, logvar) if self.training else mu
-            kl = kl_divergence(mu, logvar)
-        else:
-            z, kl = mu, mu.new_zeros(())
-        recon = self.recon_terms(*self._dec(z), batch)
-        return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
-
-    def encode(self, batch: DagBatch, stochastic: bool = False) -> torch.Tensor:
-        mu, logvar = self._enc(batch)
-        if stochastic and self.variational:
-            return self.reparameterize(mu, logvar)
-        return mu
-
-    def decode(self, z: torch.Tensor, stochastic: bool = False) -> DagBatch:
-        return self.to_batch(*self._dec(z), stochastic)
 
 
 class GraphAE(GraphVAE):
@@ -250,16 +253,8 @@ class Seq2SeqVAE(SetOfVectorsCompressor):
         # decisions as saturated logits, so that to_batch's argmax / threshold returns them unchanged
         return F.one_hot(cls, self.n_classes).float() * 60.0 - 30.0, edges * 60.0 - 30.0
 
-    def loss(self, batch: DagBatch, beta: float = 1.0) -> dict:
-        mu, logvar = self._enc(batch)
-        z = self.reparameterize(mu, logvar) if self.training else mu
-        recon = self.recon_terms(*self._teacher_forced(z, self.node_vectors(batch)), batch)
-        kl = kl_divergence(mu, logvar)
-        return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
-
-    def encode(self, batch: DagBatch, stochastic: bool = False) -> torch.Tensor:
-        mu, logvar = self._enc(batch)
-        return self.reparameterize(mu, logvar) if stochastic else mu
+    def _train_logits(self, z, batch):
+        return self._teacher_forced(z, self.node_vectors(batch))
 
     def decode(self, z: torch.Tensor, stochastic: bool = False) -> DagBatch:
         # the generator already sampled (or took the argmax); read its choices off deterministically
@@ -306,20 +301,6 @@ class SplitVAE(SetOfVectorsCompressor):
     def _dec(self, z):
         zs, zt = z[:, :self.structure_dim], z[:, self.structure_dim:]
         return self.dec_t(zt).reshape(-1, self.max_nodes, self.n_classes), self.dec_s(zs)
-
-    def loss(self, batch: DagBatch, beta: float = 1.0) -> dict:
-        mu, logvar = self._enc(batch)
-        z = self.reparameterize(mu, logvar) if self.training else mu
-        recon = self.recon_terms(*self._dec(z), batch)
-        kl = kl_divergence(mu, logvar)
-        return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
-
-    def encode(self, batch: DagBatch, stochastic: bool = False) -> torch.Tensor:
-        mu, logvar = self._enc(batch)
-        return self.reparameterize(mu, logvar) if stochastic else mu
-
-    def decode(self, z: torch.Tensor, stochastic: bool = False) -> DagBatch:
-        return self.to_batch(*self._dec(z), stochastic)
 
 
 def split_latent(total: int) -> tuple[int, int]:
