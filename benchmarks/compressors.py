@@ -2,6 +2,14 @@
 
     NASVEC_DATA=/work/shared/data .venv/bin/python benchmarks/compressors.py
     .venv/bin/python benchmarks/compressors.py --generated 2000 --models ae split   # no data files needed
+    .venv/bin/python benchmarks/compressors.py --roofline --models dvae           # D-VAE's step against the matmul limit
+
+``--roofline`` measures one D-VAE training step (forward and backward, batch 32, hidden 501 unless
+``--hidden``) against the compute limit of this machine: it counts the step's floating-point
+operations (torch's FlopCounterMode), records every matrix multiply the step makes (shapes and
+strides), and replays exactly those multiplies alone, timed in the same run. The step's GFLOP/s over
+the replay's GFLOP/s is how close the implementation comes to the limit (goal: within 2x); the
+per-epoch seconds follow from the step time and 17,118 graphs per epoch.
 
 Every model is trained for one epoch (or ``--fraction`` of one, extrapolated) on D-VAE's ENAS
 training split (17,118 graphs) at batch 32, then encodes and decodes the training graphs in
@@ -65,6 +73,83 @@ def table1_accuracy() -> dict:
     return {r["model"]: (r["per graph %"], r["per node %"], r["epochs"]) for _, r in df.iterrows()}
 
 
+class _MatmulLog:
+    """Records the matrix multiplies (aten mm / addmm / bmm / baddbmm) a block of torch code makes."""
+
+    OPS = ("mm", "addmm", "bmm", "baddbmm")
+
+    def __init__(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        log = self.calls = []
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func.__name__.split(".")[0]
+                if name in _MatmulLog.OPS:
+                    log.append((name, [(tuple(a.shape), tuple(a.stride())) if torch.is_tensor(a) else a for a in args]))
+                return func(*args, **(kwargs or {}))
+
+        self.mode = Mode()
+
+    def replay_seconds(self, repeats: int = 3) -> float:
+        """Seconds the recorded multiplies take alone (best of ``repeats``), on fresh tensors of the same layout."""
+        made = [(getattr(torch, name), [torch.empty_strided(*a).normal_() if isinstance(a, tuple) else a for a in args])
+                for name, args in self.calls]
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for fn, args in made:
+                fn(*args)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+
+def roofline(key: str, batch: DagBatch, hidden: int, batch_size: int, steps: int = 5) -> None:
+    """One training step of ``key`` against the matmul limit of the same shapes (see the module docstring)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], 56, seed=0, hidden=hidden)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.train()
+
+    def step(k):
+        out = model.loss(batch[k * batch_size:(k + 1) * batch_size], beta=0.005)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        opt.step()
+
+    step(0)
+    counter, log = FlopCounterMode(display=False), _MatmulLog()
+    with counter, log.mode:
+        step(1)
+    flops = counter.get_total_flops()
+    t0 = time.perf_counter()
+    for k in range(steps):
+        step(2 + k)
+    step_s = (time.perf_counter() - t0) / steps
+    replay_s = log.replay_seconds()
+    mm_flops = sum(2 * _mm_macs(name, args) for name, args in log.calls)
+    per_epoch = step_s * 17118 / batch_size
+    print(f"{model.name}, hidden {hidden}, batch {batch_size}, {sum(p.numel() for p in model.parameters()):,} parameters, "
+          f"torch threads {torch.get_num_threads()}")
+    print(f"  one training step: {flops / 1e9:.2f} GFLOP ({mm_flops / 1e9:.2f} GFLOP in {len(log.calls)} matrix multiplies), "
+          f"{step_s * 1e3:.0f} ms -> {flops / step_s / 1e9:.1f} GFLOP/s achieved")
+    print(f"  the same matrix multiplies alone: {replay_s * 1e3:.0f} ms -> {mm_flops / replay_s / 1e9:.1f} GFLOP/s "
+          f"(the compute limit for these shapes on this machine)")
+    print(f"  ratio: the step takes {step_s / replay_s:.2f}x the time of its matrix multiplies alone (goal: within 2x)")
+    print(f"  per epoch (17,118 graphs): {per_epoch:.0f} s; D-VAE's reference code: {DVAE_REFERENCE_S_PER_EPOCH:.0f} s "
+          f"on this machine class (ours at {DVAE_REFERENCE_S_PER_EPOCH / per_epoch:.1f}x its speed; "
+          "timings need a quiet machine)")
+
+
+def _mm_macs(name: str, args) -> int:
+    a, b = (args[1], args[2]) if name in ("addmm", "baddbmm") else (args[0], args[1])
+    shape_a, shape_b = a[0], b[0]
+    batch = shape_a[0] if len(shape_a) == 3 else 1
+    return batch * shape_a[-2] * shape_a[-1] * shape_b[-1]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="*", default=None, help=f"model keys (default: all available of {MODEL_KEYS})")
@@ -74,6 +159,8 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=None,
                     help="hidden size of D-VAE and DVAE-EMB (default: D-VAE's 501)")
+    ap.add_argument("--roofline", action="store_true",
+                    help="time one training step of D-VAE / DVAE-EMB against the matmul limit (see the docstring)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -82,6 +169,10 @@ def main(argv=None):
     unknown = [k for k in keys if k not in available_models()]
     if unknown:
         ap.error(f"not available: {', '.join(unknown)} (available: {', '.join(available_models())})")
+    if args.roofline:
+        for key in [k for k in keys if k in ("dvae", "dvae_emb")] or ["dvae"]:
+            roofline(key, batch, args.hidden or 501, args.batch_size)
+        return
     n_fit = max(args.batch_size, int(round(args.fraction * len(batch))))
     part = batch[:n_fit]
     acc = table1_accuracy()

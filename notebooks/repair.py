@@ -112,9 +112,9 @@ rep.table(firing, "rule_firing")
 # cells (D-VAE's check, as in chapter 2), the networks that run as decoded, and after repair.
 
 # %%
-data_spec, configs = ch2.compressor_setup(compressors or shared(profile, "compressors"))
+data_spec, configs, _ = ch2.compressor_setup(compressors or shared(profile, "compressors"))
 trained2 = ch2.train_all(configs, ch2.architectures(**data_spec).train, progress=False)
-decodes, provenance = chapter.chapter2_decodes(trained2, configs, ch2_prior, seed=seed)
+decodes, provenance = chapter.chapter2_decodes(trained2, ch2_prior, seed=seed)
 rep.table(decodes, "chapter2_decodes", float_format="%.1f")
 
 # %% [markdown]

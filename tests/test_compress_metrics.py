@@ -1,5 +1,6 @@
 """D-VAE's metrics (chapter 2) on hand-made cases: exact match, one edge off, validity, uniqueness, novelty."""
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -9,7 +10,7 @@ from nasvec.compress import metrics
 from nasvec.compress.base import Compressor, DagBatch
 from nasvec.compress.registry import CompressorConfig, train_compressor
 from nasvec.data import ENAS_TYPES, enas_invalid_reason, enas_to_graph, generate_enas, is_valid_enas
-from nasvec.experiments.compression import latent_sweep
+from nasvec.experiments.compression_uses import latent_sweep
 from nasvec.errors import CompressError
 from nasvec.graph import ArchGraph, Node
 
@@ -61,7 +62,7 @@ def test_exact_match_and_one_edge_off():
     assert metrics.same_dag(a, b).tolist() == [True, False, False]
     hits = metrics.node_hits(a, b)
     assert hits[0].all()
-    assert hits[1].tolist() == [True, True, False, True, True, True, True, True]  # node 2 lost an input
+    assert hits[1].tolist() == [False, True, True, True, True, True, True, True]  # node 0's row lost an edge
     assert hits[2].tolist() == [True, True, True, False, True, True, True, True]
 
 
@@ -180,6 +181,40 @@ def test_prior_validity_on_constant_decoders():
     assert list(bad["reasons"]) == ["node k does not feed node k: ENAS layers form a chain"]
 
 
+class Recorder:
+    """Decodes every code to G and remembers the codes it was given."""
+
+    latent_dim = 3
+    name = "recorder"
+
+    def __init__(self):
+        self.seen = []
+
+    def eval(self):
+        return self
+
+    def encode(self, batch, stochastic=False):
+        return torch.tensor([[5.0, -2.0, 0.0]]).expand(len(batch), -1) + 0.5 * torch.arange(len(batch))[:, None]
+
+    def decode(self, z, stochastic=False):
+        self.seen.append(z.clone())
+        return batch_of(*[G] * len(z))
+
+
+def test_the_scaled_prior_draws_around_the_training_codes():
+    model = Recorder()
+    train = batch_of(*[G] * 40)
+    mean, std = metrics.code_scale(model, train)
+    assert np.allclose(mean, [5 + 0.5 * 19.5, -2 + 0.5 * 19.5, 0.5 * 19.5]) and np.allclose(std, std[0])
+    metrics.prior_validity(model, n_points=4000, decode_times=1, scale=(mean, std))
+    z = model.seen[-1]
+    assert np.allclose(z.mean(0), mean, atol=0.5) and np.allclose(z.std(0), std, rtol=0.1)
+    metrics.prior_validity(model, n_points=4000, decode_times=1)
+    assert np.allclose(model.seen[-1].std(0), 1, atol=0.1)
+    res = metrics.evaluate(model, batch_of(G), train, encode_times=1, decode_times=1, n_prior=10)
+    assert res["validity"] == res["validity_unscaled"] == 1.0 and res["novelty"] == 0.0
+
+
 def test_latent_sweep_and_cached_evaluation(tmp_path, monkeypatch):
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
@@ -196,8 +231,10 @@ def test_latent_sweep_and_cached_evaluation(tmp_path, monkeypatch):
     assert again["per_graph"].tolist() == df["per_graph"].tolist()[:1]
 
     model, _, _ = train_compressor(configs["ae"].replace(latent_dim=2), train, ENAS_TYPES)
-    keys = metrics.batch_keys(train)
-    first, cached1 = metrics.evaluate_cached(model, test, keys, encode_times=2, decode_times=2, n_prior=10)
-    second, cached2 = metrics.evaluate_cached(model, test, keys, encode_times=2, decode_times=2, n_prior=10)
+    first, cached1 = metrics.evaluate_cached(model, test, train, encode_times=2, decode_times=2, n_prior=10)
+    second, cached2 = metrics.evaluate_cached(model, test, train, encode_times=2, decode_times=2, n_prior=10)
     assert (cached1, cached2) == (False, True) and first == second
-    assert set(first) >= {"per_graph", "per_graph_mean", "per_node", "validity", "uniqueness", "novelty"}
+    assert set(first) >= {"per_graph", "per_graph_mean", "per_node", "validity", "validity_unscaled", "uniqueness",
+                          "novelty"}
+    share, hit = metrics.per_node_all_cached(model, train)
+    assert 0 <= share <= 1 and not hit and metrics.per_node_all_cached(model, train) == (share, True)

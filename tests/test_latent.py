@@ -50,6 +50,17 @@ def test_sparse_gp_uses_minibatches_smaller_than_the_data():
     assert r["pearson"] > 0.9
 
 
+def test_constant_code_dimensions_far_from_zero_do_not_blind_the_gp():
+    """Codes often have dimensions that (nearly) never change, e.g. the input node's slice of a per-node code.
+    Far from 0 they once made the distances cancel catastrophically and every prediction the prior mean."""
+    X, y = toy(300, seed=7)
+    Xt, yt = toy(100, seed=8)
+    pad = lambda A: np.hstack([A, np.full((len(A), 3), 7.3), 7.3 + 1e-5 * np.arange(len(A))[:, None] % 2])
+    plain = latent.gp_prediction(X, y, Xt, yt, n_inducing=50, iters=100, batch=300, lr=0.05)
+    padded = latent.gp_prediction(pad(X), y, pad(Xt), yt, n_inducing=50, iters=100, batch=300, lr=0.05)
+    assert padded["pearson"] > 0.9 and abs(padded["pearson"] - plain["pearson"]) < 0.05
+
+
 def test_gp_inputs_are_checked():
     X, y = toy(10)
     with pytest.raises(CompressError, match="10 codes but 9 targets"):

@@ -1,4 +1,10 @@
-"""The ``nasvec`` command line: ``nasvec book --profile quick|standard|paper [--only CH] [--force]``."""
+"""The ``nasvec`` command line.
+
+* ``nasvec book --profile quick|standard|paper [--only CH] [--force]`` builds the book;
+* ``nasvec converge MODEL [settings]`` trains one of chapter 2's compressors until its test
+  reconstruction stops improving and ships it in ``checkpoints/compression/<name>/``
+  (:func:`nasvec.compress.shipped.converge`); run again, it resumes an unfinished training.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,10 @@ def main(argv=None) -> int:
     b.add_argument("--force", action="store_true", help="re-execute even if cached, and retrain cached models")
     b.add_argument("--no-html", action="store_true", help="execute the notebooks but skip jupyter-book")
     b.add_argument("--root", type=Path, default=None, help="the book's root folder (default: found from here)")
+    _converge_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "converge":
+        return _converge(args)
 
     from ..errors import BookError
     from .pipeline import build
@@ -31,6 +40,65 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("nasvec book: interrupted; finished chapters are kept, re-run to resume", file=sys.stderr)
         return 130
+    return 0
+
+
+
+# --------------------------------------------------------------------------- nasvec converge
+_SETTINGS = {  # option -> (CompressorConfig or ConvergeConfig field, type)
+    "latent": ("latent_dim", int), "hidden": ("hidden", int), "lr": ("lr", float), "batch_size": ("batch_size", int),
+    "beta": ("beta", float), "seed": ("seed", int), "max_epochs": ("max_epochs", int),
+    "eval_every": ("eval_every", int), "eval_decodes": ("eval_decodes", int), "patience": ("patience", int),
+    "min_delta": ("min_delta", float)}
+
+
+def _converge_parser(sub) -> None:
+    c = sub.add_parser("converge", help="train a chapter-2 compressor to convergence and ship its checkpoint")
+    c.add_argument("model", help="compressor key: ae, vae, seq2seq, split, pernode, dvae, dvae_emb")
+    c.add_argument("--name", default=None, help="folder under checkpoints/compression/ (default: the model key)")
+    c.add_argument("--out", type=Path, default=None, help="write here instead (tests, experiments)")
+    for opt, (_, typ) in _SETTINGS.items():
+        c.add_argument("--" + opt.replace("_", "-"), type=typ, default=None)
+    c.add_argument("--generated", type=int, default=0, help="train on this many generated ENAS graphs (no data files)")
+    c.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    c.add_argument("--quiet", action="store_true")
+
+
+def _converge(args) -> int:
+    import torch
+
+    from ..compress.registry import CompressorConfig
+    from ..compress.shipped import ConvergeConfig, converge, shipped_dir
+    from ..data.enas import ENAS_TYPES
+    from ..errors import NasvecError
+    from ..experiments.compression import architectures
+
+    given = {opt: getattr(args, opt) for opt in _SETTINGS if getattr(args, opt) is not None}
+    command = " ".join(["nasvec converge", args.model] + (["--name", args.name] if args.name else []) +
+                       [f"--{k.replace('_', '-')} {v}" for k, v in given.items()] +
+                       ([f"--generated {args.generated}"] if args.generated else []) + [f"--threads {args.threads}"])
+    try:
+        conv_keys = {f for f in ConvergeConfig.__dataclass_fields__}
+        conv = ConvergeConfig.from_dict({k: v for k, v in given.items() if k in conv_keys})
+        comp = {_SETTINGS[k][0]: v for k, v in given.items() if k not in conv_keys and k != "hidden"}
+        kwargs = {"hidden": given["hidden"]} if "hidden" in given else {}
+        cfg = CompressorConfig.from_dict({"latent_dim": 56, "lr": 1e-4, **comp}, model=args.model, kwargs=kwargs,
+                                         epochs=conv.max_epochs)
+        torch.set_num_threads(args.threads)
+        arch = architectures(real_data=not args.generated, n_generated=args.generated or 1000)
+        out = args.out or shipped_dir(args.name or args.model)
+        print(f"{command}\n-> {out}", flush=True)
+        prov = converge(cfg, conv, arch.train, arch.test, ENAS_TYPES, out, command, progress=not args.quiet,
+                        log=lambda line: print(line, flush=True))
+    except NasvecError as err:
+        print(f"nasvec converge: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("nasvec converge: interrupted; run the same command again to resume from the last evaluation",
+              file=sys.stderr)
+        return 130
+    e = prov["final_eval"]
+    print(f"shipped {out}: {prov['epochs']} epochs, {prov['seconds']:.0f} s, test per graph {100 * e['per_graph']:.2f} %")
     return 0
 
 

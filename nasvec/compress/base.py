@@ -117,14 +117,15 @@ class Compressor(nn.Module):
 
 def fit(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr: float = 1e-4,
         beta: float = 0.005, seed: int = 0, progress: bool = True, optimizer: torch.optim.Optimizer | None = None,
-        generator: torch.Generator | None = None, start_epoch: int = 0) -> list[dict]:
+        generator: torch.Generator | None = None, start_epoch: int = 0, on_epoch_end=None) -> list[dict]:
     """Train with Adam through :func:`nasvec.train.run_epochs`; one history row per epoch (the loss, the
     summed reconstruction term and KL divergence per graph, seconds).
 
     Shuffling is seeded, so the same call gives the same model on the same machine.
     ``optimizer``, ``generator`` and ``start_epoch`` continue an earlier run (see :func:`fit_cached`):
     training 10 epochs and then 10 more with the same optimizer and generator gives the same
-    model as training 20 at once.
+    model as training 20 at once. ``on_epoch_end(row)`` sees each epoch's row (e.g. to step a
+    ``ReduceLROnPlateau`` on ``row["loss"]``).
     """
     gen = generator if generator is not None else torch.Generator().manual_seed(seed)
     opt = optimizer if optimizer is not None else torch.optim.Adam(model.parameters(), lr=lr)
@@ -136,6 +137,8 @@ def fit(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr
 
     def on_epoch(row):
         row.update({k: row["sums"].get(k, 0.0) / len(data) for k in terms})
+        if on_epoch_end is not None:
+            on_epoch_end(row)
         return {"recon": f"{row['recon']:.3f}", "kl": f"{row['kl']:.3f}"}
 
     rows = run_epochs(step, len(data), epochs, batch_size, gen, [opt], modules=[model], on_epoch=on_epoch,

@@ -59,10 +59,13 @@ class _Kernel(torch.nn.Module):
         self.log_ls = torch.nn.Parameter(torch.log(std * math.sqrt(X.shape[1])))
         self.log_sf2 = torch.nn.Parameter(torch.zeros((), dtype=_DT))
         self.log_sn2 = torch.nn.Parameter(torch.tensor(math.log(noise), dtype=_DT))
+        # distances are computed about the data's mean: a dimension that is (nearly) constant far from 0 gets
+        # a tiny length scale, and |a|^2 + |b|^2 - 2 a.b would then cancel catastrophically
+        self.register_buffer("shift", X.mean(0).detach().clone())
 
     def forward(self, a, b):
         ls = self.log_ls.exp()
-        a, b = a / ls, b / ls
+        a, b = (a - self.shift) / ls, (b - self.shift) / ls
         d2 = (a.pow(2).sum(1)[:, None] + b.pow(2).sum(1)[None] - 2 * a @ b.T).clamp_min(0)
         return self.log_sf2.exp() * torch.exp(-0.5 * d2)
 
@@ -128,7 +131,10 @@ class SparseGP:
     As in D-VAE, the kernel, the noise and the inducing points are fitted by Adam on random
     minibatches (``batch`` points per step, ``iters`` steps; D-VAE: 500 inducing points,
     minibatches of 1,000, 100 steps); the predictive distribution then uses all training points.
-    The inducing points start at a random subset of the training codes.
+    The inducing points start at a random subset of the training codes. The fit runs on codes
+    standardised per dimension (a constant dimension is only centred): Adam moves the inducing points
+    by about ``lr`` per step, which in a dimension whose codes barely vary would carry them far off the
+    data, where every kernel value is 0 and every prediction the prior mean.
     """
 
     def __init__(self, n_inducing: int = 500, iters: int = 100, batch: int = 1000, lr: float = 0.01, seed: int = 0):
@@ -151,7 +157,9 @@ class SparseGP:
     def fit(self, X, y) -> "SparseGP":
         X, y = _check_xy(X, y, "SparseGP.fit")
         self.mu_y, self.sd_y = float(y.mean()), float(y.std()) or 1.0
-        Xt, yt = _t(X), _t((y - self.mu_y) / self.sd_y)
+        sd = X.std(0)
+        self._x_shift, self._x_scale = X.mean(0), np.where(sd > 0, sd, 1.0)
+        Xt, yt = self._x(X), _t((y - self.mu_y) / self.sd_y)
         rng = np.random.default_rng(self.seed)
         m = min(self.m, len(Xt))
         self.kernel = _Kernel(Xt)
@@ -167,9 +175,12 @@ class SparseGP:
             _, self._Luu, self._LB, self._c = self._bound(Xt, yt, self.Z)
         return self
 
+    def _x(self, X) -> torch.Tensor:
+        return _t((np.asarray(X, dtype=np.float64) - self._x_shift) / self._x_scale)
+
     @torch.no_grad()
     def predict(self, Xs, chunk: int = 8192):
-        Xs = _t(Xs)
+        Xs = self._x(Xs)
         means, variances = [], []
         for k in range(0, len(Xs), chunk):
             Kus = self.kernel(self.Z, Xs[k:k + chunk])

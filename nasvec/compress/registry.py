@@ -18,10 +18,12 @@ from ..config import Config, check
 from ..errors import CompressError
 from .base import Compressor, DagBatch, fit_cached
 from .dvae import DVAE, DVAEEMB
+from .pernode import PerNodeVAE
 from .setvec import GraphAE, GraphVAE, Seq2SeqVAE, SplitVAE, split_latent
 
 #: model key -> class, in the order of the chapter's Table 1
-MODELS = {"ae": GraphAE, "vae": GraphVAE, "seq2seq": Seq2SeqVAE, "split": SplitVAE, "dvae": DVAE, "dvae_emb": DVAEEMB}
+MODELS = {"ae": GraphAE, "vae": GraphVAE, "seq2seq": Seq2SeqVAE, "split": SplitVAE, "pernode": PerNodeVAE, "dvae": DVAE,
+          "dvae_emb": DVAEEMB}
 MODEL_KEYS = tuple(MODELS)
 
 
@@ -31,15 +33,17 @@ def available_models() -> list[str]:
 
 
 def make_compressor(key: str, vocab, max_nodes: int, latent_dim: int | None = None, seed: int = 0, **kwargs) -> Compressor:
-    """Build a compressor of chapter 2 by key (``ae``, ``vae``, ``seq2seq``, ``split``, ``dvae``, ``dvae_emb``).
+    """Build a compressor of chapter 2 by key (``ae``, ``vae``, ``seq2seq``, ``split``, ``pernode``, ``dvae``,
+    ``dvae_emb``).
 
-    Weights are initialised from ``seed``. For ``split``, ``latent_dim`` is divided by
-    :func:`~nasvec.compress.setvec.split_latent` unless ``structure_dim``/``type_dim`` are given.
+    Weights are initialised from ``seed``. For ``split`` (a graph's code) and ``pernode`` (each node's
+    code), ``latent_dim`` is divided by :func:`~nasvec.compress.setvec.split_latent` (6 -> 4 + 2) unless
+    ``structure_dim``/``type_dim`` are given; a ``pernode`` graph's code is ``max_nodes`` times that.
     """
     if key not in MODELS:
         raise CompressError(f"unknown compressor {key!r}; known: {', '.join(MODEL_KEYS)}")
     cls = MODELS[key]
-    if key == "split" and latent_dim is not None and "structure_dim" not in kwargs:
+    if key in ("split", "pernode") and latent_dim is not None and "structure_dim" not in kwargs:
         kwargs["structure_dim"], kwargs["type_dim"] = split_latent(latent_dim)
         latent_dim = None
     with torch.random.fork_rng():
@@ -53,10 +57,12 @@ def make_compressor(key: str, vocab, max_nodes: int, latent_dim: int | None = No
 class CompressorConfig(Config):
     """One compressor of chapter 2 and its training: constructor arguments, cache key, provenance.
 
-    ``model``: a key of :data:`MODELS`; ``latent_dim``: the code size (``split``: divided 2 : 1 between
-    structure and op types); ``kwargs``: further constructor arguments (e.g. ``{"hidden": 501}``);
+    ``model``: a key of :data:`MODELS`; ``latent_dim``: the code size (``pernode``: of one node; ``split``
+    and ``pernode``: divided 2 : 1 between structure and op types); ``kwargs``: further constructor arguments (e.g. ``{"hidden": 501}``);
     ``epochs``, ``lr`` (Adam), ``batch_size``, ``beta`` (the KL weight), ``seed`` (weights and
-    shuffling); ``chunk``: epochs per cached checkpoint (a longer run resumes from the last one).
+    shuffling); ``chunk``: epochs per cached checkpoint (a longer run resumes from the last one);
+    ``checkpoint``: instead of training, load the converged model shipped in that folder of
+    ``checkpoints/compression/`` (:func:`nasvec.compress.shipped.load_shipped`).
     """
 
     model: str
@@ -68,6 +74,7 @@ class CompressorConfig(Config):
     beta: float = 0.005
     chunk: int | None = None
     seed: int = 0
+    checkpoint: str | None = None
 
     def __post_init__(self):
         check(self.model in MODELS, f"compressor: unknown model {self.model!r}; known: {', '.join(MODEL_KEYS)}")
@@ -82,8 +89,9 @@ class CompressorConfig(Config):
 
     def describe(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.kwargs.items()))
+        shipped = f" (shipped: checkpoints/compression/{self.checkpoint})" if self.checkpoint else ""
         return (f"{self.model}: latent {self.latent_dim}{', ' + extra if extra else ''}; {self.epochs} epochs, "
-                f"Adam lr {self.lr:g}, batch {self.batch_size}, beta {self.beta:g}, seed {self.seed}")
+                f"Adam lr {self.lr:g}, batch {self.batch_size}, beta {self.beta:g}, seed {self.seed}{shipped}")
 
 
 def train_compressor(cfg: CompressorConfig, data: DagBatch, vocab, progress: bool = True):

@@ -1,42 +1,61 @@
-"""Chapter 2 ("Compressing architecture graphs", ``notebooks/compression.ipynb``): its runs and tables.
+"""Chapter 2 ("Compressing architecture graphs", ``notebooks/compression.ipynb``): its runs and Table 1.
 
 The chapter's compressors are set once per profile, under ``shared: compressors:`` (see
-:func:`compressor_setup`); chapter 3 reloads the same trained models through the same function.
+:func:`compressor_setup`); chapter 3 reloads the same trained models through the same functions.
+What the latent spaces are good for (GP, BO, latent sizes, equal budgets) is in
+:mod:`nasvec.experiments.compression_uses`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..compress import latent as latent_space
 from ..compress import metrics
-from ..compress.base import DagBatch
-from ..compress.registry import CompressorConfig, train_compressor
+from ..compress import latent as latent_space
+from ..compress.base import Compressor, DagBatch
+from ..compress.registry import MODELS, CompressorConfig, train_compressor
+from ..compress.shipped import load_shipped
 from ..data.enas import ENAS_TYPES, enas_split
 from ..errors import ConfigError
 
-#: the seed paper's Table 1: reconstruction accuracy % and validity % (D-VAE's, DVAE-EMB's, its proposal's)
-PAPER_TABLE1 = {"dvae": (99.96, 100.0), "dvae_emb": (99.99, 100.0), "split": (99.99, 100.0)}
+#: published reconstruction / validity / uniqueness % and sparse-GP RMSE / Pearson r on ENAS-6: D-VAE's paper
+#: (Zhang et al., 2019, Tables 1 and 2), restated with DVAE-EMB's own row by Chatzianastasis et al. (2021)
+PUBLISHED = pd.DataFrame(
+    [("D-VAE", 99.96, 100.0, 37.26, 0.384, 0.920), ("S-VAE", 99.98, 100.0, 37.03, 0.478, 0.873),
+     ("GraphRNN", 99.85, 99.84, 29.77, 0.726, 0.669), ("GCN", 98.70, 99.53, 34.00, 0.485, 0.870),
+     ("DVAE-EMB", 99.99, 100.0, 39.15, 0.371, 0.925)],
+    columns=["model", "reconstruction %", "validity %", "uniqueness %", "GP RMSE", "GP Pearson r"])
+#: the seed paper's Table 1 (accuracy %, validity %): D-VAE's and DVAE-EMB's rows are their papers' numbers;
+#: the proposed model's 99.99 counts nodes on training and test graphs together
+SEED_TABLE1 = {"dvae": (99.96, 100.0), "dvae_emb": (99.99, 100.0), "pernode": (99.99, 100.0)}
+#: our model key -> its row of :data:`PUBLISHED`
+PUBLISHED_NAME = {"dvae": "D-VAE", "dvae_emb": "DVAE-EMB"}
 
 
-def compressor_setup(spec: dict) -> tuple[dict, dict[str, CompressorConfig]]:
-    """A profile's ``compressors`` mapping -> ``(data, {key: CompressorConfig})``.
+# --------------------------------------------------------------------------- set-up and training
+def compressor_setup(spec: dict) -> tuple[dict, dict[str, CompressorConfig], list[int]]:
+    """A profile's ``compressors`` mapping -> ``(data, {key: CompressorConfig}, seeds)``.
 
     ``spec`` has ``data`` (``real_data``, ``n_generated``, ``seed``: the architectures and their
-    split), ``training`` (settings every model shares) and ``models`` (per model key, its own
-    settings: ``latent_dim``, ``epochs``, ``lr``, ``kwargs``...). An unknown key is an error naming it.
+    split), ``training`` (settings every model shares), ``models`` (per model key, its own settings:
+    ``latent_dim``, ``epochs``, ``lr``, ``kwargs``..., or ``checkpoint``: the folder of a shipped,
+    converged model under ``checkpoints/compression/``) and ``seeds`` (every trained model is
+    trained once per seed; default: the training seed alone). An unknown key is an error naming it.
     """
     data = {"real_data": False, "n_generated": 1000, "seed": 0, **spec.get("data", {})}
-    unknown = sorted(set(spec) - {"data", "training", "models"})
+    unknown = sorted(set(spec) - {"data", "training", "models", "seeds"})
     if unknown:
-        raise ConfigError(f"compressors: unknown key(s) {unknown}; expected data, training, models")
+        raise ConfigError(f"compressors: unknown key(s) {unknown}; expected data, training, models, seeds")
     training = dict(spec.get("training", {}))
     configs = {key: CompressorConfig.from_dict({**training, **(m or {})}, model=key) for key, m in spec["models"].items()}
-    return data, configs
+    seeds = [int(s) for s in spec.get("seeds", [training.get("seed", 0)])]
+    if not seeds:
+        raise ConfigError("compressors: seeds must list at least one seed")
+    return data, configs, seeds
 
 
 @dataclass
@@ -71,10 +90,51 @@ def architectures(real_data: bool, n_generated: int = 1000, seed: int = 0) -> Ar
     return Architectures(graphs, objective, name, train_idx, test_idx, DagBatch.from_graphs(graphs, ENAS_TYPES))
 
 
-def train_all(configs: dict, train: DagBatch, keys=None, progress: bool = True) -> dict:
-    """``{key: (model, history, epochs loaded from the cache)}`` for the configs of ``keys`` (all)."""
-    return {key: train_compressor(configs[key], train, ENAS_TYPES, progress=progress)
-            for key in (keys if keys is not None else configs)}
+@dataclass
+class Trained:
+    """One trained compressor: the model, its per-epoch history, the config it was trained with, and where it
+    came from (``"this run"``, ``"cache"`` or ``"shipped"``: a converged checkpoint of the book)."""
+
+    key: str
+    model: Compressor
+    history: list
+    config: CompressorConfig
+    origin: str
+    epochs_loaded: int = 0
+    provenance: dict = field(default_factory=dict)
+
+
+def train_all(configs: dict, train: DagBatch, seeds=None, keys=None, progress: bool = True) -> dict[str, list[Trained]]:
+    """``{key: [Trained, one per seed]}`` for the configs of ``keys`` (all); ``seeds`` None: each config's own.
+
+    A config with a ``checkpoint`` loads that shipped model (one, whatever the seeds) with
+    :func:`nasvec.compress.shipped.load_shipped`; the others train (cached) with
+    :func:`nasvec.compress.registry.train_compressor`.
+    """
+    out = {}
+    for key in (keys if keys is not None else configs):
+        cfg = configs[key]
+        if cfg.checkpoint:
+            model, shipped_cfg, prov = load_shipped(cfg.checkpoint, train, ENAS_TYPES)
+            out[key] = [Trained(key, model, prov["history"], shipped_cfg.replace(checkpoint=cfg.checkpoint), "shipped",
+                                len(prov["history"]), prov)]
+            continue
+        runs = []
+        for s in (seeds if seeds is not None else [cfg.seed]):
+            c = cfg.replace(seed=int(s))
+            model, hist, loaded = train_compressor(c, train, ENAS_TYPES, progress=progress)
+            runs.append(Trained(key, model, hist, c, "cache" if loaded == len(hist) else "this run", loaded))
+        out[key] = runs
+    return out
+
+
+def code_size(model) -> str:
+    """How big a graph's code is, in the model's own terms (``4 + 2 per node (48 per graph)``)."""
+    if hasattr(model, "node_dim"):
+        return f"{model.structure_dim} + {model.type_dim} per node ({model.latent_dim} per graph)"
+    if hasattr(model, "structure_dim"):
+        return f"{model.structure_dim} + {model.type_dim} per graph"
+    return f"{model.latent_dim} per graph"
 
 
 def _hidden(model) -> str:
@@ -82,149 +142,87 @@ def _hidden(model) -> str:
     return "-".join(map(str, hidden)) if isinstance(hidden, (list, tuple)) else str(hidden)
 
 
-def table1(trained: dict, configs: dict, test: DagBatch, train_keys, encode_times=10, decode_times=10,
-           n_prior=1000, seed=0) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Table 1 (D-VAE's protocol, :func:`nasvec.compress.metrics.evaluate`, cached) beside the paper's
-    numbers; the provenance of every model (a ``_timing`` table); why prior decodes are invalid."""
-    rows, provenance, reasons = [], [], {}
-    for key, (model, hist, loaded) in trained.items():
-        res, cached_eval = metrics.evaluate_cached(model, test, train_keys, encode_times=encode_times,
-                                                   decode_times=decode_times, n_prior=n_prior, seed=seed)
-        size = f"{model.structure_dim} + {model.type_dim}" if key == "split" else str(model.latent_dim)
-        paper = PAPER_TABLE1.get(key, (np.nan, np.nan))
-        rows.append({"model": model.name, "latent": size, "hidden": _hidden(model), "epochs": len(hist),
-                     "lr": f"{configs[key].lr:g}", "per graph %": 100 * res["per_graph"],
-                     "per graph, mean code %": 100 * res["per_graph_mean"], "per node %": 100 * res["per_node"],
-                     "validity %": 100 * res["validity"], "uniqueness %": 100 * res["uniqueness"],
-                     "novelty %": 100 * res["novelty"], "paper accuracy %": paper[0], "paper validity %": paper[1]})
-        provenance.append({"model": model.name, "epochs": len(hist), "epochs from cache": loaded,
-                           "evaluation from cache": cached_eval,
-                           "seconds per epoch (median)": float(np.median([r["seconds"] for r in hist])) if hist else np.nan,
-                           "training seconds": sum(r["seconds"] for r in hist), "config": configs[key].describe()})
-        reasons[model.name] = res["reasons"]
-    return pd.DataFrame(rows), pd.DataFrame(provenance), reasons
+# --------------------------------------------------------------------------- Table 1
+def evaluate_all(trained: dict, arch: Architectures, encode_times=10, decode_times=10, n_prior=1000, seed=0) -> pd.DataFrame:
+    """Every run of every model through D-VAE's protocol (:func:`nasvec.compress.metrics.evaluate`, cached),
+    plus the seed's measure: per node, mean code, on all graphs (training and test). One row per run."""
+    rows = []
+    for key, runs in trained.items():
+        for t in runs:
+            res, hit = metrics.evaluate_cached(t.model, arch.test, arch.train, encode_times=encode_times,
+                                               decode_times=decode_times, n_prior=n_prior, seed=seed)
+            seeds_measure, _ = metrics.per_node_all_cached(t.model, arch.full, seed=seed)
+            rows.append({"key": key, "model": t.model.name, "seed": t.config.seed, "origin": t.origin,
+                         "epochs": len(t.history), "evaluation from cache": hit, **res,
+                         "per_node_all": seeds_measure})
+    return pd.DataFrame(rows)
 
 
-def invalid_reasons(reasons: dict) -> pd.DataFrame:
-    """Per model, how often each kind of invalid prior decode occurred (the first problem found)."""
-    why = pd.DataFrame(reasons).fillna(0).astype(int)
+def table1(trained: dict, evals: pd.DataFrame) -> pd.DataFrame:
+    """Table 1: per model, the mean over its runs (and the standard deviation of the per-graph accuracy),
+    beside the published numbers (D-VAE's paper) and the seed paper's own Table 1."""
+    rows = []
+    published = PUBLISHED.set_index("model")
+    for key, runs in trained.items():
+        e = evals[evals.key == key]
+        m = runs[0].model
+        pub = published.loc[PUBLISHED_NAME[key]] if key in PUBLISHED_NAME else None
+        rows.append({
+            "model": m.name, "code": code_size(m), "hidden": _hidden(m), "epochs": len(runs[0].history),
+            "runs": len(runs), "origin": runs[0].origin,
+            "per graph %": 100 * e.per_graph.mean(), "per graph sd": 100 * e.per_graph.std() if len(e) > 1 else np.nan,
+            "per graph, mean code %": 100 * e.per_graph_mean.mean(), "per node %": 100 * e.per_node.mean(),
+            "per node, all graphs %": 100 * e.per_node_all.mean(),
+            "validity %": 100 * e.validity.mean(), "validity N(0, I) %": 100 * e.validity_unscaled.mean(),
+            "uniqueness %": 100 * e.uniqueness.mean(), "novelty %": 100 * e.novelty.mean(),
+            "published reconstruction %": pub["reconstruction %"] if pub is not None else np.nan,
+            "published validity %": pub["validity %"] if pub is not None else np.nan,
+            "published uniqueness %": pub["uniqueness %"] if pub is not None else np.nan,
+            "seed paper's Table 1 %": SEED_TABLE1.get(key, (np.nan,))[0]})
+    return pd.DataFrame(rows)
+
+
+def provenance(trained: dict, evals: pd.DataFrame) -> pd.DataFrame:
+    """Where each run came from and what it cost (a ``_timing`` table: wall-clock seconds)."""
+    rows = []
+    for key, runs in trained.items():
+        for t in runs:
+            hist = t.history
+            rows.append({"model": t.model.name, "seed": t.config.seed, "origin": t.origin, "epochs": len(hist),
+                         "epochs from cache": t.epochs_loaded if t.origin != "shipped" else len(hist),
+                         "training seconds": sum(r["seconds"] for r in hist),
+                         "seconds per epoch (median)": float(np.median([r["seconds"] for r in hist])) if hist else np.nan,
+                         "config": t.config.describe(), "command": t.provenance.get("command", ""),
+                         "weights MB": t.provenance.get("weights_bytes", np.nan) / 1e6 if t.provenance else np.nan})
+    return pd.DataFrame(rows)
+
+
+def published_table() -> pd.DataFrame:
+    """The published ENAS-6 numbers (D-VAE's paper; DVAE-EMB's), with a note on novelty."""
+    df = PUBLISHED.copy()
+    df["novelty %"] = np.nan
+    df["source"] = ["D-VAE paper"] * 4 + ["DVAE-EMB paper"]
+    return df
+
+
+def invalid_reasons(evals: pd.DataFrame) -> pd.DataFrame:
+    """Per model, how often each kind of invalid prior decode occurred (summed over its runs)."""
+    per_model: dict = {}
+    for _, r in evals.iterrows():
+        acc = per_model.setdefault(r["model"], {})
+        for k, v in r["reasons"].items():
+            acc[k] = acc.get(k, 0) + v
+    why = pd.DataFrame(per_model).fillna(0).astype(int)
     why.index.name = "problem"
     return why.reset_index()
 
 
-def capacity_check(train: DagBatch, capacity: dict, configs: dict) -> pd.DataFrame:
-    """D-VAE's learning check: trained on ``capacity["graphs"]`` training graphs for ``capacity["epochs"]``
-    epochs (lr 1e-3, latent 56, the batch size, KL weight and seed of the chapter's D-VAE, or of its
-    first model when it has none) at each hidden size of ``capacity["hidden"]``, asked to reconstruct
-    those graphs (mean code, one decode each)."""
-    first = next(iter(configs.values()))
-    dvae = configs.get("dvae") or CompressorConfig("dvae", batch_size=first.batch_size, beta=first.beta, seed=first.seed)
-    small = train[: capacity["graphs"]]
-    rows = []
-    for hidden in capacity["hidden"]:
-        cfg = dvae.replace(latent_dim=56, kwargs={"hidden": hidden}, epochs=capacity["epochs"], lr=1e-3,
-                           chunk=capacity["epochs"])
-        model, hist, _ = train_compressor(cfg, small, ENAS_TYPES, progress=False)
-        r = metrics.reconstruction(model, small, 1, 1, stochastic_encode=False, seed=dvae.seed)
-        rows.append({"hidden": hidden, "graphs": len(small), "epochs": len(hist), "loss, first epoch": hist[0]["recon"],
-                     "loss, last epoch": hist[-1]["recon"], "per graph %": 100 * r["per_graph"],
-                     "per node %": 100 * r["per_node"]})
-    return pd.DataFrame(rows)
+def shipped_curves(trained: dict) -> pd.DataFrame:
+    """The test evaluations recorded while the shipped models converged: ``model, epoch, per_graph, per_node``."""
+    rows = [{"model": t.model.name, **{k: e[k] for k in ("epoch", "per_graph", "per_node", "per_graph_argmax")}}
+            for runs in trained.values() for t in runs if t.origin == "shipped" for e in t.provenance["evals"]]
+    return pd.DataFrame(rows, columns=["model", "epoch", "per_graph", "per_node", "per_graph_argmax"])
 
 
-def latent_sweep(sweep: dict, configs: dict, train: DagBatch, test: DagBatch, encode_times: int = 10,
-                 decode_times: int = 10, seed: int = 0) -> pd.DataFrame:
-    """Per-graph and per-node reconstruction (D-VAE's protocol) against latent size: each model of
-    ``sweep`` (key -> sizes) trained again at every size with its Table 1 settings (cached).
-
-    Columns ``model``, ``latent_dim``, ``epochs``, ``per_graph``, ``per_graph_mean``, ``per_node``,
-    ``epochs_loaded`` (how many epochs came from the cache) and ``seconds``.
-    """
-    missing = sorted(set(sweep) - set(configs))
-    if missing:
-        raise ConfigError(f"latent sweep: {missing} have no entry in the compressors' models ({sorted(configs)})")
-    rows = []
-    for key, dims in sweep.items():
-        for d in dims:
-            model, hist, loaded = train_compressor(configs[key].replace(latent_dim=d), train, ENAS_TYPES, progress=False)
-            stoch = metrics.reconstruction(model, test, encode_times, decode_times, stochastic_encode=True, seed=seed)
-            mean = metrics.reconstruction(model, test, encode_times, decode_times, stochastic_encode=False, seed=seed)
-            rows.append({"model": model.name, "latent_dim": model.latent_dim, "epochs": len(hist),
-                         "per_graph": stoch["per_graph"], "per_graph_mean": mean["per_graph"],
-                         "per_node": stoch["per_node"], "epochs_loaded": loaded,
-                         "seconds": sum(r["seconds"] for r in hist)})
-    return pd.DataFrame(rows)
-
-
-def encode_all(model, full: DagBatch, chunk: int = 4096) -> np.ndarray:
-    """The mean codes of every graph of ``full``."""
-    with torch.no_grad():
-        return np.concatenate([model.encode(full[k:k + chunk]).numpy() for k in range(0, len(full), chunk)])
-
-
-def gp_table(trained: dict, arch: Architectures, n_inducing: int, iters: int, seed: int = 0) -> tuple[dict, pd.DataFrame]:
-    """Every model's codes and D-VAE's GP experiment on them: ``(codes by key, RMSE / Pearson r table)``."""
-    codes = {key: encode_all(model, arch.full) for key, (model, _, _) in trained.items()}
-    tr, te, y = arch.train_idx, arch.test_idx, arch.objective
-    rows = []
-    for key, z in codes.items():
-        r = latent_space.gp_prediction(z[tr], y[tr], z[te], y[te], n_inducing=n_inducing, iters=iters, seed=seed)
-        rows.append({"model": trained[key][0].name, "latent": trained[key][0].latent_dim, "RMSE": r["rmse"],
-                     "RMSE (raw)": r["rmse_raw"], "Pearson r": r["pearson"]})
-    return codes, pd.DataFrame(rows)
-
-
-def bo_codes(trained: dict, codes: dict, keys) -> dict:
-    """The codes of the models ``keys`` by display name, for the search; a model not trained is an error."""
-    missing = sorted(set(keys) - set(trained))
-    if missing:
-        raise ConfigError(f"search: bo_models {missing} are not among the compressors' models ({sorted(trained)})")
-    return {trained[k][0].name: codes[k] for k in keys}
-
-
-def search_summary(search: pd.DataFrame, objective, queries: int, seeds: int) -> pd.DataFrame:
-    """Per search method after ``queries`` queries: the best found (mean, std over seeds), its median rank
-    in the pool (1 = the best) and how many seeds found the best."""
-    last = search[search["query"] == queries].copy()
-    last["rank"] = last["best"].map(lambda v: 1 + int((objective > v).sum()))
-    summary = last.groupby("method", sort=False).agg(best_mean=("best", "mean"), best_std=("best", "std"),
-                                                       rank_median=("rank", "median"),
-                                                       found_the_best=("rank", lambda r: int((r == 1).sum()))).reset_index()
-    summary.insert(1, "queries", queries)
-    summary.insert(2, "seeds", seeds)
-    return summary
-
-
-def closing_note(profile, arch: Architectures, real_data, table1_df, provenance, sweep_df, sweep, trained,
-                 capacity, capacity_df, gp_df, summary, bo_queries) -> str:
-    """The chapter's closing summary (markdown), written from this run's tables."""
-    t = table1_df.set_index("model")
-    timing = provenance.set_index("model")
-    lines = [f"**Profile `{profile}`**, {len(arch.train_idx):,} training and {len(arch.test_idx):,} test architectures "
-             f"({'D-VAE file and split' if real_data else 'generated'})."]
-    for name, r in t.iterrows():
-        paper_txt = f" (paper: {r['paper accuracy %']:.2f} %)" if np.isfinite(r["paper accuracy %"]) else ""
-        lines.append(f"* {name}, latent {r['latent']}, {r['epochs']} epochs: {r['per graph %']:.2f} % of test graphs "
-                     f"reconstructed exactly{paper_txt}, {r['per node %']:.2f} % of nodes; validity {r['validity %']:.2f} %; "
-                     f"{timing.loc[name, 'seconds per epoch (median)']:.1f} s per epoch.")
-    if "split" in trained and "split" in sweep:
-        s = sweep_df[(sweep_df["model"] == "split") & (sweep_df["per_graph"] >= 0.99)]
-        lines.append("* Latent size: the split model " + (f"first reconstructs at least 99 % of the test graphs at "
-                     f"{int(s['latent_dim'].min())} dimensions" if len(s) else
-                     f"reconstructs fewer than 99 % of the test graphs at every size tried ({sorted(sweep['split'])})")
-                     + " with these epochs; the paper's 4 + 2 gives "
-                     + f"{t.loc['split', 'per graph %']:.2f} % per graph and {t.loc['split', 'per node %']:.2f} % per node.")
-    lines.append(f"* D-VAE learning check, {capacity['graphs']} training graphs, {capacity['epochs']} epochs: " + "; ".join(
-        f"hidden {r['hidden']}: {r['per graph %']:.0f} % reconstructed exactly (loss {r['loss, first epoch']:.1f} → "
-        f"{r['loss, last epoch']:.2f})" for r in capacity_df.to_dict("records")) + ".")
-    g = gp_df.set_index("model")
-    lines.append(f"* Accuracy prediction: the best Pearson r is {g['Pearson r'].max():.3f} ({g['Pearson r'].idxmax()}), "
-                 f"the worst {g['Pearson r'].min():.3f} ({g['Pearson r'].idxmin()}).")
-    b = summary.set_index("method")
-    lines.append("* Search, best after " + f"{bo_queries} queries (median rank in the pool): "
-                 + "; ".join(f"{m} {row['best_mean']:.4f} (rank {row['rank_median']:.0f})" for m, row in b.iterrows()) + ".")
-    if real_data:
-        lines.append(f"* D-VAE's reference code needs 316 s per epoch on a 2-core CPU like this one (measured when "
-                     f"this chapter was written) and 300 epochs; the models here were trained for "
-                     f"{min(t['epochs'])}–{max(t['epochs'])} epochs.")
-    return "\n".join(lines)
+def model_names(keys) -> dict:
+    return {k: MODELS[k].name for k in keys}

@@ -180,18 +180,19 @@ def enas_decode_study(model, n: int, seed: int = 0, input_shape=(1, 1, 28, 28)) 
     return {**study, "valid_enas": float(np.mean([is_valid_enas(g) for g in cells])) if cells else 0.0}
 
 
-def chapter2_decodes(trained: dict, configs: dict, n: int, seed: int = 0) -> tuple[pd.DataFrame, list]:
-    """:func:`enas_decode_study` of every chapter-2 model (``{key: (model, history, loaded)}``, trained as
-    ``configs`` say): the table, and one provenance row per model."""
+def chapter2_decodes(trained: dict, n: int, seed: int = 0) -> tuple[pd.DataFrame, list]:
+    """:func:`enas_decode_study` of every chapter-2 model (``{key: [Trained, ...]}`` of
+    :func:`nasvec.experiments.compression.train_all`; its first run): the table, and one provenance row per model."""
     rows, provenance = [], []
-    for key, (model, hist, loaded) in trained.items():
+    for key, runs in trained.items():
+        model, hist, origin, cfg = runs[0].model, runs[0].history, runs[0].origin, runs[0].config
         r = enas_decode_study(model, n, seed=seed)
         rows.append({"model": model.name, "decodes": r["n"], "valid ENAS cells %": 100 * r["valid_enas"],
                      "runs as decoded %": 100 * r["valid_before"], "valid after repair %": 100 * r["valid_after"],
                      "rules fired": ", ".join(f"{k} {v}" for k, v in sorted(r["rule_fired"].items(), key=lambda kv: -kv[1]))})
         provenance.append({"what": "chapter 2 model", "model": model.name, "variant": "", "seed": seed,
-                           "epochs": len(hist), "seconds": sum(h["seconds"] for h in hist), "from cache": loaded == len(hist),
-                           "config": configs[key].describe()})
+                           "epochs": len(hist), "seconds": sum(h["seconds"] for h in hist), "from cache": origin != "this run",
+                           "config": cfg.describe()})
     return pd.DataFrame(rows), provenance
 
 
