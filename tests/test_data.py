@@ -190,3 +190,89 @@ def test_the_authors_results_missing_name_the_folder(tmp_path, monkeypatch):
     (tmp_path / "graphembedding-results" / "table2_alexnet_accuracy.txt").write_text("")
     with pytest.raises(DataError, match="no 'Origin/Naive/Compressed"):
         authors.table2_runs()
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+def write_cifar(folder, n=6, seed=0):
+    """A CIFAR-10 file set in the official python format (pickled dicts with bytes keys), ``n`` images a batch."""
+    import pickle
+
+    from nasvec.data import cifar
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    batches = {}
+    for name in cifar.SPLITS["train"] + cifar.SPLITS["test"]:
+        d = {b"batch_label": name.encode(), b"labels": [int(v) for v in rng.integers(0, 10, n)],
+             b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"filenames": [b"x.png"] * n}
+        (folder / name).write_bytes(pickle.dumps(d, protocol=2))
+        batches[name] = d
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [c.encode() for c in cifar.CIFAR10_CLASSES]}))
+    return batches
+
+
+def test_cifar10_reads_the_official_format(tmp_path, monkeypatch):
+    from nasvec.data import cifar
+
+    batches = write_cifar(tmp_path / "cifar-10" / "cifar-10-batches-py")
+    monkeypatch.setenv("NASVEC_DATA", str(tmp_path))
+    x, y = cifar.load_cifar10("train", verify=False)
+    assert x.shape == (30, 3, 32, 32) and x.dtype == np.uint8 and y.shape == (30,) and y.dtype == np.int64
+    first = batches["data_batch_1"]
+    assert np.array_equal(x[0, 0].ravel(), first[b"data"][0, :1024])           # the red plane, row-major
+    assert np.array_equal(x[0, 2].ravel(), first[b"data"][0, 2048:])
+    assert y[:6].tolist() == first[b"labels"]
+    xt, yt = cifar.load_cifar10("test", verify=False)
+    assert xt.shape == (6, 3, 32, 32) and yt.tolist() == batches["test_batch"][b"labels"]
+    # the images go through the same split and scaling as every other data set
+    d = data.image_data(x, y, 20, 10, size=16, seed=0)
+    assert d.x_train.shape == (20, 3, 16, 16)
+
+
+def test_cifar10_refuses_files_that_are_not_official_or_not_batches(tmp_path):
+    import pickle
+
+    from nasvec.data import cifar
+
+    folder = tmp_path / "cifar-10"
+    write_cifar(folder)
+    with pytest.raises(DataError, match=r"data_batch_1: MD5 \w+ differs from the official file's c99cafc1"):
+        cifar.load_cifar10(root=folder)
+    (folder / "data_batch_2").write_bytes((folder / "data_batch_2").read_bytes()[:100])   # truncated
+    with pytest.raises(DataError, match="data_batch_2: not a CIFAR-10 batch \\(unpickling failed"):
+        cifar.load_cifar10(root=folder, verify=False)
+
+    class Hostile:
+        def __reduce__(self):
+            import os
+            return (os.getcwd, ())
+
+    (folder / "data_batch_2").write_bytes(pickle.dumps({b"data": Hostile(), b"labels": []}))
+    with pytest.raises(DataError, match="global posix.getcwd is not allowed"):
+        cifar.load_cifar10(root=folder, verify=False)
+    (folder / "data_batch_2").write_bytes(pickle.dumps({b"data": np.zeros((2, 3072)), b"labels": [0, 1]}))
+    with pytest.raises(DataError, match=r"'data' must be uint8 \[n, 3072\], got float64"):
+        cifar.load_cifar10(root=folder, verify=False)
+    (folder / "data_batch_2").write_bytes(pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}))
+    with pytest.raises(DataError, match="'labels' must be 2 integers in 0..9"):
+        cifar.load_cifar10(root=folder, verify=False)
+
+
+def test_cifar10_missing_says_where_to_put_it(tmp_path, monkeypatch):
+    import urllib.request
+
+    from nasvec.data import cifar
+
+    with pytest.raises(DataError, match="CIFAR-10 not found in .*cifar-10: put the files data_batch_1..5"):
+        cifar.load_cifar10(root=tmp_path / "cifar-10", download=False)
+
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(DataError, match="downloading https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz failed "
+                                        "\\(network unreachable\\). Put the unpacked cifar-10-batches-py"):
+        cifar.load_cifar10(root=tmp_path / "cifar-10")
+    assert not (tmp_path / "cifar-10").exists()
+    with pytest.raises(ConfigError, match="split must be 'train' or 'test'"):
+        cifar.load_cifar10("valid", root=tmp_path)
