@@ -116,8 +116,8 @@ def train_all(configs: dict, train: DagBatch, seeds=None, keys=None, progress: b
         cfg = configs[key]
         if cfg.checkpoint:
             model, shipped_cfg, prov = load_shipped(cfg.checkpoint, train, ENAS_TYPES)
-            out[key] = [Trained(key, model, prov["history"], shipped_cfg.replace(checkpoint=cfg.checkpoint), "shipped",
-                                len(prov["history"]), prov)]
+            used = shipped_cfg.replace(checkpoint=cfg.checkpoint, epochs=prov["epochs"])
+            out[key] = [Trained(key, model, prov["history"], used, "shipped", len(prov["history"]), prov)]
             continue
         runs = []
         for s in (seeds if seeds is not None else [cfg.seed]):

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from ..compress.attributed import AttributedConfig, train_attributed
+from ..compress.pernode_attr import PerNodeAttrConfig, edges_outside, reconstruction_report, train_pernode_attr
 from ..data.enas import ENAS_TYPES, is_valid_enas
 from ..data.zoo import load_zoo
 from ..errors import ConfigError
@@ -25,7 +26,7 @@ from ..graph.core import ArchGraph, Node
 from ..graph.vocab import N_COLUMNS, OP_INDEX, OPS
 from ..repair import RULES, problem, raw_arrays, repair, rule_table, valid_before_repair
 
-__all__ = ["DECODER_KINDS", "attribute_accuracy", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
+__all__ = ["DECODER_KINDS", "attribute_accuracy", "pernode_compressor", "pernode_reconstruction", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
            "compressor_provenance", "enas_decode_study", "enas_decoder_output", "prior_validity", "prior_validity_table",
            "random_decoder_output", "reconstruction_summary", "rule_table", "validity_study", "validity_tables",
            "zoo_compressor"]
@@ -204,6 +205,31 @@ def zoo_compressor(zoo_n: int, cfg: AttributedConfig, zoo_seed: int = 0):
     model, batch, hist, hit = train_attributed(zoo, cfg, cache_name="repair-compressor",
                                                cache_config={"zoo_n": zoo_n, "zoo_seed": zoo_seed})
     return zoo, model, batch, hist, hit
+
+
+def pernode_compressor(zoo_n: int, cfg: PerNodeAttrConfig, extra=(), copies: int = 0, zoo_seed: int = 0):
+    """The paper's per-node compressor trained on the first ``zoo_n`` zoo graphs plus each graph of ``extra``
+    repeated ``copies`` times (cached). Returns ``(zoo, model, history, from_cache)``."""
+    zoo = load_zoo(zoo_n, seed=zoo_seed, progress=False)
+    model, hist, hit = train_pernode_attr(zoo + list(extra) * copies, cfg, progress=False)
+    return zoo, model, hist, hit
+
+
+def pernode_reconstruction(model, sets: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per set of graphs (name -> graphs): how often the per-node compressor gives back each part exactly,
+    per node and per network (:func:`nasvec.compress.pernode_attr.reconstruction_report`); and, for the
+    first set, per attribute column over the nodes that have it."""
+    rows, first = [], None
+    for name, graphs in sets.items():
+        r = reconstruction_report(model, graphs)
+        first = first or r
+        out, total = edges_outside(graphs, model.window)
+        rows.append({"graphs": name, "networks": r["networks"], "nodes": r["nodes"],
+                     **{f"{part} per node %": 100 * v for part, v in r["per_node"].items()},
+                     **{f"{part} per network %": 100 * v for part, v in r["per_network"].items()},
+                     "edges beyond the window": out, "edges": total})
+    columns = pd.DataFrame([{"column": k, "right %": 100 * v} for k, v in first["columns"].items()])
+    return pd.DataFrame(rows), columns.sort_values("right %", kind="stable").reset_index(drop=True)
 
 
 def prior_validity(model, n: int, input_shape, seed: int = 0) -> dict:

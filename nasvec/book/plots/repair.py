@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...experiments.table2 import VARIANTS
+from ...experiments.table2 import AUTHORS_VARIANT, VARIANTS
 from .common import draw_graph
 
 
@@ -18,15 +18,24 @@ def before_after(before, after):
     return fig
 
 
-def table2_curves(runs: dict, models, seeds):
-    """Test accuracy per epoch of every Table 2 variant (mean over seeds), one panel per network."""
+def table2_curves(runs: dict, models, seeds, data: str, authors=None):
+    """Test accuracy per epoch of every Table 2 variant (mean over seeds), one panel per network; dashed, the
+    authors' runs (mean over their three, ``authors``: :func:`nasvec.data.authors.table2_curves`)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.5), squeeze=False)
+    colors = dict(zip(VARIANTS, ["tab:blue", "tab:orange", "tab:green"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
     for ax, name in zip(axes[0], models):
         for variant in VARIANTS:
             acc = np.mean([runs[name, variant, s]["curves"]["test_acc"] for s in seeds], axis=0)
-            ax.plot(range(1, len(acc) + 1), 100 * acc, marker="o", label=variant)
+            ax.plot(range(1, len(acc) + 1), 100 * acc, marker="o", ms=3, color=colors[variant],
+                    label=f"{variant} (ours, {data})")
+            if authors is not None:
+                a = authors[(authors.network == name) & (authors.variant.map(AUTHORS_VARIANT) == variant)]
+                m = a.groupby("epoch").test_acc.mean()
+                ax.plot(m.index, 100 * m.values, ls="--", color=colors[variant], label=f"{variant} (authors, CIFAR-10)")
         ax.set(title=name, xlabel="epoch", ylabel="test accuracy %")
-        ax.legend()
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
     return fig
