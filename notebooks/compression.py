@@ -184,6 +184,7 @@ rep.table(chapter.invalid_reasons(evals), "invalid_reasons")
 # are the last ones, so the test split decided when to stop, never which weights to keep.
 
 # %%
+rep.note(chapter.shipped_note(trained) or "No shipped models in this profile.")
 curves = chapter.shipped_curves(trained)
 if len(curves):
     published = dict(zip(chapter.PUBLISHED.model, chapter.PUBLISHED["reconstruction %"]))

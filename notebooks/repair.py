@@ -46,14 +46,12 @@ import torch
 import nasvec
 from nasvec.book import Report, shared
 from nasvec.book.plots import repair as figures
-from nasvec.compress.attributed import AttributedConfig, reconstruction_report
-from nasvec.compress.pernode_attr import PerNodeAttrConfig
+from nasvec.compress import attributed, pernode_attr
 from nasvec.data import authors
 from nasvec.experiments import compression as ch2, repair as chapter, table2 as t2
 
 nasvec.seed_everything(seed)
 rep = Report("repair")
-torch.set_num_threads(threads)
 
 # %% [markdown]
 # ## The rules
@@ -68,6 +66,7 @@ torch.set_num_threads(threads)
 # batch size; layer sizes are capped so that garbage cannot ask for terabytes.
 
 # %%
+torch.set_num_threads(threads)
 rep.table(chapter.rule_table(), "rules")
 
 # %% [markdown]
@@ -144,7 +143,7 @@ rep.table(decodes, "chapter2_decodes", float_format="%.1f")
 # reconstructed when every node's op, row and attributes are.
 
 # %%
-pn_cfg = PerNodeAttrConfig.from_dict({"seed": seed, **pernode})
+pn_cfg = pernode_attr.PerNodeAttrConfig.from_dict({"seed": seed, **pernode})
 t2_cfg = t2.Table2Config.from_dict({"split_seed": seed, **table2})
 targets = {name: t2.original_graph(name, t2_cfg.input_shape(name)) for name in t2_cfg.models}
 zoo, pn, pn_hist, pn_cached = chapter.pernode_compressor(zoo_n, pn_cfg, targets.values(), table2_copies)
@@ -178,10 +177,10 @@ provenance += [{"what": "per-node compressor", "model": label, "variant": "", "s
 # the mean code of every training graph.
 
 # %%
-comp_cfg = AttributedConfig.from_dict({"seed": seed, **compressor})
+comp_cfg = attributed.AttributedConfig.from_dict({"seed": seed, **compressor})
 zoo, comp, zoo_batch, comp_hist, comp_cached = chapter.zoo_compressor(zoo_n, comp_cfg)
 print(chapter.compressor_line(zoo, comp_cfg, comp_hist, comp_cached))
-recon = reconstruction_report(comp, zoo_batch)
+recon = attributed.reconstruction_report(comp, zoo_batch)
 rep.table(chapter.reconstruction_summary(recon, len(zoo), comp_cfg), "reconstruction",
           caption="whether the model came from the cache: table provenance_timing below")
 provenance.append(chapter.compressor_provenance(comp_cfg, comp_hist, comp_cached))

@@ -144,6 +144,19 @@ def test_the_verdict_follows_the_numbers():
     assert "4 + 2 dimensions suffice" in "\n".join(uses._verdict(t1, names))
 
 
+def test_the_shipped_note_states_every_deviation_from_dvae():
+    from nasvec.compress.registry import CompressorConfig
+
+    cfg = CompressorConfig("dvae", latent_dim=56, kwargs={"hidden": 128}, lr=1e-3, checkpoint="dvae")
+    prov = {"weights_bytes": 900_000, "command": "nasvec converge dvae --hidden 128", "epochs": 90, "seconds": 3600,
+            "machine": {"cpu_count": 2, "threads": 1}, "stopped": "no gain"}
+    model = cfg.replace(checkpoint=None).build(["input", "output", "conv"], 4)
+    note = compression.shipped_note({"dvae": [compression.Trained("dvae", model, [], cfg, "shipped", 90, prov)]})
+    assert "`checkpoints/compression/dvae/` (0.9 MB, half precision)" in note and "for 90 epochs in 1.00 h" in note
+    assert "hidden 128 (D-VAE: 501); lr 0.001 (D-VAE: 0.0001); epochs 90 (D-VAE: 300)" in note
+    assert compression.shipped_note({}) == ""
+
+
 def test_chapter2_names_models_missing_from_the_compressors(cache):
     from nasvec.experiments import compression_uses as uses
 

@@ -94,5 +94,5 @@ def test_roundtrip_variant_is_the_same_architecture():
     assert net(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
     with pytest.raises(ConfigError, match="variant"):
         table2_network("resnet18", "bogus", (1, 1, 8, 8), 10, seed=0)
-    with pytest.raises(ConfigError, match="compressor"):
+    with pytest.raises(ConfigError, match="needs compress="):
         table2_network("resnet18", "compressed", (1, 1, 8, 8), 10, seed=0)

@@ -160,7 +160,8 @@ def evaluate_all(trained: dict, arch: Architectures, encode_times=10, decode_tim
 
 def table1(trained: dict, evals: pd.DataFrame) -> pd.DataFrame:
     """Table 1: per model, the mean over its runs (and the standard deviation of the per-graph accuracy),
-    beside the published numbers (D-VAE's paper) and the seed paper's own Table 1."""
+    beside the published numbers (D-VAE's paper) and the seed paper's own Table 1. ``origin`` is
+    ``shipped`` or ``trained`` (whether by this run or its cache: the ``_timing`` table says)."""
     rows = []
     published = PUBLISHED.set_index("model")
     for key, runs in trained.items():
@@ -169,7 +170,7 @@ def table1(trained: dict, evals: pd.DataFrame) -> pd.DataFrame:
         pub = published.loc[PUBLISHED_NAME[key]] if key in PUBLISHED_NAME else None
         rows.append({
             "model": m.name, "code": code_size(m), "hidden": _hidden(m), "epochs": len(runs[0].history),
-            "runs": len(runs), "origin": runs[0].origin,
+            "runs": len(runs), "origin": "shipped" if runs[0].origin == "shipped" else "trained",
             "per graph %": 100 * e.per_graph.mean(), "per graph sd": 100 * e.per_graph.std() if len(e) > 1 else np.nan,
             "per graph, mean code %": 100 * e.per_graph_mean.mean(), "per node %": 100 * e.per_node.mean(),
             "per node, all graphs %": 100 * e.per_node_all.mean(),
@@ -222,6 +223,30 @@ def shipped_curves(trained: dict) -> pd.DataFrame:
     rows = [{"model": t.model.name, **{k: e[k] for k in ("epoch", "per_graph", "per_node", "per_graph_argmax")}}
             for runs in trained.values() for t in runs if t.origin == "shipped" for e in t.provenance["evals"]]
     return pd.DataFrame(rows, columns=["model", "epoch", "per_graph", "per_node", "per_graph_argmax"])
+
+
+#: D-VAE's own settings (its paper and code), against which a shipped model's deviations are stated
+DVAE_SETTINGS = {"hidden": 501, "lr": 1e-4, "batch_size": 32, "beta": 0.005, "latent_dim": 56, "epochs": 300}
+
+
+def shipped_note(trained: dict) -> str:
+    """Markdown: how each shipped model was trained, and where that deviates from D-VAE's settings."""
+    lines = []
+    for runs in trained.values():
+        t = runs[0]
+        if t.origin != "shipped":
+            continue
+        p, c = t.provenance, t.config
+        used = {"hidden": c.kwargs.get("hidden", 501), "lr": c.lr, "batch_size": c.batch_size, "beta": c.beta,
+                "latent_dim": c.latent_dim, "epochs": p["epochs"]}
+        dev = [f"{k.replace('_', ' ')} {v:g} (D-VAE: {DVAE_SETTINGS[k]:g})" for k, v in used.items() if v != DVAE_SETTINGS[k]]
+        lines.append(f"* **{t.model.name}**: shipped in `checkpoints/compression/{c.checkpoint}/` "
+                     f"({p['weights_bytes'] / 1e6:.1f} MB, half precision), trained by `{p['command']}` for "
+                     f"{p['epochs']} epochs in {p['seconds'] / 3600:.2f} h on {p['machine']['cpu_count']} CPU core(s) "
+                     f"({p['machine']['threads']} torch thread(s)); stopped because "
+                     + ("the test reconstruction no longer gained" if p["stopped"] == "no gain" else "it reached max_epochs")
+                     + ". Deviations from D-VAE's settings: " + ("; ".join(dev) or "none") + ".")
+    return "\n".join(lines)
 
 
 def model_names(keys) -> dict:

@@ -98,10 +98,10 @@ def per_node(compressor):
 
 def variant_graph(g, variant: str, input_shape, num_classes: int = 10, compress=None):
     """``(graph, rules fired)`` of a Table 2 cell built from the original graph ``g``: ``roundtrip`` is
-    :func:`decode` of :func:`encode`; ``compressed``: ``compress(g)`` (the arrays a compressor decodes,
+    :func:`decode` of :func:`encode` (no rules: None); ``compressed``: ``compress(g)`` (the arrays a compressor decodes,
     e.g. :func:`per_node`), then :func:`nasvec.repair.repair`."""
     if variant == "roundtrip":
-        return decode(encode(g)), {}
+        return decode(encode(g)), None
     if variant != "compressed":
         raise ConfigError(f"variant must be 'roundtrip' or 'compressed' here, got {variant!r}")
     if compress is None:
@@ -141,7 +141,7 @@ def changes(cfg: Table2Config, compressors: dict, num_classes: int = 10, listed:
             params = sum(p.numel() for p in to_torch(g2, shape).parameters())
             rows.append({"network": name, "variant": label, "nodes": len(g2), **d.as_row(), "params": params,
                          "params vs original %": 100 * params / params0,
-                         "rules fired": ", ".join(f"{k} {v}" for k, v in sorted(rules.items())) or "none",
+                         "rules fired": ", ".join(f"{k} {v}" for k, v in sorted((rules or {}).items())) or "none",
                          "edits": "; ".join(d.edits[:listed]) + (f"; ... ({d.total - listed} more)" if d.total > listed else "")})
     return pd.DataFrame(rows)
 
