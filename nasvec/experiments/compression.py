@@ -240,6 +240,9 @@ def shipped_note(trained: dict) -> str:
         used = {"hidden": c.kwargs.get("hidden", 501), "lr": c.lr, "batch_size": c.batch_size, "beta": c.beta,
                 "latent_dim": c.latent_dim, "epochs": p["epochs"]}
         dev = [f"{k.replace('_', ' ')} {v:g} (D-VAE: {DVAE_SETTINGS[k]:g})" for k, v in used.items() if v != DVAE_SETTINGS[k]]
+        final_lr = p["history"][-1].get("lr", c.lr) if p.get("history") else c.lr
+        if final_lr != c.lr:
+            dev.append(f"D-VAE's plateau schedule took the learning rate from {c.lr:g} to {final_lr:g}")
         lines.append(f"* **{t.model.name}**: shipped in `checkpoints/compression/{c.checkpoint}/` "
                      f"({p['weights_bytes'] / 1e6:.1f} MB, half precision), trained by `{p['command']}` for "
                      f"{p['epochs']} epochs in {p['seconds'] / 3600:.2f} h on {p['machine']['cpu_count']} CPU core(s) "
