@@ -94,7 +94,7 @@ def read_attrs(row: list, op: str) -> dict:
         kind, width = ATTRS[name]
         c = COLUMN_OF[name]
         x = row[c]
-        if math.isnan(x):
+        if math.isnan(x) and kind not in ("ints", "floats"):
             continue
         if kind == "int":
             if not math.isinf(x):
@@ -107,20 +107,43 @@ def read_attrs(row: list, op: str) -> dict:
             if 0 <= k < len(STRINGS):
                 out[name] = STRINGS[k]
         elif kind in ("ints", "floats"):
-            value = _read_list(row, c, x, width, kind)
+            value = _read_list(row, c, x, width, kind, name)
             if value is not None:
                 out[name] = value
         # tensors (Constant values, Gather indices) are never kept by the rules
     return out
 
 
-def _read_list(row, c, x, width, kind):
-    if not math.isfinite(x):
-        return None
-    n = int(round(x))
-    if not 0 <= n <= width:
-        return None
-    vals = row[c + 1:c + 1 + n]
+#: list attributes of spatial layers: one entry per spatial axis (pads: begins, then ends); no real network
+#: has an entry above :data:`SPATIAL_BOUND`, so a larger one is corruption
+SPATIAL_LISTS = {"kernel_shape", "strides", "dilations", "pads", "output_padding"}
+SPATIAL_BOUND = 1 << 16
+
+
+def _read_list(row, c, x, width, kind, name=""):
+    """A list whose cells may be damaged, restored where its other cells say what it was: a damaged length
+    is taken from the cells present; a damaged entry of a spatial list (:data:`SPATIAL_LISTS`) is copied from
+    its counterpart (pads: the same axis' other side) or the most common intact entry."""
+    if math.isfinite(x) and 0 <= round(x) <= width:
+        n = int(round(x))
+    else:  # the length is damaged: the cells present say how long the list is
+        present = [k for k in range(width) if not math.isnan(row[c + 1 + k])]
+        if not present:
+            return None
+        n = present[-1] + 1
+    vals = list(row[c + 1:c + 1 + n])
+    if kind == "ints" and name in SPATIAL_LISTS:
+        ok = [math.isfinite(t) and abs(t) < SPATIAL_BOUND for t in vals]
+        if not all(ok):
+            good = [round(t) for t, g in zip(vals, ok) if g]
+            if not good:
+                return None
+            common = max(set(good), key=good.count)
+            half = n // 2
+            for k, g in enumerate(ok):
+                if not g:
+                    mate = k + half if k < half else k - half
+                    vals[k] = vals[mate] if name == "pads" and n % 2 == 0 and ok[mate] else common
     if any(math.isnan(t) for t in vals):
         return None
     if kind == "ints":

@@ -75,9 +75,10 @@ RULES = {
     "one_sink": Rule("exactly one Output, last: extra Outputs -> Identity, a missing one is added, edges out of it "
                      "dropped", structure.one_sink, "structure"),
     "orphans": Rule("a node with no inputs reads the node just before it", structure.orphans, "structure"),
-    "dangling": Rule("a node nobody reads feeds the next node that has a free input slot", structure.dangling,
+    "dangling": Rule("a node nobody reads feeds the nearest later node with a free input slot, or one whose input "
+                     "is read by others too (that input moves to it)", structure.dangling,
                      "structure"),
-    "arity": Rule("extra inputs beyond an op's arity are dropped; a binary op with one operand -> Identity",
+    "arity": Rule("inputs beyond an op's arity are dropped: first those read by others too, then the farthest back",
                   structure.limit_arity, "structure"),
     "prune": Rule("nodes not on a path from the Input to the Output are dropped", structure.prune, "structure"),
     "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
@@ -85,8 +86,10 @@ RULES = {
                        "channels, axes, ...); missing required ones filled with defaults", emit.with_attrs, "node"),
     "rank": Rule("Flatten inserted before Gemm; [N, C] -> [N, C, 1, 1] Reshape before a conv or pool; "
                  "global pool of a 2-D tensor -> Identity", emit.to_spatial, "node"),
-    "operands": Rule("Add/Mul/Sub/Div/Concat operands made compatible: pooling or zero-padding for spatial sizes, "
-                     "a 1x1 Conv (or Linear) for channels; an operand of another rank is dropped", emit.adapt, "node"),
+    "operands": Rule("Add/Mul/Sub/Div/Concat operands made compatible on the offending branch: reshape or global pool "
+                     "for the rank, pooling or zero-padding for spatial sizes, a 1x1 Conv (or Linear) for channels; "
+                     "a binary op with one operand reads the nearest earlier node of the same shape", emit.adapt,
+                     "node"),
     "size_cap": Rule("a node whose output would exceed MAX_ELEMENTS values per example -> Identity", emit.with_attrs,
                      "node"),
     "fallback": Rule("a node still inconsistent after the rules above -> Identity", emit.fallback, "node"),

@@ -98,21 +98,31 @@ def _elements(shape):
 
 
 # --------------------------------------------------------------------------- node rules
-def adapt(d: Draft, k, target, skip_axis=None):
-    """Rule ``operands``: make node ``k``'s output fit ``target`` (same rank) on every axis but
-    ``skip_axis``; None if impossible."""
-    x = d.shape(k)
+def adapt(d: Draft, k, target, skip_axis=None, broadcast: bool = False):
+    """Rule ``operands``: make node ``k``'s output fit ``target`` on every axis but ``skip_axis``, on the
+    branch itself (the smallest local change, nothing cut): a rank 2 tensor is reshaped to ``[N, C, 1, ...]``
+    and a spatial one pooled and flattened to ``[N, C]``; spatial sizes are pooled down or zero-padded up;
+    channels are mapped by a 1x1 Conv (or a Linear). ``broadcast``: a size-1 axis may stay 1 (binary ops
+    broadcast it). Returns the adapted node, or None when the shapes cannot be made to fit."""
+    x, target = d.shape(k), tuple(target)
     if len(x) != len(target):
-        return None
+        if len(x) == 2 and len(target) > 2:
+            k = d.emit("Reshape", {"shape": [0, -1] + [1] * (len(target) - 2)}, [k])
+        elif len(x) > 2 and len(target) == 2:
+            k = d.emit("Flatten", {"axis": 1}, [d.emit("GlobalAveragePool", {}, [k])])
+        else:
+            return None
+        x = d.shape(k)
     rank = len(x)
+    keep = (lambda j, size: size == 1) if broadcast else (lambda j, size: False)
     if rank > 2:  # spatial sizes: pool down, pad up
-        down = [j for j in range(2, rank) if j != skip_axis and x[j] > target[j] and target[j] != 1]
+        down = [j for j in range(2, rank) if j != skip_axis and x[j] > target[j] and not keep(j, target[j])]
         if down:
             kern = [x[j] - (target[j] - 1) * (x[j] // target[j]) if j in down else 1 for j in range(2, rank)]
             strd = [x[j] // target[j] if j in down else 1 for j in range(2, rank)]
             k = d.emit("AveragePool", {"kernel_shape": kern, "strides": strd}, [k])
             x = d.shape(k)
-        up = [j for j in range(2, rank) if j != skip_axis and x[j] < target[j] and x[j] != 1]
+        up = [j for j in range(2, rank) if j != skip_axis and x[j] < target[j] and not keep(j, x[j])]
         if up:
             pads = [0] * (2 * rank)
             for j in up:
@@ -120,12 +130,15 @@ def adapt(d: Draft, k, target, skip_axis=None):
                 pads[j], pads[j + rank] = extra // 2, extra - extra // 2
             k = d.emit("Pad", {"pads": pads}, [k])
             x = d.shape(k)
-    if skip_axis != 1 and x[1] != target[1] and x[1] != 1:
+    if skip_axis != 1 and x[1] != target[1] and not keep(1, x[1]):
         if rank > 2:
             k = d.emit("Conv", {"kernel_shape": [1] * (rank - 2), "out_channels": int(target[1])}, [k])
         else:
             k = d.emit("MatMul", {"out_features": int(target[1])}, [k])
-    return k
+    x = d.shape(k)
+    fits = all(j == skip_axis or j == 0 or x[j] == target[j] or (broadcast and 1 in (x[j], target[j]))
+               for j in range(rank))
+    return k if fits else None
 
 
 def to_spatial(d: Draft, k):
@@ -147,7 +160,20 @@ def with_attrs(d: Draft, op, raw, fixed, srcs, name):
     return k
 
 
+def partner(d: Draft, k):
+    """The nearest node emitted before ``k`` (not the Input) with ``k``'s shape, or None: the second operand of
+    a binary op that lost one (a residual Add whose skip edge was damaged reads the block's input again)."""
+    x = d.shape(k)
+    return next((j for j in range(k - 1, 0, -1) if d.shape(j) == x), None)
+
+
 def _binary(d: Draft, op, raw, srcs, name):
+    if len(srcs) < 2:
+        other = partner(d, srcs[0])
+        d.count["operands"] += 1
+        if other is None:
+            return d.identity(srcs, name)
+        srcs = [srcs[0], other]
     a0, a1 = srcs[0], srcs[1]
     t, s = d.shape(a0), d.shape(a1)
     try:  # same rank only: right-aligned broadcasting across ranks depends on the batch size
@@ -155,7 +181,7 @@ def _binary(d: Draft, op, raw, srcs, name):
     except ValueError:
         ok = False
     if not ok:
-        new = adapt(d, a1, t)
+        new = adapt(d, a1, t, broadcast=True)
         d.count["operands"] += 1
         if new is None:
             return d.identity(srcs[:1], name)

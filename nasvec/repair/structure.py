@@ -119,46 +119,55 @@ def orphans(s: Skeleton) -> None:
             s.count["orphans"] += 1
 
 
-def dangling(s: Skeleton) -> None:
-    """Rule ``dangling``: a node nobody reads feeds the next node that has a free input slot."""
-    n = len(s)
-    outdeg = [0] * n
-    for k in range(n):
+def _consumers(s: Skeleton) -> list[int]:
+    out = [0] * len(s)
+    for k in range(len(s)):
         for j in s.ins[k]:
-            outdeg[j] += 1
+            out[j] += 1
+    return out
+
+
+def dangling(s: Skeleton) -> None:
+    """Rule ``dangling``: a node nobody reads feeds the nearest later node that can take it — one with a free
+    input slot, or one whose input slot holds a node that others read too (that input moves to the dangling
+    node: nothing else is cut). A decoder that moved one end of an edge is undone this way."""
+    n = len(s)
+    outdeg = _consumers(s)
     free = [(arity(s.ops[k]) - len(s.ins[k])) for k in range(n)]
-    nxt = list(range(1, n + 1))  # candidate next node with a free slot (n = none), path-compressed
-
-    def find(j):
-        root = j
-        while root < n and free[root] <= 0:
-            root = nxt[root]
-        while j != root:
-            after = nxt[j]
-            nxt[j] = root
-            j = after
-        return root
-
     for k in range(n - 2, -1, -1):
-        if outdeg[k] == 0:
-            j = find(k + 1)
-            if j < n:
+        if outdeg[k]:
+            continue
+        for j in range(k + 1, n):
+            if free[j] > 0:
                 s.ins[j].append(k)
                 free[j] -= 1
-                outdeg[k] += 1
-                s.count["dangling"] += 1
+                break
+            shared = [t for t, src in enumerate(s.ins[j]) if src != k and outdeg[src] > 1]
+            if shared:
+                t = max(shared, key=lambda t: j - s.ins[j][t])   # the farthest of the shared inputs gives way
+                outdeg[s.ins[j][t]] -= 1
+                s.ins[j][t] = k
+                break
+        else:
+            continue
+        outdeg[k] += 1
+        s.count["dangling"] += 1
 
 
 def limit_arity(s: Skeleton) -> None:
-    """Rule ``arity``: extra inputs beyond an op's arity are dropped; a binary op with one operand -> Identity."""
+    """Rule ``arity``: inputs beyond an op's arity are dropped — first those whose node others read too
+    (dropping them cuts nothing), then the farthest back. A binary op with one operand is left to the shapes
+    pass, which gives it a second one (rule ``operands``)."""
+    outdeg = _consumers(s)
     for k in range(1, len(s)):
         ar = arity(s.ops[k])
         if len(s.ins[k]) > ar:
             s.count["arity"] += 1
-            s.ins[k] = s.ins[k][:ar]
-        if s.ops[k] in BINARY and len(s.ins[k]) == 1:
-            s.ops[k] = "Identity"
-            s.count["arity"] += 1
+            order = sorted(range(len(s.ins[k])), key=lambda t: (outdeg[s.ins[k][t]] > 1, k - s.ins[k][t]))
+            keep = sorted(order[:ar])
+            for t in order[ar:]:
+                outdeg[s.ins[k][t]] -= 1
+            s.ins[k] = [s.ins[k][t] for t in keep]
 
 
 def prune(s: Skeleton) -> None:
