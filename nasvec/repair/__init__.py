@@ -68,8 +68,8 @@ RULES = {
                   decode_edges, "arrays"),
     "acyclic": Rule("the node order is the topological order: an edge pointing backwards is reversed",
                     decode_edges, "arrays"),
-    "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze, Reshape, Transpose) -> Identity; "
-                      "Constant dropped", structure.shape_ops, "structure"),
+    "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped; a Reshape "
+                      "or Transpose stays only if it keeps the batch axis apart", structure.shape_ops, "structure"),
     "one_source": Rule("exactly one Input, first: extra Inputs -> Identity, a missing one is added, edges into it "
                        "dropped", structure.one_source, "structure"),
     "one_sink": Rule("exactly one Output, last: extra Outputs -> Identity, a missing one is added, edges out of it "

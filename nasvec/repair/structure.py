@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .emit import BINARY, reaching
 
-SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Reshape", "Transpose"}
+SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze"}
 
 
 @dataclass
@@ -50,7 +50,9 @@ def arity(op) -> int:
 
 
 def shape_ops(s: Skeleton) -> None:
-    """Rule ``shape_ops``: shape arithmetic -> Identity; Constant dropped."""
+    """Rule ``shape_ops``: shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped.
+    A Reshape or Transpose with static attributes stays; the shapes pass keeps it when it keeps the batch
+    axis apart (a channel shuffle does) and makes it an Identity otherwise (rule ``fallback``)."""
     for i, op in enumerate(s.ops):
         if op in SHAPE_OPS:
             s.ops[i] = "Identity"
