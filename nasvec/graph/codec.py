@@ -118,6 +118,8 @@ def read_attrs(row: list, op: str) -> dict:
 #: has an entry above :data:`SPATIAL_BOUND`, so a larger one is corruption
 SPATIAL_LISTS = {"kernel_shape", "strides", "dilations", "pads", "output_padding"}
 SPATIAL_BOUND = 1 << 16
+#: a damaged entry of a Reshape's ``shape`` that its other entries determine (never a legal value)
+DAMAGED = -2
 
 
 def _read_list(row, c, x, width, kind, name=""):
@@ -144,6 +146,13 @@ def _read_list(row, c, x, width, kind, name=""):
                 if not g:
                     mate = k + half if k < half else k - half
                     vals[k] = vals[mate] if name == "pads" and n % 2 == 0 and ok[mate] else common
+    damaged = [k for k, t in enumerate(vals) if not math.isfinite(t) or abs(t) >= SPATIAL_BOUND]
+    if kind == "ints" and name == "perm" and len(damaged) == 1:   # a permutation: the missing axis is known
+        missing = set(range(n)) - {round(t) for k, t in enumerate(vals) if k not in damaged}
+        if len(missing) == 1:
+            vals[damaged[0]] = missing.pop()
+    if kind == "ints" and name == "shape" and len(damaged) == 1 and damaged[0] > 0:
+        vals[damaged[0]] = DAMAGED   # Reshape's fixer solves it from the element count
     if any(math.isnan(t) for t in vals):
         return None
     if kind == "ints":

@@ -84,8 +84,9 @@ RULES = {
     "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
     "attributes": Rule("attribute values made legal for the op and the input shape (kernel, stride, pads, group, "
                        "channels, axes, ...); missing required ones filled with defaults", emit.with_attrs, "node"),
-    "rank": Rule("Flatten inserted before Gemm; [N, C] -> [N, C, 1, 1] Reshape before a conv or pool; "
-                 "global pool of a 2-D tensor -> Identity", emit.to_spatial, "node"),
+    "rank": Rule("Flatten inserted before Gemm; [N, C] -> [N, C, 1, 1] Reshape before a conv or pool, and a tensor "
+                 "of more axes than the input folded into [N, C, spatial]; global pool of a 2-D tensor -> Identity",
+                 emit.to_spatial, "node"),
     "operands": Rule("Add/Mul/Sub/Div/Concat operands made compatible on the offending branch: reshape or global pool "
                      "for the rank, pooling or zero-padding for spatial sizes, a 1x1 Conv (or Linear) for channels; "
                      "a binary op with one operand reads the nearest earlier node of the same shape", emit.adapt,

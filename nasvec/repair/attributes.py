@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from ..errors import GraphError
+from ..graph.codec import DAMAGED
 from ..graph.vocab import allowed_attrs
 
 MAX_CHANNELS = 4096          #: cap on out_channels / out_features
@@ -258,6 +259,11 @@ def _reshape(a, x, out):
     if not isinstance(shape, list) or len(shape) < 2 or shape[0] not in (-1, 0):
         raise GraphError(f"Reshape to {shape!r} would not keep the batch axis")
     sizes = [x[j] if v == 0 and j < len(x) else v for j, v in enumerate(shape)][1:]
+    if sizes.count(DAMAGED) == 1:   # one entry damaged: the element count says what it was
+        rest = int(np.prod([v for v in sizes if v != DAMAGED]))
+        if rest > 0 and int(np.prod(x[1:])) % rest == 0:
+            sizes[sizes.index(DAMAGED)] = int(np.prod(x[1:])) // rest
+            shape = [shape[0]] + sizes
     if any(v < 1 for v in sizes) or int(np.prod(sizes)) != int(np.prod(x[1:])):
         raise GraphError(f"Reshape of {list(x)} to {shape} would mix examples")
     out["shape"] = list(shape)

@@ -232,9 +232,10 @@ def _spatial(d: Draft, op, raw, srcs, name):
                 return d.identity(srcs, name)
             srcs = [to_spatial(d, srcs[0])]
             x = d.shape(srcs[0])
-        if len(x) > 5:
-            d.count["fallback"] += 1
-            return d.identity(srcs, name)
+        if len(x) > d.spatial + 2:   # a channel shuffle cut short: fold the extra axes into the channels
+            d.count["rank"] += 1
+            srcs = [d.emit("Reshape", {"shape": [0, -1] + list(x[-d.spatial:])}, srcs[:1])]
+            x = d.shape(srcs[0])
         if op in GLOBAL_POOLS:
             return d.emit(op, {}, srcs, name)
         fixed = fix_conv(op, raw, x) if op in ("Conv", "ConvTranspose") else fix_pool(op, raw, x)
