@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import sys
 import types
+
+import numpy as np
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import RepairError
-from ..graph.codec import read_attrs
+from ..graph.codec import HEADS, read_attrs
 from ..graph.vocab import OPS
 from . import emit, structure
-from .arrays import (attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
+from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
                      is_classifier, problem, raw_arrays, valid_before_repair)
 from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
 
@@ -68,6 +70,10 @@ RULES = {
                   decode_edges, "arrays"),
     "acyclic": Rule("the node order is the topological order: an edge pointing backwards is reversed",
                     decode_edges, "arrays"),
+    "op_from_attrs": Rule("an op id that could not be read, or that contradicts its attribute row (two or more "
+                          "attributes its op does not take, all taken by another op), is read from the row: the op "
+                          "whose attributes fit it best; a row without attributes gives Add (two inputs) or Relu",
+                          structure.op_from_attrs, "structure"),
     "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped; a Reshape "
                       "or Transpose stays only if it keeps the batch axis apart", structure.shape_ops, "structure"),
     "one_source": Rule("exactly one Input, first: extra Inputs -> Identity, a missing one is added, edges into it "
@@ -137,14 +143,19 @@ def _fixed_point(ops, edge_index, adjacency, attrs, tensors, names, input_shape,
 def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> structure.Skeleton:
     """The array rules: op ids, the attribute matrix, a forward edge list."""
     ids = decode_ops(ops, count)
+    raw = array(ops, "ops")
+    unread = (~np.isfinite(raw) | (np.round(raw) < 0) | (np.round(raw) >= len(OPS)) if raw.ndim == 1
+              else ~np.isfinite(raw).any(1) if raw.ndim == 2 else np.zeros(len(ids), bool))
     n = len(ids)
-    rows = attribute_matrix(attrs, n, count).tolist()
+    matrix = attribute_matrix(attrs, n, count)
+    rows = matrix.tolist()
     e = decode_edges(edge_index, adjacency, n, threshold, count)
     ins = [[] for _ in range(n)]
     for s_, d_ in zip(e[0].tolist(), e[1].tolist()):
         ins[d_].append(s_)
     names = [str(names[i]) if i < len(names) else "" for i in range(n)]
-    return structure.Skeleton([OPS[k] for k in ids], rows, ins, names, count)
+    return structure.Skeleton([OPS[k] for k in ids], rows, ins, names, count, unread=unread.tolist(),
+                              present=~np.isnan(matrix[:, HEADS]))
 
 
 def _shapes(s: structure.Skeleton, input_shape, num_classes):

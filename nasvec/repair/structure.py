@@ -9,9 +9,14 @@ the nodes on a path to the Output.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+
+import numpy as np
 from dataclasses import dataclass, field
 
+from ..graph.codec import ATTR_ITEMS, HEADS
+from ..graph.vocab import OP_INDEX, OPS, allowed_attrs
 from .emit import BINARY, reaching
 
 SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze"}
@@ -30,6 +35,8 @@ class Skeleton:
     src: int | None = None
     sink: int | None = None
     keep: list = field(default_factory=list)
+    unread: list = field(default_factory=list)
+    present: object = None   # [N, attributes] bool: whose head cell holds anything (from the arrays)
 
     def __post_init__(self):
         self.alive = self.alive or [True] * len(self.ops)
@@ -47,6 +54,73 @@ def arity(op) -> int:
     if op == "Concat":
         return 1 << 30
     return 1
+
+
+#: ops in the order a tie between equally good fits is broken: the most common in CNNs first
+OP_PRIOR = ("Conv", "BatchNormalization", "Relu", "Add", "MaxPool", "AveragePool", "Gemm", "Concat",
+            "GlobalAveragePool", "Flatten", "Clip", "HardSwish", "Sigmoid", "Mul", "Dropout", "Pad", "ReduceMean")
+_NEVER_GUESSED = {"Input", "Output", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze"}
+
+
+_TABLES = None
+_ALL = None
+
+
+def _all_allowed() -> np.ndarray:
+    """``[len(OPS), len(ATTR_ITEMS)]`` bool: whether each op may carry each attribute (cached)."""
+    global _ALL
+    if _ALL is None:
+        _ALL = np.array([[name in allowed_attrs(op) for name, _ in ATTR_ITEMS] for op in OPS])
+    return _ALL
+
+
+def _tables():
+    """``(candidate op names, [ops, heads] allowed matrix, tie-break order)`` for :func:`op_from_attrs` (cached)."""
+    global _TABLES
+    if _TABLES is None:
+        cands = [op for op in OPS if op not in _NEVER_GUESSED]
+        allowed = np.array([[name in allowed_attrs(op) for name, _ in ATTR_ITEMS] for op in cands], dtype=np.int64)
+        rank = np.array([OP_PRIOR.index(op) if op in OP_PRIOR else len(OP_PRIOR) for op in cands])
+        _TABLES = cands, allowed, rank
+    return _TABLES
+
+
+def op_from_attrs(s: Skeleton) -> None:
+    """Rule ``op_from_attrs`` (see :data:`nasvec.repair.RULES`): an unread op id, or one its attribute row
+    contradicts, is taken from the row — the op whose allowed attributes cover the row's best (most covered
+    minus uncovered, then fewest unused, then the most common op)."""
+    n = len(s)
+    if not n:
+        return
+    if s.present is None:
+        width = int(HEADS.max()) + 1
+        rows = np.asarray([r if r is not None else [math.nan] * width for r in s.rows], dtype=np.float64)
+        s.present = ~np.isnan(rows[:, HEADS])
+    present = s.present
+    cands, allowed, rank = _tables()
+    have = present.sum(1)
+    own_ok = (present & _all_allowed()[[OP_INDEX[op] for op in s.ops]]).sum(1)
+    unread = np.asarray(s.unread, bool) if s.unread else np.zeros(n, bool)
+    suspect = np.flatnonzero(unread | ((have >= 2) & (2 * own_ok <= have)))
+    if not len(suspect):
+        return
+    p = present[suspect].astype(np.int64)
+    inter = p @ allowed.T                                    # [suspects, candidates]
+    extra = p.sum(1, keepdims=True) - inter
+    unused = allowed.sum(1)[None] - inter
+    score = (inter - extra) * 10_000 - unused * 100 - rank[None]
+    best = score.argmax(1)
+    for k, i in enumerate(suspect):
+        op = s.ops[i]
+        if unread[i]:
+            guess = cands[best[k]] if have[i] else ("Add" if len(s.ins[i]) >= 2 else "Relu")
+        elif op in _NEVER_GUESSED or extra[k, best[k]]:
+            continue
+        else:
+            guess = cands[best[k]]
+        if guess != op:
+            s.ops[i] = guess
+            s.count["op_from_attrs"] += 1
 
 
 def shape_ops(s: Skeleton) -> None:
