@@ -8,7 +8,18 @@ graph, backwards or to themselves, or a dense ``[N, N]`` adjacency score matrix.
 :class:`~nasvec.graph.ArchGraph` that passes ``validate()``, builds with ``to_onnx(g, input_shape)``
 (full ``onnx.checker``) and runs in onnxruntime and as ``to_torch(g)`` (forward and backward) for
 ``input_shape``. ``g.meta["repairs"]`` counts how often each rule fired ({} for a graph that was
-already valid); ``repair(v, report=True)`` returns ``(g, counts)``.
+already valid) and ``g.meta["changes"]`` says what each did, node by node (:func:`changes_table`);
+``repair(v, report=True)`` returns ``(g, counts)``.
+
+**Minimal change is the contract.** Every rule prefers the smallest change that makes the graph valid,
+in this order of preference: restore a damaged value from what the rest of the decode implies (an op
+from its attribute row, a list entry from the list's other entries, a permutation's missing axis, a
+Reshape's entry from the element count); reconnect rather than drop (a node without inputs reads the
+node before it, a node nobody reads feeds the nearest node that can take it, a binary op that lost an
+operand reads the nearest earlier node of the same shape); fix a shape clash on the offending branch
+(an attribute within its legal range, a pooling, padding, reshape or 1x1 projection) rather than cut
+it; only then replace a node by an Identity (``fallback``) or drop what no longer reaches the Output
+(``prune``).
 
 **Valid input is returned unchanged.** If the arrays decode exactly (:func:`nasvec.graph.vectors.decode`)
 to a graph that validates, whose shapes infer for ``input_shape`` and that ``to_torch`` supports,
@@ -30,7 +41,6 @@ import sys
 import types
 
 import numpy as np
-from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,7 +52,7 @@ from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edge
                      is_classifier, problem, raw_arrays, valid_before_repair)
 from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
 
-__all__ = ["MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
+__all__ = ["changes_table", "MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
            "Rule", "problem", "raw_arrays", "repair", "rule_table", "valid_before_repair"]
 
 
@@ -105,6 +115,14 @@ RULES = {
 }
 
 
+def changes_table(g):
+    """What repair changed in ``g`` and why (``g.meta["changes"]``): a table of ``rule`` and ``change``, in the
+    order the rules made them; nodes are named by their index in the decoder's arrays."""
+    import pandas as pd
+
+    return pd.DataFrame(g.meta.get("changes", []), columns=["rule", "change"])
+
+
 def rule_table():
     """The rules as a table: ``rule``, ``what it fixes`` (the chapter shows it)."""
     import pandas as pd
@@ -150,6 +168,10 @@ def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> str
     matrix = attribute_matrix(attrs, n, count)
     rows = matrix.tolist()
     e = decode_edges(edge_index, adjacency, n, threshold, count)
+    for rule, what in (("op_ids", "op id(s) rounded or unreadable"), ("edges", "edge(s) dropped: outside the graph, "
+                       "not finite, self-loops or duplicates"), ("acyclic", "backward edge(s) reversed")):
+        if count[rule] and hasattr(count, "log"):
+            count.log.append((rule, f"{count[rule]} {what}"))
     ins = [[] for _ in range(n)]
     for s_, d_ in zip(e[0].tolist(), e[1].tolist()):
         ins[d_].append(s_)
@@ -166,6 +188,7 @@ def _shapes(s: structure.Skeleton, input_shape, num_classes):
         if not s.keep[k]:
             continue
         srcs = [emitted[j] for j in s.ins[k] if j in emitted]
+        d.current = s.label(k)
         if s.ops[k] == "Output":
             emitted[k] = emit.emit_output(d, srcs, s.names[k], num_classes)
         else:
@@ -186,15 +209,15 @@ def repair(v, input_shape=(1, 1, 28, 28), num_classes: int | None = None, report
     ops, edge_index, adjacency, attrs, tensors, names = fields(v)
     g = _fixed_point(ops, edge_index, adjacency, attrs, tensors, names, input_shape, num_classes, edge_threshold)
     if g is not None:
-        g.meta.update(input_shape=input_shape, repairs={})
+        g.meta.update(input_shape=input_shape, repairs={}, changes=[])
         return (g, {}) if report else g
-    count: Counter = Counter()
+    count = structure.Tally()
     skeleton = _skeleton(ops, edge_index, adjacency, attrs, names, edge_threshold, count)
     for rule in RULES.values():
         if rule.stage == "structure":
             rule.apply(skeleton)
     g = _shapes(skeleton, input_shape, num_classes)
-    g.meta.update(input_shape=input_shape, repairs={k: c for k, c in sorted(count.items()) if c})
+    g.meta.update(input_shape=input_shape, repairs={k: c for k, c in sorted(count.items()) if c}, changes=count.log)
     return (g, dict(g.meta["repairs"])) if report else g
 
 

@@ -22,6 +22,19 @@ from .emit import BINARY, reaching
 SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze"}
 
 
+class Tally(Counter):
+    """How often each rule fired, and what it changed: ``log`` lists ``(rule, what)`` in the order of the
+    changes; nodes are named by their index in the decoder's arrays (``new`` for a node a rule added)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log: list = []
+
+    def note(self, rule: str, what: str, n: int = 1) -> None:
+        self[rule] += n
+        self.log.append((rule, what))
+
+
 @dataclass
 class Skeleton:
     """Ops, attribute rows (lists of floats, None for Input/Output), inputs and names of every node."""
@@ -37,9 +50,22 @@ class Skeleton:
     keep: list = field(default_factory=list)
     unread: list = field(default_factory=list)
     present: object = None   # [N, attributes] bool: whose head cell holds anything (from the arrays)
+    orig: list = field(default_factory=list)   # each node's index in the decoder's arrays (None: added)
 
     def __post_init__(self):
         self.alive = self.alive or [True] * len(self.ops)
+        self.orig = self.orig or list(range(len(self.ops)))
+
+    def label(self, i) -> str:
+        """Node ``i`` as the report names it: its index in the decoder's arrays and its op."""
+        k = self.orig[i]
+        return f"node {'new' if k is None else k} ({self.ops[i]})"
+
+    def note(self, rule: str, what: str, n: int = 1) -> None:
+        if hasattr(self.count, "note"):
+            self.count.note(rule, what, n)
+        else:
+            self.count[rule] += n
 
     def __len__(self):
         return len(self.ops)
@@ -120,7 +146,9 @@ def op_from_attrs(s: Skeleton) -> None:
             guess = cands[best[k]]
         if guess != op:
             s.ops[i] = guess
-            s.count["op_from_attrs"] += 1
+            was = "unreadable" if unread[i] else op
+            how = "read from its attributes" if have[i] else "no attributes, the commonest op of its inputs"
+            s.note("op_from_attrs", f"node {s.orig[i]}: op {was} -> {guess} ({how})")
 
 
 def shape_ops(s: Skeleton) -> None:
@@ -129,19 +157,19 @@ def shape_ops(s: Skeleton) -> None:
     axis apart (a channel shuffle does) and makes it an Identity otherwise (rule ``fallback``)."""
     for i, op in enumerate(s.ops):
         if op in SHAPE_OPS:
+            s.note("shape_ops", f"{s.label(i)} -> Identity")
             s.ops[i] = "Identity"
-            s.count["shape_ops"] += 1
         elif op == "Constant":
             s.alive[i] = False
-            s.count["shape_ops"] += 1
+            s.note("shape_ops", f"{s.label(i)} dropped")
 
 
 def one_source(s: Skeleton) -> None:
     """Rule ``one_source``: extra Inputs -> Identity (the first one stays the source)."""
     inputs = [i for i in range(len(s)) if s.alive[i] and s.ops[i] == "Input"]
     for i in inputs[1:]:
+        s.note("one_source", f"{s.label(i)}: a second Input -> Identity")
         s.ops[i] = "Identity"
-        s.count["one_source"] += 1
     s.src = inputs[0] if inputs else None
 
 
@@ -150,8 +178,8 @@ def one_sink(s: Skeleton) -> None:
     renumbered with the Input first and the Output last, either added when missing (both rules)."""
     outputs = [i for i in range(len(s)) if s.alive[i] and s.ops[i] == "Output"]
     for i in outputs[:-1]:
+        s.note("one_sink", f"{s.label(i)}: an Output before the last -> Identity")
         s.ops[i] = "Identity"
-        s.count["one_sink"] += 1
     s.sink = outputs[-1] if outputs else None
     _renumber(s)
 
@@ -161,9 +189,9 @@ def _renumber(s: Skeleton) -> None:
     src, sink, count = s.src, s.sink, s.count
     order = [i for i in range(len(s)) if s.alive[i] and i != src and i != sink]
     if src is None or (order and src > order[0]):
-        count["one_source"] += 1  # added, or moved first
+        s.note("one_source", "an Input added" if src is None else f"{s.label(src)} moved first")
     if sink is None or (order and sink < order[-1]):
-        count["one_sink"] += 1  # added, or moved last
+        s.note("one_sink", "an Output added" if sink is None else f"{s.label(sink)} moved last")
     m = len(order)
     new_of = {old: k + 1 for k, old in enumerate(order)}
     if src is not None:
@@ -183,6 +211,8 @@ def _renumber(s: Skeleton) -> None:
     s.rows = [None] + [s.rows[i] for i in order] + [None]
     s.names = ([s.names[src] if src is not None else ""] + [s.names[i] for i in order]
                + [s.names[sink] if sink is not None else ""])
+    s.orig = [s.orig[src] if src is not None else None] + [s.orig[i] for i in order] + [
+        s.orig[sink] if sink is not None else None]
     s.ins, s.alive, s.src, s.sink = ins, [True] * (m + 2), 0, m + 1
 
 
@@ -192,7 +222,7 @@ def orphans(s: Skeleton) -> None:
     for k in range(1, n):
         if not s.ins[k] and k < n - 1:
             s.ins[k].append(k - 1)
-            s.count["orphans"] += 1
+            s.note("orphans", f"{s.label(k)} had no input: reads {s.label(k - 1)}")
 
 
 def _consumers(s: Skeleton) -> list[int]:
@@ -217,11 +247,14 @@ def dangling(s: Skeleton) -> None:
             if free[j] > 0:
                 s.ins[j].append(k)
                 free[j] -= 1
+                s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)}", 0)
                 break
             shared = [t for t, src in enumerate(s.ins[j]) if src != k and outdeg[src] > 1]
             if shared:
                 t = max(shared, key=lambda t: j - s.ins[j][t])   # the farthest of the shared inputs gives way
                 outdeg[s.ins[j][t]] -= 1
+                s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)} in place of "
+                                   f"{s.label(s.ins[j][t])}, which others read too", 0)
                 s.ins[j][t] = k
                 break
         else:
@@ -238,15 +271,18 @@ def limit_arity(s: Skeleton) -> None:
     for k in range(1, len(s)):
         ar = arity(s.ops[k])
         if len(s.ins[k]) > ar:
-            s.count["arity"] += 1
             order = sorted(range(len(s.ins[k])), key=lambda t: (outdeg[s.ins[k][t]] > 1, k - s.ins[k][t]))
             keep = sorted(order[:ar])
             for t in order[ar:]:
                 outdeg[s.ins[k][t]] -= 1
+            s.note("arity", f"{s.label(k)} takes {ar} input(s): the edge(s) from "
+                            + ", ".join(s.label(s.ins[k][t]) for t in order[ar:]) + " dropped")
             s.ins[k] = [s.ins[k][t] for t in keep]
 
 
 def prune(s: Skeleton) -> None:
     """Rule ``prune``: nodes not on a path from the Input to the Output are dropped (marked in ``keep``)."""
     s.keep = reaching(s.ins, len(s))
-    s.count["prune"] += len(s) - sum(s.keep)
+    gone = [i for i in range(len(s)) if not s.keep[i]]
+    if gone:
+        s.note("prune", "dropped, no path to the Output: " + ", ".join(s.label(i) for i in gone), len(gone))
