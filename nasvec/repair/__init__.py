@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import RepairError
-from ..graph.codec import HEADS, read_attrs
+from ..graph.codec import read_attrs
 from ..graph.vocab import OPS
 from . import emit, structure
 from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
@@ -80,9 +80,11 @@ RULES = {
                   decode_edges, "arrays"),
     "acyclic": Rule("the node order is the topological order: an edge pointing backwards is reversed",
                     decode_edges, "arrays"),
-    "op_from_attrs": Rule("an op id that could not be read, or that contradicts its attribute row (two or more "
-                          "attributes its op does not take, all taken by another op), is read from the row: the op "
-                          "whose attributes fit it best; a row without attributes gives Add (two inputs) or Relu",
+    "op_from_attrs": Rule("an op id that could not be read, that contradicts its attribute row (two or more "
+                          "attributes its op does not take, all taken by another op), or that takes fewer inputs than "
+                          "the node has while its row names a foreign attribute, is read from the row: the op that "
+                          "takes the inputs and fits the row best; a row without attributes gives Add (two inputs) "
+                          "or Relu",
                           structure.op_from_attrs, "structure"),
     "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped; a Reshape "
                       "or Transpose stays only if it keeps the batch axis apart", structure.shape_ops, "structure"),
@@ -177,7 +179,7 @@ def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> str
         ins[d_].append(s_)
     names = [str(names[i]) if i < len(names) else "" for i in range(n)]
     return structure.Skeleton([OPS[k] for k in ids], rows, ins, names, count, unread=unread.tolist(),
-                              present=~np.isnan(matrix[:, HEADS]))
+                              present=structure.evidence(matrix))
 
 
 def _shapes(s: structure.Skeleton, input_shape, num_classes):

@@ -35,24 +35,27 @@ def _arrays(g: ArchGraph) -> dict:
             "attrs": v.attrs.numpy().copy(), "tensors": list(v.tensors)}
 
 
-def _corrupt(a: np.ndarray, share: float, kind: str, rng: np.random.Generator, high: int) -> np.ndarray:
+def _corrupt(a: np.ndarray, share: float, kind: str, rng: np.random.Generator, high: int):
+    """``(damaged copy of a, flat indices damaged)``."""
     a = a.copy()
     flat = a.reshape(-1)
     n = int(round(share * flat.size))
     if not n:
-        return a
+        return a, np.zeros(0, dtype=np.int64)
     idx = rng.choice(flat.size, n, replace=False)
     kinds = rng.choice(["nan", "inf", "huge", "ids"], n) if kind == "mixed" else np.full(n, kind)
     sign = rng.choice([-1.0, 1.0], n)
     values = np.select([kinds == "nan", kinds == "inf", kinds == "huge"],
                        [np.nan, sign * np.inf, sign * 1e9], rng.integers(0, max(high, 1), n).astype(np.float64))
     flat[idx] = values
-    return a
+    return a, idx
 
 
 def damage(g: ArchGraph, k: float, kind: str = "mixed", seed: int = 0, sigma: float = 0.25) -> dict:
     """The arrays of ``g`` (``ops``, ``edge_index``, ``attrs``, ``tensors``) with ``k`` per cent of the entries
-    of each array damaged as ``kind`` says (see the module docstring); a dict :func:`nasvec.repair.repair` takes."""
+    of each array damaged as ``kind`` says (see the module docstring); a dict :func:`nasvec.repair.repair` takes.
+    ``"damaged"`` lists the nodes whose own entries were touched (their op, a cell of their attribute row, or
+    an end of an edge into or out of them; every node for ``noise``)."""
     if kind not in KINDS:
         raise RepairError(f"damage: kind must be one of {KINDS}, got {kind!r}")
     if not 0 <= k <= 100:
@@ -62,17 +65,28 @@ def damage(g: ArchGraph, k: float, kind: str = "mixed", seed: int = 0, sigma: fl
     if kind == "noise":
         for key in ("ops", "edge_index", "attrs"):
             v[key] = v[key] + rng.normal(0, sigma, v[key].shape)
+        v["damaged"] = list(range(len(g)))
         return v
     share = k / 100
+    edges = v["edge_index"].astype(np.int64)
     if kind == "flip":
-        e = v["edge_index"]
-        cols = rng.choice(e.shape[1], int(round(share * e.shape[1])), replace=False) if e.shape[1] else []
-        e[:, cols] = e[::-1, cols]
+        cols = rng.choice(edges.shape[1], int(round(share * edges.shape[1])), replace=False) if edges.shape[1] else []
+        v["edge_index"][:, cols] = v["edge_index"][::-1, cols]
+        v["damaged"] = sorted({int(x) for x in edges[:, cols].reshape(-1)})
         return v
-    v["ops"] = _corrupt(v["ops"], share, kind, rng, len(OPS))
-    v["edge_index"] = _corrupt(v["edge_index"], share, kind, rng, len(g))
-    v["attrs"] = _corrupt(v["attrs"], share, kind, rng, 8)
+    v["ops"], i_ops = _corrupt(v["ops"], share, kind, rng, len(OPS))
+    v["edge_index"], i_edges = _corrupt(v["edge_index"], share, kind, rng, len(g))
+    v["attrs"], i_attrs = _corrupt(v["attrs"], share, kind, rng, 8)
+    cols = i_edges % max(edges.shape[1], 1)
+    v["damaged"] = sorted(set(i_ops.tolist()) | set((i_attrs // v["attrs"].shape[1]).tolist())
+                          | {int(x) for x in edges[:, cols].reshape(-1)})
     return v
+
+
+def kept_nodes(original: ArchGraph, repaired: ArchGraph) -> dict:
+    """Node of ``original`` -> node of ``repaired`` for the nodes repair kept: aligned (:func:`nasvec.graph.distance.align`)
+    and of the same op."""
+    return {i: j for i, j in align(original, repaired).items() if original.nodes[i].op == repaired.nodes[j].op}
 
 
 def kept(original: ArchGraph, repaired: ArchGraph) -> dict:
@@ -80,7 +94,7 @@ def kept(original: ArchGraph, repaired: ArchGraph) -> dict:
     of its edges (between kept nodes) and of its attribute values (on kept nodes); and the edit distance."""
     from ..graph.distance import edit_distance
 
-    m = {i: j for i, j in align(original, repaired).items() if original.nodes[i].op == repaired.nodes[j].op}
+    m = kept_nodes(original, repaired)
     edges_b = set(repaired.edges)
     edges = set(original.edges)
     attrs_total = sum(len(n.attrs) for n in original.nodes)

@@ -90,6 +90,17 @@ _NEVER_GUESSED = {"Input", "Output", "Constant", "Shape", "Gather", "Unsqueeze",
 
 _TABLES = None
 _ALL = None
+_LISTS = np.array([kind in ("ints", "floats") for _, (kind, _) in ATTR_ITEMS])
+
+
+def evidence(matrix: np.ndarray) -> np.ndarray:
+    """``[N, attributes]`` bool: the attribute rows that say a node carries an attribute — its head cell a
+    plausible value (finite, below 1e6) and, for a list, its first entry present. A damaged cell that left a
+    value where none was (inf, 1e9) is no evidence of an attribute."""
+    head = matrix[:, HEADS]
+    ok = np.isfinite(head) & (np.abs(head) < 1e6)
+    ok[:, _LISTS] &= np.isfinite(matrix[:, HEADS[_LISTS] + 1])
+    return ok
 
 
 def _all_allowed() -> np.ndarray:
@@ -112,9 +123,10 @@ def _tables():
 
 
 def op_from_attrs(s: Skeleton) -> None:
-    """Rule ``op_from_attrs`` (see :data:`nasvec.repair.RULES`): an unread op id, or one its attribute row
-    contradicts, is taken from the row — the op whose allowed attributes cover the row's best (most covered
-    minus uncovered, then fewest unused, then the most common op)."""
+    """Rule ``op_from_attrs`` (see :data:`nasvec.repair.RULES`): an unread op id, one its attribute row
+    contradicts, or one that takes fewer inputs than the node has while its row names a foreign attribute, is
+    taken from the row (:func:`evidence`) — the op that takes the node's inputs and whose allowed attributes
+    cover the row's best (most covered minus uncovered, then fewest unused, then the most common op)."""
     n = len(s)
     if not n:
         return
@@ -127,7 +139,8 @@ def op_from_attrs(s: Skeleton) -> None:
     have = present.sum(1)
     own_ok = (present & _all_allowed()[[OP_INDEX[op] for op in s.ops]]).sum(1)
     unread = np.asarray(s.unread, bool) if s.unread else np.zeros(n, bool)
-    suspect = np.flatnonzero(unread | ((have >= 2) & (2 * own_ok <= have)))
+    crowded = np.array([len(s.ins[i]) > arity(op) for i, op in enumerate(s.ops)]) & (own_ok < have)
+    suspect = np.flatnonzero(unread | ((have >= 2) & (2 * own_ok <= have)) | crowded)
     if not len(suspect):
         return
     p = present[suspect].astype(np.int64)
@@ -135,6 +148,8 @@ def op_from_attrs(s: Skeleton) -> None:
     extra = p.sum(1, keepdims=True) - inter
     unused = allowed.sum(1)[None] - inter
     score = (inter - extra) * 10_000 - unused * 100 - rank[None]
+    takes = np.array([arity(op) for op in cands])
+    score -= 1_000_000 * (np.array([len(s.ins[i]) for i in suspect])[:, None] > takes[None])   # too many inputs
     best = score.argmax(1)
     for k, i in enumerate(suspect):
         op = s.ops[i]
