@@ -27,7 +27,7 @@ from ..graph.vocab import N_COLUMNS, OP_INDEX, OPS
 from ..repair import RULES, problem, raw_arrays, repair, rule_table, valid_before_repair
 from ..repair.damage import damage, kept, kept_nodes
 
-__all__ = ["DECODER_KINDS", "attribute_accuracy", "damage_study", "damage_summary", "reference_graphs", "pernode_compressor", "pernode_reconstruction", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
+__all__ = ["DAMAGE_KINDS", "DECODER_KINDS", "attribute_accuracy", "change_log_example", "damage_study", "damage_summary", "reference_graphs", "pernode_compressor", "pernode_reconstruction", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
            "compressor_provenance", "enas_decode_study", "enas_decoder_output", "prior_validity", "prior_validity_table",
            "random_decoder_output", "reconstruction_summary", "rule_table", "validity_study", "validity_tables",
            "zoo_compressor"]
@@ -232,6 +232,18 @@ def damage_study(graphs: dict, kinds, ks, seeds=range(3), num_classes: int | Non
                                  "undamaged nodes": sum(i in m for i in intact) / len(intact) if intact else np.nan,
                                  "valid": problem(r, shape) is None, "ms": ms})
     return pd.DataFrame(rows)
+
+
+#: the kinds of damage chapter 3 shows (:data:`nasvec.repair.damage.KINDS`)
+DAMAGE_KINDS = ("nan", "inf", "huge", "ids", "mixed", "flip", "noise")
+
+
+def change_log_example(name: str, k: float, seed: int = 0, kind: str = "mixed") -> pd.DataFrame:
+    """:func:`nasvec.repair.changes_table` of reference network ``name`` with ``k`` % of its entries damaged."""
+    from ..repair import changes_table
+
+    g, shape = reference_graphs([name])[name]
+    return changes_table(repair(damage(g, k, kind, seed=seed), input_shape=shape, num_classes=10))
 
 
 def damage_summary(study: pd.DataFrame) -> pd.DataFrame:
