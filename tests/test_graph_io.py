@@ -392,3 +392,20 @@ def test_every_op_round_trips_and_runs(op, attrs, extra):
 
 def test_op_cases_cover_the_vocabulary():
     assert {c[0] for c in OP_CASES} | {"Input", "Output"} == set(OPS)
+
+
+@pytest.mark.parametrize("bad", [None, {"ops": [1, 2]}, "model.onnx", 3])
+def test_the_wrong_type_is_one_named_error(bad):
+    from nasvec import GraphError, decode, encode, to_onnx, to_torch
+    from nasvec.errors import RepairError
+    from nasvec.repair import repair
+
+    with pytest.raises(GraphError, match="decode: expected a VectorRep"):
+        decode(bad)
+    for f in (encode, lambda g: to_onnx(g, (1, 1, 8, 8)), lambda g: to_torch(g, (1, 1, 8, 8))):
+        with pytest.raises(GraphError, match=r"(encode|to_onnx|to_torch): expected an ArchGraph .* got "
+                                             + type(bad).__name__):
+            f(bad)
+    if not isinstance(bad, dict):
+        with pytest.raises(RepairError, match="repair: v must be a VectorRep or a dict"):
+            repair(bad)

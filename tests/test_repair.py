@@ -159,8 +159,24 @@ def test_rule_op_ids():
     assert g.ops == ["Input", "Relu", "Output"]
     ids = np.array([0.2, OP_INDEX["Relu"] + 0.4, np.nan, -7, 1e9, 1.0])
     g, c = repair({"ops": ids, "edge_index": [[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]], "attrs": None}, report=True)
-    assert g.ops == ["Input", "Relu", "Identity", "Identity", "Identity", "Output"]
-    assert c["op_ids"] == 5  # two rounded, three replaced
+    # three unreadable ids without attributes: rule op_from_attrs guesses Relu for a one-input node
+    assert g.ops == ["Input", "Relu", "Relu", "Relu", "Relu", "Output"]
+    assert c["op_ids"] == 5 and c["op_from_attrs"] == 3  # two rounded, three unreadable
+    runs(g)
+
+
+def test_rule_op_from_attrs():
+    bn = ("BatchNormalization", {"epsilon": 1e-5, "momentum": 0.9})
+    arr = chain(("Input", {}), CONV, bn, ("Relu", {}), ("Output", {}))
+    arr["ops"] = arr["ops"].astype(float)
+    arr["ops"][1] = np.nan                       # the Conv's id is lost: its attributes say Conv
+    arr["ops"][2] = OP_INDEX["MaxPool"]          # a valid id its row contradicts: epsilon and momentum
+    g, c = repair(arr, report=True)
+    assert g.ops == ["Input", "Conv", "BatchNormalization", "Relu", "Output"] and c["op_from_attrs"] == 2
+    assert g.nodes[1].attrs["kernel_shape"] == CONV[1]["kernel_shape"]
+    # one stray attribute does not overturn an op
+    arr = chain(("Input", {}), CONV, ("MaxPool", {"kernel_shape": [2, 2], "epsilon": 1e-5}), ("Output", {}))
+    assert repair(arr, report=True)[0].ops[2] == "MaxPool"
     runs(g)
 
 
@@ -182,7 +198,12 @@ def test_rule_acyclic():
 def test_rule_shape_ops():
     arr = chain(("Input", {}), CONV, ("Shape", {}), ("Transpose", {"perm": [0, 2, 1, 3]}), ("Output", {}))
     g, c = repair(arr, report=True)
-    assert "Shape" not in g.ops and "Transpose" not in g.ops and c["shape_ops"] == 2
+    # shape arithmetic goes; a Transpose that keeps the batch axis first stays (a channel shuffle needs it)
+    assert "Shape" not in g.ops and "Transpose" in g.ops and c["shape_ops"] == 1
+    runs(g)
+    arr = chain(("Input", {}), CONV, ("Transpose", {"perm": [1, 0, 2, 3]}), ("Reshape", {"shape": [1, -1]}))
+    g, c = repair(arr, report=True)   # no Output: the rules run; both would mix examples: Identity
+    assert g.ops == ["Input", "Conv", "Identity", "Identity", "Output"] and c["fallback"] == 2
     arr = chain(("Input", {}), ("Constant", {}), ("Add", {}), ("Output", {}), edges=[(0, 2), (1, 2), (2, 3)])
     g, c = repair(arr, report=True)
     assert "Constant" not in g.ops and c["shape_ops"] == 1
@@ -225,10 +246,13 @@ def test_rule_arity():
     arr = chain(("Input", {}), ("Relu", {}), ("Sigmoid", {}), ("Tanh", {}), ("Output", {}),
                 edges=[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)])
     g, c = repair(arr, report=True)
-    assert g.ops == ["Input", "Relu", "Tanh", "Output"]  # Tanh keeps its first input; the Sigmoid is pruned
+    assert g.ops == ["Input", "Sigmoid", "Tanh", "Output"]  # Tanh keeps its nearest input; the Relu is pruned
     assert c["arity"] == 1 and c["prune"] == 1
-    g, c = repair(chain(("Input", {}), ("Add", {}), ("Output", {})), report=True)
-    assert g.ops == ["Input", "Identity", "Output"] and c["arity"] == 1
+    # an input that others read too goes first: dropping it cuts nothing
+    arr = chain(("Input", {}), ("Relu", {}), ("Sigmoid", {}), ("Tanh", {}), ("Output", {}),
+                edges=[(0, 1), (1, 2), (1, 3), (2, 3), (3, 4)])
+    g, c = repair(arr, report=True)
+    assert g.ops == ["Input", "Relu", "Sigmoid", "Tanh", "Output"] and g.predecessors(3) == [2] and "prune" not in c
 
 
 def test_rule_prune():
@@ -283,6 +307,18 @@ def test_rule_operands():
                 ("Concat", {"axis": 0}), ("Output", {}), edges=[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)])
     g, c = repair(arr, report=True)
     assert "AveragePool" in g.ops and g.nodes[-2].attrs["axis"] == 1 and c["operands"] == 1
+    runs(g)
+    # a residual Add that lost its skip edge reads the nearest earlier node of its operand's shape
+    arr = chain(("Input", {}), CONV, ("Relu", {}), CONV, ("Add", {}), ("Output", {}))
+    g, c = repair(arr, report=True)
+    assert g.ops == ["Input", "Conv", "Relu", "Conv", "Add", "Output"] and g.predecessors(4) == [3, 2]
+    assert c["operands"] == 1
+    runs(g)
+    # a rank-2 operand of a Concat is reshaped, not dropped
+    arr = chain(("Input", {}), CONV, ("GlobalAveragePool", {}), ("Flatten", {"axis": 1}), ("Concat", {"axis": 1}),
+                ("Output", {}), edges=[(0, 1), (1, 2), (2, 3), (1, 4), (3, 4), (4, 5)])
+    g, c = repair(arr, report=True)
+    assert len(g.predecessors(g.ops.index("Concat"))) == 2 and "Reshape" in g.ops
     runs(g)
 
 

@@ -25,8 +25,9 @@ from ..graph.codec import encode_attrs
 from ..graph.core import ArchGraph, Node
 from ..graph.vocab import N_COLUMNS, OP_INDEX, OPS
 from ..repair import RULES, problem, raw_arrays, repair, rule_table, valid_before_repair
+from ..repair.damage import damage, kept, kept_nodes
 
-__all__ = ["DECODER_KINDS", "attribute_accuracy", "pernode_compressor", "pernode_reconstruction", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
+__all__ = ["DAMAGE_KINDS", "DECODER_KINDS", "attribute_accuracy", "change_log_example", "damage_study", "damage_summary", "reference_graphs", "pernode_compressor", "pernode_reconstruction", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
            "compressor_provenance", "enas_decode_study", "enas_decoder_output", "prior_validity", "prior_validity_table",
            "random_decoder_output", "reconstruction_summary", "rule_table", "validity_study", "validity_tables",
            "zoo_compressor"]
@@ -195,6 +196,68 @@ def chapter2_decodes(trained: dict, n: int, seed: int = 0) -> tuple[pd.DataFrame
                            "epochs": len(hist), "seconds": sum(h["seconds"] for h in hist), "from cache": origin != "this run",
                            "config": cfg.describe()})
     return pd.DataFrame(rows), provenance
+
+
+# --------------------------------------------------------------------------- controlled damage
+def reference_graphs(names=None, input_shape=(1, 3, 32, 32)) -> dict:
+    """``{name: (graph, input shape)}`` of the reference CNNs (:mod:`nasvec.data.reference`, ``small_input``)."""
+    from ..data.reference import REFERENCE, reference
+    from ..io import from_torch
+
+    out = {}
+    for name in names or list(REFERENCE):
+        net = reference(name, num_classes=10, in_channels=input_shape[1], small_input=True)
+        out[name] = (from_torch(net, torch.zeros(input_shape)), tuple(input_shape))
+    return out
+
+
+def damage_study(graphs: dict, kinds, ks, seeds=range(3), num_classes: int | None = 10) -> pd.DataFrame:
+    """Each graph (``{name: (graph, input shape)}``) damaged (:func:`nasvec.repair.damage.damage`) for every kind,
+    share ``k`` % and seed, then repaired for its own input shape: one row per repair with the shares of nodes,
+    edges and attributes kept, the share of the *undamaged* nodes kept, the edit distance, whether the result
+    is valid (:func:`nasvec.repair.problem`) and the milliseconds the repair took."""
+    rows = []
+    for name, (g, shape) in graphs.items():
+        for kind in kinds:
+            for k in ([0] if kind == "noise" else ks):
+                for seed in seeds:
+                    v = damage(g, k, kind, seed=seed)
+                    t0 = time.perf_counter()
+                    r = repair(v, input_shape=shape, num_classes=num_classes)
+                    ms = 1e3 * (time.perf_counter() - t0)
+                    intact = set(range(len(g))) - set(v["damaged"])
+                    m = kept_nodes(g, r)
+                    rows.append({"network": name, "nodes in network": len(g), "kind": kind, "k %": k, "seed": seed,
+                                 **kept(g, r),
+                                 "undamaged nodes": sum(i in m for i in intact) / len(intact) if intact else np.nan,
+                                 "valid": problem(r, shape) is None, "ms": ms})
+    return pd.DataFrame(rows)
+
+
+#: the kinds of damage chapter 3 shows (:data:`nasvec.repair.damage.KINDS`)
+DAMAGE_KINDS = ("nan", "inf", "huge", "ids", "mixed", "flip", "noise")
+
+
+def change_log_example(name: str, k: float, seed: int = 0, kind: str = "mixed") -> pd.DataFrame:
+    """:func:`nasvec.repair.changes_table` of reference network ``name`` with ``k`` % of its entries damaged."""
+    from ..repair import changes_table
+
+    g, shape = reference_graphs([name])[name]
+    return changes_table(repair(damage(g, k, kind, seed=seed), input_shape=shape, num_classes=10))
+
+
+def damage_summary(study: pd.DataFrame) -> pd.DataFrame:
+    """Per kind and ``k``: the mean over seeds, then the mean and the worst over networks, in %."""
+    per_net = study.groupby(["kind", "k %", "network"], sort=False)[
+        ["nodes", "edges", "attributes", "undamaged nodes", "edit_distance", "valid"]].mean().reset_index()
+    agg = per_net.groupby(["kind", "k %"], sort=False).agg(
+        networks=("network", "nunique"), nodes_mean=("nodes", "mean"), nodes_worst=("nodes", "min"),
+        edges_mean=("edges", "mean"), edges_worst=("edges", "min"), attributes_mean=("attributes", "mean"),
+        undamaged_mean=("undamaged nodes", "mean"),
+        edit_distance_mean=("edit_distance", "mean"), valid=("valid", "mean")).reset_index()
+    for col in [c for c in agg.columns if c.split("_")[0] in ("nodes", "edges", "attributes", "undamaged", "valid")]:
+        agg[col] = 100 * agg[col]
+    return agg
 
 
 # --------------------------------------------------------------------------- the attribute-aware compressor

@@ -94,7 +94,7 @@ def read_attrs(row: list, op: str) -> dict:
         kind, width = ATTRS[name]
         c = COLUMN_OF[name]
         x = row[c]
-        if math.isnan(x):
+        if math.isnan(x) and kind not in ("ints", "floats"):
             continue
         if kind == "int":
             if not math.isinf(x):
@@ -107,22 +107,61 @@ def read_attrs(row: list, op: str) -> dict:
             if 0 <= k < len(STRINGS):
                 out[name] = STRINGS[k]
         elif kind in ("ints", "floats"):
-            value = _read_list(row, c, x, width, kind)
+            value = _read_list(row, c, x, width, kind, name)
             if value is not None:
                 out[name] = value
         # tensors (Constant values, Gather indices) are never kept by the rules
     return out
 
 
-def _read_list(row, c, x, width, kind):
-    if not math.isfinite(x):
-        return None
-    n = int(round(x))
-    if not 0 <= n <= width:
-        return None
-    vals = row[c + 1:c + 1 + n]
-    if any(math.isnan(t) for t in vals):
-        return None
+#: list attributes of spatial layers: one entry per spatial axis (pads: begins, then ends); no real network
+#: has an entry above :data:`SPATIAL_BOUND`, so a larger one is corruption
+SPATIAL_LISTS = {"kernel_shape", "strides", "dilations", "pads", "output_padding"}
+SPATIAL_BOUND = 1 << 16
+#: a damaged entry of a Reshape's ``shape`` that its other entries determine (never a legal value)
+DAMAGED = -2
+
+
+def _read_list(row, c, x, width, kind, name=""):
+    """A list whose cells may be damaged, restored where its other cells say what it was: a damaged length
+    is taken from the cells present; a damaged entry of a spatial list (:data:`SPATIAL_LISTS`) is copied from
+    its counterpart (pads: the same axis' other side) or the most common intact entry; one damaged entry of a
+    permutation is the axis missing from it; one damaged entry of a Reshape's ``shape`` (not the first) is
+    marked :data:`DAMAGED` for Reshape's fixer, which solves it from the element count."""
+    if math.isfinite(x) and 0 <= round(x) <= width:
+        n = int(round(x))
+    else:  # the length is damaged: the cells present say how long the list is
+        present = [k for k in range(width) if not math.isnan(row[c + 1 + k])]
+        if not present:
+            return None
+        n = present[-1] + 1
+    vals = list(row[c + 1:c + 1 + n])
+    if not all(math.isfinite(t) and abs(t) < SPATIAL_BOUND for t in vals):
+        vals = _restore(vals, n, kind, name)
+        if vals is None or any(math.isnan(t) for t in vals):
+            return None
     if kind == "ints":
         return [decode_int(t) if math.isinf(t) else _clip_int(t) for t in vals]
     return [float(t) for t in vals] if all(math.isfinite(t) for t in vals) else None
+
+
+def _restore(vals, n, kind, name):
+    """The entries of a list some of whose entries are damaged (see :func:`_read_list`), or None."""
+    if kind != "ints":
+        return vals
+    damaged = [k for k, t in enumerate(vals) if not math.isfinite(t) or abs(t) >= SPATIAL_BOUND]
+    if name in SPATIAL_LISTS:
+        good = [round(t) for k, t in enumerate(vals) if k not in damaged]
+        if not good:
+            return None
+        common, half = max(set(good), key=good.count), n // 2
+        for k in damaged:
+            mate = k + half if k < half else k - half
+            vals[k] = vals[mate] if name == "pads" and n % 2 == 0 and mate not in damaged else common
+    elif name == "perm" and len(damaged) == 1:   # a permutation: the missing axis is known
+        missing = set(range(n)) - {round(t) for k, t in enumerate(vals) if k not in damaged}
+        if len(missing) == 1:
+            vals[damaged[0]] = missing.pop()
+    elif name == "shape" and len(damaged) == 1 and damaged[0] > 0 and math.isnan(vals[damaged[0]]):
+        vals[damaged[0]] = DAMAGED
+    return vals

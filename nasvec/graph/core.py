@@ -164,3 +164,10 @@ class ArchGraph:
     def __repr__(self):
         head = f"{self.name!r}, " if self.name else ""
         return f"ArchGraph({head}{len(self.nodes)} nodes, {len(self.edges)} edges)"
+
+
+def require_graph(g, who: str) -> None:
+    """A :class:`~nasvec.errors.GraphError` naming ``who`` unless ``g`` is an :class:`ArchGraph`."""
+    if not isinstance(g, ArchGraph):
+        raise GraphError(f"{who}: expected an ArchGraph (from nasvec.from_onnx, from_torch, decode or repair), "
+                         f"got {type(g).__name__}")

@@ -1,7 +1,7 @@
 """How far apart two networks are: a graph edit distance with the list of edits (chapter 3).
 
-:func:`edit_distance` aligns the nodes of two graphs in topological order (the longest matching
-runs of op names, then same-length gaps paired position by position) and counts the edits that turn
+:func:`edit_distance` aligns the nodes of two graphs in topological order (:func:`align`: the longest
+common subsequence of their ops, a changed op aligned in place) and counts the edits that turn
 the first graph into the second: nodes removed and added, ops changed, edges removed and added, and
 attributes changed (on aligned nodes of the same op, one per attribute name whose value differs).
 Each edit is also listed in words (``node 12 MaxPool: kernel_shape [3, 3] -> [2, 2]``).
@@ -14,7 +14,8 @@ edits a decoder makes in place (an op, an edge, an attribute). Introduced in cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
+
+import numpy as np
 
 from ..errors import GraphError
 from .core import ArchGraph, _canon
@@ -43,13 +44,31 @@ class EditDistance:
 
 
 def align(a: ArchGraph, b: ArchGraph) -> dict[int, int]:
-    """Node ``i`` of ``a`` -> node ``j`` of ``b``: equal op runs matched in order, equal-length gaps paired."""
-    pairs = {}
-    sm = SequenceMatcher(None, a.ops, b.ops, autojunk=False)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
-            pairs.update({i1 + k: j1 + k for k in range(i2 - i1)})
-    return pairs
+    """Node ``i`` of ``a`` -> node ``j`` of ``b``: the longest common subsequence of the two op sequences
+    (dynamic programming; a repetitive network such as DenseNet defeats greedy matching), with a node
+    whose op changed in place aligned to its counterpart (a diagonal step is preferred to a gap)."""
+    ops = {op: k for k, op in enumerate(dict.fromkeys(a.ops + b.ops))}
+    x = np.array([ops[o] for o in a.ops], dtype=np.int64)
+    y = np.array([ops[o] for o in b.ops], dtype=np.int64)
+    n, m = len(x), len(y)
+    L = np.zeros((n + 1, m + 1), dtype=np.int32)
+    for i in range(1, n + 1):
+        t = np.maximum(L[i - 1, :-1] + (y == x[i - 1]), L[i - 1, 1:])
+        L[i, 1:] = np.maximum.accumulate(t)
+    pairs, i, j = {}, n, m
+    while i > 0 and j > 0:
+        diag = L[i - 1, j - 1]
+        if x[i - 1] == y[j - 1] and L[i, j] == diag + 1:
+            pairs[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        elif L[i, j] == diag and diag >= L[i - 1, j] and diag >= L[i, j - 1]:
+            pairs[i - 1] = j - 1      # the op changed in place
+            i, j = i - 1, j - 1
+        elif L[i, j] == L[i - 1, j]:
+            i -= 1
+        else:
+            j -= 1
+    return dict(sorted(pairs.items()))
 
 
 def _fmt(v) -> str:

@@ -25,7 +25,7 @@ import torch
 
 from ..errors import GraphError
 from .codec import HEADS, decode_attrs, encode_attrs
-from .core import ArchGraph, Node
+from .core import ArchGraph, Node, require_graph
 from .vocab import N_COLUMNS, OP_INDEX, OPS
 
 
@@ -75,6 +75,7 @@ def from_pyg(data) -> VectorRep:
 
 def encode(g: ArchGraph) -> VectorRep:
     """The vector representation of ``g`` (checked with :meth:`ArchGraph.validate` first)."""
+    require_graph(g, "encode")
     g.validate()
     n = len(g.nodes)
     attrs = np.full((n, N_COLUMNS), np.nan)
@@ -94,6 +95,9 @@ def decode(v: VectorRep, name: str = "") -> ArchGraph:
     The input must be well formed (op ids in range, attribute columns as :func:`encode` writes them,
     edges going forward); a decoder's raw output goes through :func:`nasvec.repair.repair` instead.
     """
+    if not isinstance(v, VectorRep):
+        hint = " (a decoder's raw arrays go through nasvec.repair.repair)" if isinstance(v, dict) else ""
+        raise GraphError(f"decode: expected a VectorRep (from nasvec.encode), got {type(v).__name__}{hint}")
     ops = v.ops.detach().cpu().numpy() if isinstance(v.ops, torch.Tensor) else np.asarray(v.ops)
     attrs = v.attrs.detach().cpu().numpy() if isinstance(v.attrs, torch.Tensor) else np.asarray(v.attrs)
     n = len(ops)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GraphError
+from ..graph.core import require_graph
 from ..graph.shapes import default_input_shape, infer_shapes
 from ..graph.vocab import ATTRS, DERIVED, FOLDED, OPSET, VARIADIC, WEIGHTS, schema_inputs
 
@@ -164,6 +165,7 @@ def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True
     inputs of the right shapes, as in a weightless ONNX file; runs in onnxruntime when they are fed).
     The model passes ``onnx.checker`` with ``full_check`` (``check=False`` skips it).
     """
+    require_graph(g, "to_onnx")
     import onnx
     from onnx import TensorProto, helper
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GraphError
-from ..graph.core import ArchGraph
+from ..graph.core import ArchGraph, require_graph
 from ..graph.shapes import default_input_shape, infer_shapes
 from ..graph.vocab import data_slots
 
@@ -331,4 +331,5 @@ def _apply(op, a, xs, training):
 
 def to_torch(g: ArchGraph, input_shape=None, weights=None) -> GraphModule:
     """A trainable ``torch.nn.Module`` for ``g`` (fresh torch-default weights unless ``weights`` are given)."""
+    require_graph(g, "to_torch")
     return GraphModule(g, input_shape, weights)

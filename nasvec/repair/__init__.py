@@ -8,7 +8,18 @@ graph, backwards or to themselves, or a dense ``[N, N]`` adjacency score matrix.
 :class:`~nasvec.graph.ArchGraph` that passes ``validate()``, builds with ``to_onnx(g, input_shape)``
 (full ``onnx.checker``) and runs in onnxruntime and as ``to_torch(g)`` (forward and backward) for
 ``input_shape``. ``g.meta["repairs"]`` counts how often each rule fired ({} for a graph that was
-already valid); ``repair(v, report=True)`` returns ``(g, counts)``.
+already valid) and ``g.meta["changes"]`` says what each did, node by node (:func:`changes_table`);
+``repair(v, report=True)`` returns ``(g, counts)``.
+
+**Minimal change is the contract.** Every rule prefers the smallest change that makes the graph valid,
+in this order of preference: restore a damaged value from what the rest of the decode implies (an op
+from its attribute row, a list entry from the list's other entries, a permutation's missing axis, a
+Reshape's entry from the element count); reconnect rather than drop (a node without inputs reads the
+node before it, a node nobody reads feeds the nearest node that can take it, a binary op that lost an
+operand reads the nearest earlier node of the same shape); fix a shape clash on the offending branch
+(an attribute within its legal range, a pooling, padding, reshape or 1x1 projection) rather than cut
+it; only then replace a node by an Identity (``fallback``) or drop what no longer reaches the Output
+(``prune``).
 
 **Valid input is returned unchanged.** If the arrays decode exactly (:func:`nasvec.graph.vectors.decode`)
 to a graph that validates, whose shapes infer for ``input_shape`` and that ``to_torch`` supports,
@@ -28,7 +39,8 @@ from __future__ import annotations
 
 import sys
 import types
-from collections import Counter
+
+import numpy as np
 from dataclasses import dataclass
 from typing import Callable
 
@@ -36,11 +48,11 @@ from ..errors import RepairError
 from ..graph.codec import read_attrs
 from ..graph.vocab import OPS
 from . import emit, structure
-from .arrays import (attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
+from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
                      is_classifier, problem, raw_arrays, valid_before_repair)
 from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
 
-__all__ = ["MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
+__all__ = ["changes_table", "MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
            "Rule", "problem", "raw_arrays", "repair", "rule_table", "valid_before_repair"]
 
 
@@ -68,31 +80,49 @@ RULES = {
                   decode_edges, "arrays"),
     "acyclic": Rule("the node order is the topological order: an edge pointing backwards is reversed",
                     decode_edges, "arrays"),
-    "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze, Reshape, Transpose) -> Identity; "
-                      "Constant dropped", structure.shape_ops, "structure"),
+    "op_from_attrs": Rule("an op id that could not be read, that contradicts its attribute row (two or more "
+                          "attributes its op does not take, all taken by another op), or that takes fewer inputs than "
+                          "the node has while its row names a foreign attribute, is read from the row: the op that "
+                          "takes the inputs and fits the row best; a row without attributes gives Add (two inputs) "
+                          "or Relu",
+                          structure.op_from_attrs, "structure"),
+    "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped; a Reshape "
+                      "or Transpose stays only if it keeps the batch axis apart", structure.shape_ops, "structure"),
     "one_source": Rule("exactly one Input, first: extra Inputs -> Identity, a missing one is added, edges into it "
                        "dropped", structure.one_source, "structure"),
     "one_sink": Rule("exactly one Output, last: extra Outputs -> Identity, a missing one is added, edges out of it "
                      "dropped", structure.one_sink, "structure"),
     "orphans": Rule("a node with no inputs reads the node just before it", structure.orphans, "structure"),
-    "dangling": Rule("a node nobody reads feeds the next node that has a free input slot", structure.dangling,
+    "dangling": Rule("a node nobody reads feeds the nearest later node with a free input slot, or one whose input "
+                     "is read by others too (that input moves to it)", structure.dangling,
                      "structure"),
-    "arity": Rule("extra inputs beyond an op's arity are dropped; a binary op with one operand -> Identity",
+    "arity": Rule("inputs beyond an op's arity are dropped: first those read by others too, then the farthest back",
                   structure.limit_arity, "structure"),
     "prune": Rule("nodes not on a path from the Input to the Output are dropped", structure.prune, "structure"),
     "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
     "attributes": Rule("attribute values made legal for the op and the input shape (kernel, stride, pads, group, "
                        "channels, axes, ...); missing required ones filled with defaults", emit.with_attrs, "node"),
-    "rank": Rule("Flatten inserted before Gemm; [N, C] -> [N, C, 1, 1] Reshape before a conv or pool; "
-                 "global pool of a 2-D tensor -> Identity", emit.to_spatial, "node"),
-    "operands": Rule("Add/Mul/Sub/Div/Concat operands made compatible: pooling or zero-padding for spatial sizes, "
-                     "a 1x1 Conv (or Linear) for channels; an operand of another rank is dropped", emit.adapt, "node"),
+    "rank": Rule("Flatten inserted before Gemm; [N, C] -> [N, C, 1, 1] Reshape before a conv or pool, and a tensor "
+                 "of more axes than the input folded into [N, C, spatial]; global pool of a 2-D tensor -> Identity",
+                 emit.to_spatial, "node"),
+    "operands": Rule("Add/Mul/Sub/Div/Concat operands made compatible on the offending branch: reshape or global pool "
+                     "for the rank, pooling or zero-padding for spatial sizes, a 1x1 Conv (or Linear) for channels; "
+                     "a binary op with one operand reads the nearest earlier node of the same shape", emit.adapt,
+                     "node"),
     "size_cap": Rule("a node whose output would exceed MAX_ELEMENTS values per example -> Identity", emit.with_attrs,
                      "node"),
     "fallback": Rule("a node still inconsistent after the rules above -> Identity", emit.fallback, "node"),
     "classifier": Rule("with num_classes: GlobalAveragePool / Flatten / Gemm head appended when the output is not "
                        "[N, num_classes]", emit.classifier_head, "node"),
 }
+
+
+def changes_table(g):
+    """What repair changed in ``g`` and why (``g.meta["changes"]``): a table of ``rule`` and ``change``, in the
+    order the rules made them; nodes are named by their index in the decoder's arrays."""
+    import pandas as pd
+
+    return pd.DataFrame(g.meta.get("changes", []), columns=["rule", "change"])
 
 
 def rule_table():
@@ -133,14 +163,23 @@ def _fixed_point(ops, edge_index, adjacency, attrs, tensors, names, input_shape,
 def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> structure.Skeleton:
     """The array rules: op ids, the attribute matrix, a forward edge list."""
     ids = decode_ops(ops, count)
+    raw = array(ops, "ops")
+    unread = (~np.isfinite(raw) | (np.round(raw) < 0) | (np.round(raw) >= len(OPS)) if raw.ndim == 1
+              else ~np.isfinite(raw).any(1) if raw.ndim == 2 else np.zeros(len(ids), bool))
     n = len(ids)
-    rows = attribute_matrix(attrs, n, count).tolist()
+    matrix = attribute_matrix(attrs, n, count)
+    rows = matrix.tolist()
     e = decode_edges(edge_index, adjacency, n, threshold, count)
+    for rule, what in (("op_ids", "op id(s) rounded or unreadable"), ("edges", "edge(s) dropped: outside the graph, "
+                       "not finite, self-loops or duplicates"), ("acyclic", "backward edge(s) reversed")):
+        if count[rule] and hasattr(count, "log"):
+            count.log.append((rule, f"{count[rule]} {what}"))
     ins = [[] for _ in range(n)]
     for s_, d_ in zip(e[0].tolist(), e[1].tolist()):
         ins[d_].append(s_)
     names = [str(names[i]) if i < len(names) else "" for i in range(n)]
-    return structure.Skeleton([OPS[k] for k in ids], rows, ins, names, count)
+    return structure.Skeleton([OPS[k] for k in ids], rows, ins, names, count, unread=unread.tolist(),
+                              present=structure.evidence(matrix))
 
 
 def _shapes(s: structure.Skeleton, input_shape, num_classes):
@@ -151,6 +190,7 @@ def _shapes(s: structure.Skeleton, input_shape, num_classes):
         if not s.keep[k]:
             continue
         srcs = [emitted[j] for j in s.ins[k] if j in emitted]
+        d.current = s.label(k)
         if s.ops[k] == "Output":
             emitted[k] = emit.emit_output(d, srcs, s.names[k], num_classes)
         else:
@@ -171,15 +211,15 @@ def repair(v, input_shape=(1, 1, 28, 28), num_classes: int | None = None, report
     ops, edge_index, adjacency, attrs, tensors, names = fields(v)
     g = _fixed_point(ops, edge_index, adjacency, attrs, tensors, names, input_shape, num_classes, edge_threshold)
     if g is not None:
-        g.meta.update(input_shape=input_shape, repairs={})
+        g.meta.update(input_shape=input_shape, repairs={}, changes=[])
         return (g, {}) if report else g
-    count: Counter = Counter()
+    count = structure.Tally()
     skeleton = _skeleton(ops, edge_index, adjacency, attrs, names, edge_threshold, count)
     for rule in RULES.values():
         if rule.stage == "structure":
             rule.apply(skeleton)
     g = _shapes(skeleton, input_shape, num_classes)
-    g.meta.update(input_shape=input_shape, repairs={k: c for k, c in sorted(count.items()) if c})
+    g.meta.update(input_shape=input_shape, repairs={k: c for k, c in sorted(count.items()) if c}, changes=count.log)
     return (g, dict(g.meta["repairs"])) if report else g
 
 

@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from ..errors import GraphError
+from ..graph.codec import DAMAGED
 from ..graph.vocab import allowed_attrs
 
 MAX_CHANNELS = 4096          #: cap on out_channels / out_features
@@ -239,6 +241,9 @@ def _slice_ok(a, x) -> bool:
 
 
 def _slice(a, x, out):
+    n = len(a["starts"]) if isinstance(a.get("starts"), list) else 0
+    if n == 1 and not _slice_ok(a, x):   # a damaged axes or steps: a single-axis slice of a CNN cuts channels
+        a = {**{k: v for k, v in a.items() if k != "steps"}, "axes": [1]}
     if _slice_ok(a, x):
         out.update({"starts": a["starts"], "ends": a["ends"], "axes": a["axes"]})
         if a.get("steps") is not None:
@@ -247,12 +252,39 @@ def _slice(a, x, out):
         out.update({"starts": [0], "ends": [x[1]], "axes": [1]})
 
 
+def _reshape(a, x, out):
+    """Only a Reshape that keeps every example apart: ``shape[0]`` is -1 or 0 (the batch), 0 elsewhere copies
+    the input's size, and the rest holds exactly one example's values; anything else is not repaired here."""
+    shape = a.get("shape")
+    if not isinstance(shape, list) or len(shape) < 2 or shape[0] not in (-1, 0):
+        raise GraphError(f"Reshape to {shape!r} would not keep the batch axis")
+    sizes = [x[j] if v == 0 and j < len(x) else v for j, v in enumerate(shape)][1:]
+    if sizes.count(DAMAGED) == 1:   # one entry damaged: the element count says what it was
+        rest = int(np.prod([v for v in sizes if v != DAMAGED]))
+        if rest > 0 and int(np.prod(x[1:])) % rest == 0:
+            sizes[sizes.index(DAMAGED)] = int(np.prod(x[1:])) // rest
+            shape = [shape[0]] + sizes
+    if any(v < 1 for v in sizes) or int(np.prod(sizes)) != int(np.prod(x[1:])):
+        raise GraphError(f"Reshape of {list(x)} to {shape} would mix examples")
+    out["shape"] = list(shape)
+    if "allowzero" in a:
+        out["allowzero"] = 0
+
+
+def _transpose(a, x, out):
+    """Only a Transpose that leaves the batch axis first."""
+    perm = a.get("perm")
+    if not isinstance(perm, list) or sorted(perm) != list(range(len(x))) or perm[0] != 0:
+        raise GraphError(f"Transpose perm {perm!r} of a rank {len(x)} tensor must keep axis 0 first")
+    out["perm"] = list(perm)
+
+
 #: op -> ``(raw attrs, input shape, out)``: writes the legal attributes of the ops that take one
 #: tensor and keep (or simply reduce) its shape; an op not listed keeps no attributes
 SIMPLE_FIXERS = {
     "BatchNormalization": _batch_norm, "LeakyRelu": _alpha(1.0), "Elu": _alpha(10.0), "HardSigmoid": _hard_sigmoid,
     "Clip": _clip_op, "Dropout": _dropout, "Softmax": _softmax, "Flatten": _flatten, "ReduceMean": _reduce_mean,
-    "Pad": _pad, "Slice": _slice,
+    "Pad": _pad, "Slice": _slice, "Reshape": _reshape, "Transpose": _transpose,
 }
 
 

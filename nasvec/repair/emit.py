@@ -39,6 +39,7 @@ class Draft:
         self.nodes, self.ins, self.infos = [], [], []
         self.spatial = max(1, len(input_shape) - 2)
         self.count = count
+        self.current = "node"   # the node being emitted, as the change log names it
         self.nodes.append(Node("Input", {}, name=input_name))
         self.ins.append([])
         self.infos.append(TensorInfo(tuple(input_shape)))
@@ -68,11 +69,20 @@ class Draft:
     def identity(self, srcs, name=""):
         return self.emit("Identity", {}, srcs[:1], name)
 
+    def note(self, rule: str, what: str, n: int = 1) -> None:
+        """Count rule ``rule`` and log what it did to the node being emitted."""
+        if hasattr(self.count, "note"):
+            self.count.note(rule, f"{self.current}: {what}", n)
+        else:
+            self.count[rule] += n
+
     def finish(self) -> ArchGraph:
         """Rule ``prune``, once more: nodes that a dropped operand left without a path to the Output go."""
         n = len(self.nodes)
         keep = reaching(self.ins, n)
-        self.count["prune"] += n - sum(keep)
+        if n - sum(keep):
+            self.current = "shapes pass"
+            self.note("prune", f"{n - sum(keep)} node(s) left without a path to the Output dropped", n - sum(keep))
         new, nodes, edges = {}, [], []
         for i in range(n):
             if keep[i]:
@@ -98,21 +108,31 @@ def _elements(shape):
 
 
 # --------------------------------------------------------------------------- node rules
-def adapt(d: Draft, k, target, skip_axis=None):
-    """Rule ``operands``: make node ``k``'s output fit ``target`` (same rank) on every axis but
-    ``skip_axis``; None if impossible."""
-    x = d.shape(k)
+def adapt(d: Draft, k, target, skip_axis=None, broadcast: bool = False):
+    """Rule ``operands``: make node ``k``'s output fit ``target`` on every axis but ``skip_axis``, on the
+    branch itself (the smallest local change, nothing cut): a rank 2 tensor is reshaped to ``[N, C, 1, ...]``
+    and a spatial one pooled and flattened to ``[N, C]``; spatial sizes are pooled down or zero-padded up;
+    channels are mapped by a 1x1 Conv (or a Linear). ``broadcast``: a size-1 axis may stay 1 (binary ops
+    broadcast it). Returns the adapted node, or None when the shapes cannot be made to fit."""
+    x, target = d.shape(k), tuple(target)
     if len(x) != len(target):
-        return None
+        if len(x) == 2 and len(target) > 2:
+            k = d.emit("Reshape", {"shape": [0, -1] + [1] * (len(target) - 2)}, [k])
+        elif len(x) > 2 and len(target) == 2:
+            k = d.emit("Flatten", {"axis": 1}, [d.emit("GlobalAveragePool", {}, [k])])
+        else:
+            return None
+        x = d.shape(k)
     rank = len(x)
+    keep = (lambda j, size: size == 1) if broadcast else (lambda j, size: False)
     if rank > 2:  # spatial sizes: pool down, pad up
-        down = [j for j in range(2, rank) if j != skip_axis and x[j] > target[j] and target[j] != 1]
+        down = [j for j in range(2, rank) if j != skip_axis and x[j] > target[j] and not keep(j, target[j])]
         if down:
             kern = [x[j] - (target[j] - 1) * (x[j] // target[j]) if j in down else 1 for j in range(2, rank)]
             strd = [x[j] // target[j] if j in down else 1 for j in range(2, rank)]
             k = d.emit("AveragePool", {"kernel_shape": kern, "strides": strd}, [k])
             x = d.shape(k)
-        up = [j for j in range(2, rank) if j != skip_axis and x[j] < target[j] and x[j] != 1]
+        up = [j for j in range(2, rank) if j != skip_axis and x[j] < target[j] and not keep(j, x[j])]
         if up:
             pads = [0] * (2 * rank)
             for j in up:
@@ -120,17 +140,20 @@ def adapt(d: Draft, k, target, skip_axis=None):
                 pads[j], pads[j + rank] = extra // 2, extra - extra // 2
             k = d.emit("Pad", {"pads": pads}, [k])
             x = d.shape(k)
-    if skip_axis != 1 and x[1] != target[1] and x[1] != 1:
+    if skip_axis != 1 and x[1] != target[1] and not keep(1, x[1]):
         if rank > 2:
             k = d.emit("Conv", {"kernel_shape": [1] * (rank - 2), "out_channels": int(target[1])}, [k])
         else:
             k = d.emit("MatMul", {"out_features": int(target[1])}, [k])
-    return k
+    x = d.shape(k)
+    fits = all(j == skip_axis or j == 0 or x[j] == target[j] or (broadcast and 1 in (x[j], target[j]))
+               for j in range(rank))
+    return k if fits else None
 
 
 def to_spatial(d: Draft, k):
     """Rule ``rank``: [N, C] (rank 2) -> [N, C, 1, ...] so a conv or pool can read it."""
-    d.count["rank"] += 1
+    d.note("rank", "a Reshape [N, C] -> [N, C, 1, ...] inserted before it")
     return d.emit("Reshape", {"shape": [0, -1] + [1] * d.spatial}, [k])
 
 
@@ -138,16 +161,31 @@ def with_attrs(d: Draft, op, raw, fixed, srcs, name):
     """Emit with the fixed attributes (rule ``attributes`` when they differ from the raw ones), under
     the size cap (rule ``size_cap``)."""
     if fixed != raw:
-        d.count["attributes"] += 1
+        d.note("attributes", ", ".join(f"{k} {raw.get(k, '-')} -> {fixed.get(k, '-')}"
+                                       for k in sorted(set(raw) | set(fixed)) if raw.get(k) != fixed.get(k)))
     k = d.emit(op, fixed, srcs, name)
     if _elements(d.infos[k].shape) > MAX_ELEMENTS:
-        d.count["size_cap"] += 1
+        d.note("size_cap", f"{op} would make {_elements(d.infos[k].shape):,} values per example -> Identity")
         d.nodes.pop(), d.ins.pop(), d.infos.pop()
         return d.identity(srcs, name)
     return k
 
 
+def partner(d: Draft, k):
+    """The nearest node emitted before ``k`` (not the Input) with ``k``'s shape, or None: the second operand of
+    a binary op that lost one (a residual Add whose skip edge was damaged reads the block's input again)."""
+    x = d.shape(k)
+    return next((j for j in range(k - 1, 0, -1) if d.shape(j) == x), None)
+
+
 def _binary(d: Draft, op, raw, srcs, name):
+    if len(srcs) < 2:
+        other = partner(d, srcs[0])
+        d.note("operands", f"one operand: the second reads the nearest earlier node of its shape ({other})"
+               if other is not None else "one operand and no node of its shape -> Identity")
+        if other is None:
+            return d.identity(srcs, name)
+        srcs = [srcs[0], other]
     a0, a1 = srcs[0], srcs[1]
     t, s = d.shape(a0), d.shape(a1)
     try:  # same rank only: right-aligned broadcasting across ranks depends on the batch size
@@ -155,13 +193,14 @@ def _binary(d: Draft, op, raw, srcs, name):
     except ValueError:
         ok = False
     if not ok:
-        new = adapt(d, a1, t)
-        d.count["operands"] += 1
+        new = adapt(d, a1, t, broadcast=True)
+        d.note("operands", f"operand {list(s)} adapted to {list(t)}" if new is not None
+               else f"operand {list(s)} cannot fit {list(t)}: -> Identity")
         if new is None:
             return d.identity(srcs[:1], name)
         a1 = new
     if _elements(np.broadcast_shapes(d.shape(a0), d.shape(a1))) > MAX_ELEMENTS:
-        d.count["size_cap"] += 1
+        d.note("size_cap", f"{op} would be too large -> Identity")
         return d.identity(srcs[:1], name)
     return d.emit(op, {}, [a0, a1], name)
 
@@ -172,28 +211,29 @@ def _concat(d: Draft, op, raw, srcs, name):
     ax = raw.get("axis", 1)
     axn = norm_axis(ax, rank)
     if axn in (None, 0):
+        d.note("attributes", f"axis {ax} -> 1")
         ax, axn = 1, 1
-        d.count["attributes"] += 1
     ins = [srcs[0]]
     for s_ in srcs[1:]:
         y = d.shape(s_)
         if len(y) == rank and all(y[j] == x[j] for j in range(rank) if j != axn):
             ins.append(s_)
             continue
-        d.count["operands"] += 1
         new = adapt(d, s_, x, skip_axis=axn)
+        d.note("operands", f"operand {list(y)} adapted to {list(x)} (but axis {axn})" if new is not None
+               else f"operand {list(y)} cannot fit {list(x)}: dropped")
         if new is not None:
             ins.append(new)
     total = sum(d.infos[s_].shape[axn] for s_ in ins)
     if _elements(x) // x[axn] * total > MAX_ELEMENTS:
-        d.count["size_cap"] += 1
+        d.note("size_cap", "Concat would be too large -> Identity")
         return d.identity(srcs[:1], name)
     return with_attrs(d, op, raw, {"axis": ax} if "axis" in raw or ax != 1 else {"axis": 1}, ins, name)
 
 
 def fallback(d: Draft, srcs, name):
     """Rule ``fallback``: a node that still does not fit becomes an Identity of its first input."""
-    d.count["fallback"] += 1
+    d.note("fallback", "still inconsistent -> Identity")
     return d.identity(srcs[:1], name)
 
 
@@ -202,13 +242,14 @@ def _spatial(d: Draft, op, raw, srcs, name):
     try:
         if len(x) < 3:
             if op in GLOBAL_POOLS:
-                d.count["rank"] += 1
+                d.note("rank", "a global pool of a 2-D tensor -> Identity")
                 return d.identity(srcs, name)
             srcs = [to_spatial(d, srcs[0])]
             x = d.shape(srcs[0])
-        if len(x) > 5:
-            d.count["fallback"] += 1
-            return d.identity(srcs, name)
+        if len(x) > d.spatial + 2:   # a channel shuffle cut short: fold the extra axes into the channels
+            d.note("rank", f"its input {list(x)} folded to [N, C, spatial] by a Reshape")
+            srcs = [d.emit("Reshape", {"shape": [0, -1] + list(x[-d.spatial:])}, srcs[:1])]
+            x = d.shape(srcs[0])
         if op in GLOBAL_POOLS:
             return d.emit(op, {}, srcs, name)
         fixed = fix_conv(op, raw, x) if op in ("Conv", "ConvTranspose") else fix_pool(op, raw, x)
@@ -221,7 +262,7 @@ def _linear(d: Draft, op, raw, srcs, name):
     x = d.shape(srcs[0])
     try:
         if op == "Gemm" and len(x) != 2:
-            d.count["rank"] += 1
+            d.note("rank", "a Flatten inserted before it")
             srcs = [d.emit("Flatten", {"axis": 1}, srcs)]
             x = d.shape(srcs[0])
         return with_attrs(d, op, raw, fix_linear(op, raw, x), srcs, name)
@@ -252,7 +293,7 @@ def emit_output(d: Draft, srcs, name, num_classes):
     ``num_classes``, rule ``classifier``."""
     if d.nodes[srcs[0]].op == "Input":
         srcs = [d.emit("Identity", {}, srcs)]
-        d.count["no_layers"] += 1
+        d.note("no_layers", "it read the Input: an Identity in between")
     if num_classes is not None:
         srcs = [classifier_head(d, srcs[0], int(num_classes))]
     return d.emit("Output", {}, srcs[:1], name)
@@ -263,7 +304,7 @@ def classifier_head(d: Draft, k, num_classes):
     x = d.infos[k].shape
     if tuple(x) == (x[0], num_classes) and len(x) == 2:
         return k
-    d.count["classifier"] += 1
+    d.note("classifier", f"output {list(x)} -> [N, {num_classes}]: a head appended")
     if len(x) > 2:
         k = d.emit("GlobalAveragePool", {}, [k])
     if len(d.infos[k].shape) != 2:

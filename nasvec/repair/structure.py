@@ -9,12 +9,30 @@ the nodes on a path to the Output.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+
+import numpy as np
 from dataclasses import dataclass, field
 
+from ..graph.codec import ATTR_ITEMS, HEADS
+from ..graph.vocab import OP_INDEX, OPS, allowed_attrs
 from .emit import BINARY, reaching
 
-SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Reshape", "Transpose"}
+SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze"}
+
+
+class Tally(Counter):
+    """How often each rule fired, and what it changed: ``log`` lists ``(rule, what)`` in the order of the
+    changes; nodes are named by their index in the decoder's arrays (``new`` for a node a rule added)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log: list = []
+
+    def note(self, rule: str, what: str, n: int = 1) -> None:
+        self[rule] += n
+        self.log.append((rule, what))
 
 
 @dataclass
@@ -30,9 +48,24 @@ class Skeleton:
     src: int | None = None
     sink: int | None = None
     keep: list = field(default_factory=list)
+    unread: list = field(default_factory=list)
+    present: object = None   # [N, attributes] bool: whose head cell holds anything (from the arrays)
+    orig: list = field(default_factory=list)   # each node's index in the decoder's arrays (None: added)
 
     def __post_init__(self):
         self.alive = self.alive or [True] * len(self.ops)
+        self.orig = self.orig or list(range(len(self.ops)))
+
+    def label(self, i) -> str:
+        """Node ``i`` as the report names it: its index in the decoder's arrays and its op."""
+        k = self.orig[i]
+        return f"node {'new' if k is None else k} ({self.ops[i]})"
+
+    def note(self, rule: str, what: str, n: int = 1) -> None:
+        if hasattr(self.count, "note"):
+            self.count.note(rule, what, n)
+        else:
+            self.count[rule] += n
 
     def __len__(self):
         return len(self.ops)
@@ -49,23 +82,109 @@ def arity(op) -> int:
     return 1
 
 
+#: ops in the order a tie between equally good fits is broken: the most common in CNNs first
+OP_PRIOR = ("Conv", "BatchNormalization", "Relu", "Add", "MaxPool", "AveragePool", "Gemm", "Concat",
+            "GlobalAveragePool", "Flatten", "Clip", "HardSwish", "Sigmoid", "Mul", "Dropout", "Pad", "ReduceMean")
+_NEVER_GUESSED = {"Input", "Output", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze"}
+
+
+_TABLES = None
+_ALL = None
+_LISTS = np.array([kind in ("ints", "floats") for _, (kind, _) in ATTR_ITEMS])
+
+
+def evidence(matrix: np.ndarray) -> np.ndarray:
+    """``[N, attributes]`` bool: the attribute rows that say a node carries an attribute — its head cell a
+    plausible value (finite, below 1e6) and, for a list, its first entry present. A damaged cell that left a
+    value where none was (inf, 1e9) is no evidence of an attribute."""
+    head = matrix[:, HEADS]
+    ok = np.isfinite(head) & (np.abs(head) < 1e6)
+    ok[:, _LISTS] &= np.isfinite(matrix[:, HEADS[_LISTS] + 1])
+    return ok
+
+
+def _all_allowed() -> np.ndarray:
+    """``[len(OPS), len(ATTR_ITEMS)]`` bool: whether each op may carry each attribute (cached)."""
+    global _ALL
+    if _ALL is None:
+        _ALL = np.array([[name in allowed_attrs(op) for name, _ in ATTR_ITEMS] for op in OPS])
+    return _ALL
+
+
+def _tables():
+    """``(candidate op names, [ops, heads] allowed matrix, tie-break order)`` for :func:`op_from_attrs` (cached)."""
+    global _TABLES
+    if _TABLES is None:
+        cands = [op for op in OPS if op not in _NEVER_GUESSED]
+        allowed = np.array([[name in allowed_attrs(op) for name, _ in ATTR_ITEMS] for op in cands], dtype=np.int64)
+        rank = np.array([OP_PRIOR.index(op) if op in OP_PRIOR else len(OP_PRIOR) for op in cands])
+        _TABLES = cands, allowed, rank
+    return _TABLES
+
+
+def op_from_attrs(s: Skeleton) -> None:
+    """Rule ``op_from_attrs`` (see :data:`nasvec.repair.RULES`): an unread op id, one its attribute row
+    contradicts, or one that takes fewer inputs than the node has while its row names a foreign attribute, is
+    taken from the row (:func:`evidence`) — the op that takes the node's inputs and whose allowed attributes
+    cover the row's best (most covered minus uncovered, then fewest unused, then the most common op)."""
+    n = len(s)
+    if not n:
+        return
+    if s.present is None:
+        width = int(HEADS.max()) + 1
+        rows = np.asarray([r if r is not None else [math.nan] * width for r in s.rows], dtype=np.float64)
+        s.present = ~np.isnan(rows[:, HEADS])
+    present = s.present
+    cands, allowed, rank = _tables()
+    have = present.sum(1)
+    own_ok = (present & _all_allowed()[[OP_INDEX[op] for op in s.ops]]).sum(1)
+    unread = np.asarray(s.unread, bool) if s.unread else np.zeros(n, bool)
+    crowded = np.array([len(s.ins[i]) > arity(op) for i, op in enumerate(s.ops)]) & (own_ok < have)
+    suspect = np.flatnonzero(unread | ((have >= 2) & (2 * own_ok <= have)) | crowded)
+    if not len(suspect):
+        return
+    p = present[suspect].astype(np.int64)
+    inter = p @ allowed.T                                    # [suspects, candidates]
+    extra = p.sum(1, keepdims=True) - inter
+    unused = allowed.sum(1)[None] - inter
+    score = (inter - extra) * 10_000 - unused * 100 - rank[None]
+    takes = np.array([arity(op) for op in cands])
+    score -= 1_000_000 * (np.array([len(s.ins[i]) for i in suspect])[:, None] > takes[None])   # too many inputs
+    best = score.argmax(1)
+    for k, i in enumerate(suspect):
+        op = s.ops[i]
+        if unread[i]:
+            guess = cands[best[k]] if have[i] else ("Add" if len(s.ins[i]) >= 2 else "Relu")
+        elif op in _NEVER_GUESSED or extra[k, best[k]]:
+            continue
+        else:
+            guess = cands[best[k]]
+        if guess != op:
+            s.ops[i] = guess
+            was = "unreadable" if unread[i] else op
+            how = "read from its attributes" if have[i] else "no attributes, the commonest op of its inputs"
+            s.note("op_from_attrs", f"node {s.orig[i]}: op {was} -> {guess} ({how})")
+
+
 def shape_ops(s: Skeleton) -> None:
-    """Rule ``shape_ops``: shape arithmetic -> Identity; Constant dropped."""
+    """Rule ``shape_ops``: shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped.
+    A Reshape or Transpose with static attributes stays; the shapes pass keeps it when it keeps the batch
+    axis apart (a channel shuffle does) and makes it an Identity otherwise (rule ``fallback``)."""
     for i, op in enumerate(s.ops):
         if op in SHAPE_OPS:
+            s.note("shape_ops", f"{s.label(i)} -> Identity")
             s.ops[i] = "Identity"
-            s.count["shape_ops"] += 1
         elif op == "Constant":
             s.alive[i] = False
-            s.count["shape_ops"] += 1
+            s.note("shape_ops", f"{s.label(i)} dropped")
 
 
 def one_source(s: Skeleton) -> None:
     """Rule ``one_source``: extra Inputs -> Identity (the first one stays the source)."""
     inputs = [i for i in range(len(s)) if s.alive[i] and s.ops[i] == "Input"]
     for i in inputs[1:]:
+        s.note("one_source", f"{s.label(i)}: a second Input -> Identity")
         s.ops[i] = "Identity"
-        s.count["one_source"] += 1
     s.src = inputs[0] if inputs else None
 
 
@@ -74,8 +193,8 @@ def one_sink(s: Skeleton) -> None:
     renumbered with the Input first and the Output last, either added when missing (both rules)."""
     outputs = [i for i in range(len(s)) if s.alive[i] and s.ops[i] == "Output"]
     for i in outputs[:-1]:
+        s.note("one_sink", f"{s.label(i)}: an Output before the last -> Identity")
         s.ops[i] = "Identity"
-        s.count["one_sink"] += 1
     s.sink = outputs[-1] if outputs else None
     _renumber(s)
 
@@ -85,9 +204,9 @@ def _renumber(s: Skeleton) -> None:
     src, sink, count = s.src, s.sink, s.count
     order = [i for i in range(len(s)) if s.alive[i] and i != src and i != sink]
     if src is None or (order and src > order[0]):
-        count["one_source"] += 1  # added, or moved first
+        s.note("one_source", "an Input added" if src is None else f"{s.label(src)} moved first")
     if sink is None or (order and sink < order[-1]):
-        count["one_sink"] += 1  # added, or moved last
+        s.note("one_sink", "an Output added" if sink is None else f"{s.label(sink)} moved last")
     m = len(order)
     new_of = {old: k + 1 for k, old in enumerate(order)}
     if src is not None:
@@ -107,6 +226,8 @@ def _renumber(s: Skeleton) -> None:
     s.rows = [None] + [s.rows[i] for i in order] + [None]
     s.names = ([s.names[src] if src is not None else ""] + [s.names[i] for i in order]
                + [s.names[sink] if sink is not None else ""])
+    s.orig = [s.orig[src] if src is not None else None] + [s.orig[i] for i in order] + [
+        s.orig[sink] if sink is not None else None]
     s.ins, s.alive, s.src, s.sink = ins, [True] * (m + 2), 0, m + 1
 
 
@@ -116,52 +237,67 @@ def orphans(s: Skeleton) -> None:
     for k in range(1, n):
         if not s.ins[k] and k < n - 1:
             s.ins[k].append(k - 1)
-            s.count["orphans"] += 1
+            s.note("orphans", f"{s.label(k)} had no input: reads {s.label(k - 1)}")
+
+
+def _consumers(s: Skeleton) -> list[int]:
+    out = [0] * len(s)
+    for k in range(len(s)):
+        for j in s.ins[k]:
+            out[j] += 1
+    return out
 
 
 def dangling(s: Skeleton) -> None:
-    """Rule ``dangling``: a node nobody reads feeds the next node that has a free input slot."""
+    """Rule ``dangling``: a node nobody reads feeds the nearest later node that can take it — one with a free
+    input slot, or one whose input slot holds a node that others read too (that input moves to the dangling
+    node: nothing else is cut). A decoder that moved one end of an edge is undone this way."""
     n = len(s)
-    outdeg = [0] * n
-    for k in range(n):
-        for j in s.ins[k]:
-            outdeg[j] += 1
+    outdeg = _consumers(s)
     free = [(arity(s.ops[k]) - len(s.ins[k])) for k in range(n)]
-    nxt = list(range(1, n + 1))  # candidate next node with a free slot (n = none), path-compressed
-
-    def find(j):
-        root = j
-        while root < n and free[root] <= 0:
-            root = nxt[root]
-        while j != root:
-            after = nxt[j]
-            nxt[j] = root
-            j = after
-        return root
-
     for k in range(n - 2, -1, -1):
-        if outdeg[k] == 0:
-            j = find(k + 1)
-            if j < n:
+        if outdeg[k]:
+            continue
+        for j in range(k + 1, n):
+            if free[j] > 0:
                 s.ins[j].append(k)
                 free[j] -= 1
-                outdeg[k] += 1
-                s.count["dangling"] += 1
+                s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)}", 0)
+                break
+            shared = [t for t, src in enumerate(s.ins[j]) if src != k and outdeg[src] > 1]
+            if shared:
+                t = max(shared, key=lambda t: j - s.ins[j][t])   # the farthest of the shared inputs gives way
+                outdeg[s.ins[j][t]] -= 1
+                s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)} in place of "
+                                   f"{s.label(s.ins[j][t])}, which others read too", 0)
+                s.ins[j][t] = k
+                break
+        else:
+            continue
+        outdeg[k] += 1
+        s.count["dangling"] += 1
 
 
 def limit_arity(s: Skeleton) -> None:
-    """Rule ``arity``: extra inputs beyond an op's arity are dropped; a binary op with one operand -> Identity."""
+    """Rule ``arity``: inputs beyond an op's arity are dropped — first those whose node others read too
+    (dropping them cuts nothing), then the farthest back. A binary op with one operand is left to the shapes
+    pass, which gives it a second one (rule ``operands``)."""
+    outdeg = _consumers(s)
     for k in range(1, len(s)):
         ar = arity(s.ops[k])
         if len(s.ins[k]) > ar:
-            s.count["arity"] += 1
-            s.ins[k] = s.ins[k][:ar]
-        if s.ops[k] in BINARY and len(s.ins[k]) == 1:
-            s.ops[k] = "Identity"
-            s.count["arity"] += 1
+            order = sorted(range(len(s.ins[k])), key=lambda t: (outdeg[s.ins[k][t]] > 1, k - s.ins[k][t]))
+            keep = sorted(order[:ar])
+            for t in order[ar:]:
+                outdeg[s.ins[k][t]] -= 1
+            s.note("arity", f"{s.label(k)} takes {ar} input(s): the edge(s) from "
+                            + ", ".join(s.label(s.ins[k][t]) for t in order[ar:]) + " dropped")
+            s.ins[k] = [s.ins[k][t] for t in keep]
 
 
 def prune(s: Skeleton) -> None:
     """Rule ``prune``: nodes not on a path from the Input to the Output are dropped (marked in ``keep``)."""
     s.keep = reaching(s.ins, len(s))
-    s.count["prune"] += len(s) - sum(s.keep)
+    gone = [i for i in range(len(s)) if not s.keep[i]]
+    if gone:
+        s.note("prune", "dropped, no path to the Output: " + ", ".join(s.label(i) for i in gone), len(gone))

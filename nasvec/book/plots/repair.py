@@ -39,3 +39,28 @@ def table2_curves(runs: dict, models, seeds, data: str, authors=None):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def damage_curves(summary):
+    """Nodes and edges kept (mean over networks, and the worst network dotted) against the share of entries
+    damaged, one line per kind of damage; noise on every entry as a horizontal band."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    kinds = [k for k in dict.fromkeys(summary.kind) if k != "noise"]
+    colors = dict(zip(kinds, plt.cm.tab10.colors))
+    for ax, what in zip(axes, ["nodes", "edges"]):
+        for kind in kinds:
+            d = summary[summary.kind == kind]
+            ax.plot(d["k %"], d[f"{what}_mean"], marker="o", ms=3, color=colors[kind], label=kind)
+            ax.plot(d["k %"], d[f"{what}_worst"], ls=":", color=colors[kind])
+        noise = summary[summary.kind == "noise"]
+        if len(noise):
+            ax.axhline(float(noise[f"{what}_mean"].iloc[0]), color="black", lw=0.8, ls="--",
+                       label="noise on every entry (mean)")
+        ax.set(xscale="log", xlabel="entries damaged, % of each array", ylabel=f"{what} kept %", ylim=(0, 101),
+               title=f"{what} kept (solid: mean over networks, dotted: the worst)")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
