@@ -235,3 +235,11 @@ def check_batch(model: Compressor, batch: DagBatch) -> None:
     if batch.types.numel() and int(batch.types.max()) >= len(model.vocab):
         raise CompressError(f"{model.name}: node type {int(batch.types.max())} outside the vocabulary "
                             f"of {len(model.vocab)} ops {model.vocab}")
+
+
+def pick(type_logits: torch.Tensor, edge_logits: torch.Tensor, stochastic: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """A decoder's logits -> (op classes, 0/1 edges): sampled when ``stochastic``, else argmax and threshold 0."""
+    if stochastic:
+        return (torch.distributions.Categorical(logits=type_logits).sample(),
+                torch.bernoulli(torch.sigmoid(edge_logits)))
+    return type_logits.argmax(-1), (edge_logits > 0).float()

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import CompressError
-from .base import Compressor, DagBatch, check_batch, kl_divergence, mlp
+from .base import Compressor, DagBatch, check_batch, kl_divergence, mlp, pick
 
 
 class PerNodeVAE(Compressor):
@@ -105,10 +105,5 @@ class PerNodeVAE(Compressor):
             raise CompressError(f"{self.name}: codes must have shape [batch, {self.latent_dim}] "
                                 f"({self.max_nodes} nodes x {self.node_dim}), got {tuple(z.shape)}")
         type_logits, row_logits = self._dec(z.reshape(len(z), self.max_nodes, self.node_dim))
-        if stochastic:
-            types = torch.distributions.Categorical(logits=type_logits).sample()
-            adj = torch.bernoulli(torch.sigmoid(row_logits))
-        else:
-            types = type_logits.argmax(-1)
-            adj = (row_logits > 0).float()
+        types, adj = pick(type_logits, row_logits, stochastic)
         return DagBatch(types, torch.triu(adj, 1))

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import CompressError
-from .base import Compressor, DagBatch, check_batch, kl_divergence, mlp
+from .base import Compressor, DagBatch, check_batch, kl_divergence, mlp, pick
 
 
 class SetOfVectorsCompressor(Compressor):
@@ -109,12 +109,7 @@ class SetOfVectorsCompressor(Compressor):
         padding are dropped, so every decode is a well-formed DAG batch.
         """
         b, n = type_logits.shape[:2]
-        if stochastic:
-            cls = torch.distributions.Categorical(logits=type_logits).sample()
-            edges = torch.bernoulli(torch.sigmoid(edge_logits))
-        else:
-            cls = type_logits.argmax(-1)
-            edges = (edge_logits > 0).float()
+        cls, edges = pick(type_logits, edge_logits, stochastic)
         pad = cls == len(self.vocab)
         ended = torch.cumsum(pad.long(), 1) > 0
         types = torch.where(ended, torch.full_like(cls, -1), cls)

@@ -167,6 +167,13 @@ def _verdict(t1: pd.DataFrame, names: dict) -> list[str]:
         lines.append(f"* **D-VAE** ({dv['origin']}, {dv['epochs']} epochs, hidden {dv['hidden']}): "
                      f"{dv['per graph %']:.2f} % per graph against its published {dv['published reconstruction %']:.2f} % "
                      + ("(within a point)." if gap <= 1 else f"({gap:.2f} points short)."))
+    if pn is not None:
+        lines.append(f"* **Validity of the per-node model's samples**: each node's code drawn independently from its "
+                     f"position's training codes decodes to a valid ENAS network {pn['validity %']:.2f} % of the time "
+                     f"({pn['validity N(0, I) %']:.2f} % from N(0, I))"
+                     + (f", against D-VAE's {dv['validity %']:.2f} %" if dv is not None else "")
+                     + "; nodes sampled independently do not agree on one graph. The seed's validity of 100 checks "
+                     "only that a decoded op score passes 0.5, not that the graph is a valid network.")
     if pn is not None and dv is not None:
         reach = dv["published reconstruction %"] - 1
         if pn["per graph %"] >= reach:
