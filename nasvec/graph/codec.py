@@ -126,8 +126,9 @@ def _read_list(row, c, x, width, kind, name=""):
     """A list whose cells may be damaged, restored where its other cells say what it was: a damaged length
     is taken from the cells present; a damaged entry of a spatial list (:data:`SPATIAL_LISTS`) is copied from
     its counterpart (pads: the same axis' other side) or the most common intact entry; one damaged entry of a
-    permutation is the axis missing from it; one damaged entry of a Reshape's ``shape`` (not the first) is
-    marked :data:`DAMAGED` for Reshape's fixer, which solves it from the element count."""
+    permutation is the axis missing from it; a damaged first entry of a Reshape's ``shape`` is the batch axis
+    (-1); one damaged later entry (NaN) is marked :data:`DAMAGED` for Reshape's fixer, which solves it from the
+    element count."""
     if math.isfinite(x) and 0 <= round(x) <= width:
         n = int(round(x))
     else:  # the length is damaged: the cells present say how long the list is
@@ -162,6 +163,8 @@ def _restore(vals, n, kind, name):
         missing = set(range(n)) - {round(t) for k, t in enumerate(vals) if k not in damaged}
         if len(missing) == 1:
             vals[damaged[0]] = missing.pop()
-    elif name == "shape" and len(damaged) == 1 and damaged[0] > 0 and math.isnan(vals[damaged[0]]):
+    elif name == "shape" and len(damaged) == 1 and damaged[0] == 0:   # the batch axis, the only one a CNN lets vary
+        vals[0] = -1
+    elif name == "shape" and len(damaged) == 1 and math.isnan(vals[damaged[0]]):
         vals[damaged[0]] = DAMAGED
     return vals

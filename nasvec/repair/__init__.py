@@ -92,12 +92,14 @@ RULES = {
                        "dropped", structure.one_source, "structure"),
     "one_sink": Rule("exactly one Output, last: extra Outputs -> Identity, a missing one is added, edges out of it "
                      "dropped", structure.one_sink, "structure"),
-    "orphans": Rule("a node with no inputs reads the node just before it", structure.orphans, "structure"),
-    "dangling": Rule("a node nobody reads feeds the nearest later node with a free input slot, or one whose input "
+    "orphans": Rule("a node with no inputs reads the node just before it (a Slice after a Slice: what that Slice "
+                    "reads)", structure.orphans, "structure"),
+    "arity": Rule("inputs beyond an op's arity are dropped: first those read by others too, then the farthest back "
+                  "(a node left unread is reconnected by the next rule)", structure.limit_arity, "structure"),
+    "dangling": Rule("a node nobody reads feeds the nearest later node that lacks an input it needs (a Concat of one "
+                     "input, a binary op of one operand), else the nearest with a free input slot or one whose input "
                      "is read by others too (that input moves to it)", structure.dangling,
                      "structure"),
-    "arity": Rule("inputs beyond an op's arity are dropped: first those read by others too, then the farthest back",
-                  structure.limit_arity, "structure"),
     "prune": Rule("nodes not on a path from the Input to the Output are dropped", structure.prune, "structure"),
     "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
     "attributes": Rule("attribute values made legal for the op and the input shape (kernel, stride, pads, group, "

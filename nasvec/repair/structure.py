@@ -88,6 +88,12 @@ OP_PRIOR = ("Conv", "BatchNormalization", "Relu", "Add", "MaxPool", "AveragePool
 _NEVER_GUESSED = {"Input", "Output", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze"}
 
 
+#: the attribute without which a row is no evidence of the op (a known op id is changed to one of these only
+#: when the row holds it)
+KEY_ATTR = {"Conv": "kernel_shape", "MaxPool": "kernel_shape", "AveragePool": "kernel_shape", "Gemm": "out_features",
+            "BatchNormalization": "epsilon", "Slice": "starts", "Reshape": "shape", "Transpose": "perm"}
+_COLUMN = {name: j for j, (name, _) in enumerate(ATTR_ITEMS)}
+
 _TABLES = None
 _ALL = None
 _LISTS = np.array([kind in ("ints", "floats") for _, (kind, _) in ATTR_ITEMS])
@@ -124,8 +130,9 @@ def _tables():
 
 def op_from_attrs(s: Skeleton) -> None:
     """Rule ``op_from_attrs`` (see :data:`nasvec.repair.RULES`): an unread op id, one its attribute row
-    contradicts, or one that takes fewer inputs than the node has while its row names a foreign attribute, is
-    taken from the row (:func:`evidence`) — the op that takes the node's inputs and whose allowed attributes
+    contradicts, or one that takes fewer inputs than the node has while its row names a foreign attribute (then
+    only for an op that takes more inputs), is taken from the row — a known op only for one whose key attribute
+    (:data:`KEY_ATTR`) the row holds (:func:`evidence`) — the op that takes the node's inputs and whose allowed attributes
     cover the row's best (most covered minus uncovered, then fewest unused, then the most common op)."""
     n = len(s)
     if not n:
@@ -140,7 +147,8 @@ def op_from_attrs(s: Skeleton) -> None:
     own_ok = (present & _all_allowed()[[OP_INDEX[op] for op in s.ops]]).sum(1)
     unread = np.asarray(s.unread, bool) if s.unread else np.zeros(n, bool)
     crowded = np.array([len(s.ins[i]) > arity(op) for i, op in enumerate(s.ops)]) & (own_ok < have)
-    suspect = np.flatnonzero(unread | ((have >= 2) & (2 * own_ok <= have)) | crowded)
+    contradicted = (have >= 2) & (2 * own_ok <= have)
+    suspect = np.flatnonzero(unread | contradicted | crowded)
     if not len(suspect):
         return
     p = present[suspect].astype(np.int64)
@@ -159,6 +167,10 @@ def op_from_attrs(s: Skeleton) -> None:
             continue
         else:
             guess = cands[best[k]]
+            if not contradicted[i] and arity(guess) <= arity(op):   # crowded only: the guess must take the inputs
+                continue
+            if guess in KEY_ATTR and not present[i, _COLUMN[KEY_ATTR[guess]]]:   # a stray cell or two is no evidence
+                continue
         if guess != op:
             s.ops[i] = guess
             was = "unreadable" if unread[i] else op
@@ -232,12 +244,14 @@ def _renumber(s: Skeleton) -> None:
 
 
 def orphans(s: Skeleton) -> None:
-    """Rule ``orphans``: a node with no inputs reads the node just before it."""
+    """Rule ``orphans``: a node with no inputs reads the node just before it — or, a Slice just after a Slice,
+    what that Slice reads (slices of one tensor stand side by side: a channel split)."""
     n = len(s)
     for k in range(1, n):
         if not s.ins[k] and k < n - 1:
-            s.ins[k].append(k - 1)
-            s.note("orphans", f"{s.label(k)} had no input: reads {s.label(k - 1)}")
+            src = s.ins[k - 1][0] if s.ops[k] == s.ops[k - 1] == "Slice" and s.ins[k - 1] else k - 1
+            s.ins[k].append(src)
+            s.note("orphans", f"{s.label(k)} had no input: reads {s.label(src)}")
 
 
 def _consumers(s: Skeleton) -> list[int]:
@@ -248,32 +262,45 @@ def _consumers(s: Skeleton) -> list[int]:
     return out
 
 
+def _needs(op, n_inputs: int) -> int:
+    """How many more inputs a node of ``op`` with ``n_inputs`` needs before it is well formed (a Concat of one
+    input, a binary op of one operand)."""
+    return max(0, min(arity(op), 2) - n_inputs) if op == "Concat" or op in BINARY else 0
+
+
 def dangling(s: Skeleton) -> None:
-    """Rule ``dangling``: a node nobody reads feeds the nearest later node that can take it — one with a free
-    input slot, or one whose input slot holds a node that others read too (that input moves to the dangling
-    node: nothing else is cut). A decoder that moved one end of an edge is undone this way."""
+    """Rule ``dangling``: a node nobody reads feeds the nearest later node that can take it, in this order of
+    preference: a node that lacks an input it needs (a Concat of one input, a binary op of one operand); a node
+    with a free input slot (a Concat), or whose input slot holds a node that others read too (that input moves to
+    the dangling node: nothing else is cut), whichever comes first. A decoder that moved one end of an edge is
+    undone this way."""
     n = len(s)
     outdeg = _consumers(s)
-    free = [(arity(s.ops[k]) - len(s.ins[k])) for k in range(n)]
+    need = [_needs(s.ops[k], len(s.ins[k])) for k in range(n)]
     for k in range(n - 2, -1, -1):
         if outdeg[k]:
             continue
-        for j in range(k + 1, n):
-            if free[j] > 0:
-                s.ins[j].append(k)
-                free[j] -= 1
-                s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)}", 0)
-                break
-            shared = [t for t, src in enumerate(s.ins[j]) if src != k and outdeg[src] > 1]
-            if shared:
-                t = max(shared, key=lambda t: j - s.ins[j][t])   # the farthest of the shared inputs gives way
-                outdeg[s.ins[j][t]] -= 1
-                s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)} in place of "
-                                   f"{s.label(s.ins[j][t])}, which others read too", 0)
-                s.ins[j][t] = k
-                break
+        j = next((j for j in range(k + 1, n) if need[j] > 0), None)
+        if j is not None:
+            s.ins[j].append(k)
+            need[j] -= 1
+            s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)}, which lacked an input", 0)
         else:
-            continue
+            for j in range(k + 1, n):
+                if len(s.ins[j]) < arity(s.ops[j]):
+                    s.ins[j].append(k)
+                    s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)}", 0)
+                    break
+                shared = [t for t, src in enumerate(s.ins[j]) if src != k and outdeg[src] > 1]
+                if shared:
+                    t = max(shared, key=lambda t: j - s.ins[j][t])   # the farthest of the shared inputs gives way
+                    outdeg[s.ins[j][t]] -= 1
+                    s.note("dangling", f"{s.label(k)} was read by nobody: feeds {s.label(j)} in place of "
+                                       f"{s.label(s.ins[j][t])}, which others read too", 0)
+                    s.ins[j][t] = k
+                    break
+            else:
+                continue
         outdeg[k] += 1
         s.count["dangling"] += 1
 
