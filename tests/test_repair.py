@@ -340,6 +340,17 @@ def test_rule_fallback(monkeypatch):
     assert g.ops == ["Input", "Identity", "Output"] and c["fallback"] == 1
 
 
+def test_rule_symmetric():
+    odd = ("Conv", {"kernel_shape": [3, 3], "pads": [1, 1, 6, 1], "dilations": [5, 1], "out_channels": 8})
+    g, c = repair(chain(("Input", {}), *[CONV] * 9, odd), report=True)   # no Output: the rules run
+    assert c["symmetric"] == 1 and g.nodes[10].attrs["pads"] == [1, 1, 1, 1]
+    assert g.nodes[10].attrs.get("dilations", [1, 1]) == [1, 1] and g.nodes[1].attrs == dict(CONV[1])
+    # a network whose convs are asymmetric by design keeps its lists
+    asym = ("Conv", {"kernel_shape": [1, 3], "pads": [0, 1, 0, 1], "strides": [1, 2], "out_channels": 8})
+    g, c = repair(chain(("Input", {}), *[CONV] * 3, asym, asym), report=True)
+    assert "symmetric" not in c and [n.attrs.get("strides") for n in g.nodes[4:6]] == [[1, 2], [1, 2]]
+
+
 def test_rule_classifier():
     g, c = repair(chain(("Input", {}), CONV, ("Output", {})), num_classes=10, report=True)
     assert infer_shapes(g, SHAPE)[-1].shape == (1, 10) and c["classifier"] == 1

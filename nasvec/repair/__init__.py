@@ -50,6 +50,7 @@ from ..graph.vocab import OPS
 from . import emit, structure
 from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
                      is_classifier, problem, raw_arrays, valid_before_repair)
+from .attributes import symmetric
 from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
 
 __all__ = ["changes_table", "MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
@@ -82,9 +83,10 @@ RULES = {
                     decode_edges, "arrays"),
     "op_from_attrs": Rule("an op id that could not be read, that contradicts its attribute row (two or more "
                           "attributes its op does not take, all taken by another op), or that takes fewer inputs than "
-                          "the node has while its row names a foreign attribute, is read from the row: the op that "
-                          "takes the inputs and fits the row best; a row without attributes gives Add (two inputs) "
-                          "or Relu",
+                          "the node has while its row names a foreign attribute (then only an op taking more inputs), "
+                          "is read from the row: the op that takes the inputs and fits the row best, a known op only "
+                          "for one whose key attribute the row holds (KEY_ATTR); a row without attributes gives Add "
+                          "(two inputs) or Relu",
                           structure.op_from_attrs, "structure"),
     "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped; a Reshape "
                       "or Transpose stays only if it keeps the batch axis apart", structure.shape_ops, "structure"),
@@ -101,6 +103,9 @@ RULES = {
                      "is read by others too (that input moves to it)", structure.dangling,
                      "structure"),
     "prune": Rule("nodes not on a path from the Input to the Output are dropped", structure.prune, "structure"),
+    "symmetric": Rule("a conv or pool whose strides or dilations differ between axes (-> the smaller) or one of whose "
+                      "pads differs from all its others (-> theirs), among convs and pools at least 3 in 4 of which "
+                      "are symmetric", structure.odd_lists, "structure"),
     "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
     "attributes": Rule("attribute values made legal for the op and the input shape (kernel, stride, pads, group, "
                        "channels, axes, ...); missing required ones filled with defaults", emit.with_attrs, "node"),
@@ -196,7 +201,8 @@ def _shapes(s: structure.Skeleton, input_shape, num_classes):
         if s.ops[k] == "Output":
             emitted[k] = emit.emit_output(d, srcs, s.names[k], num_classes)
         else:
-            emitted[k] = emit.emit_node(d, s.ops[k], read_attrs(s.rows[k], s.ops[k]), srcs, s.names[k])
+            a = read_attrs(s.rows[k], s.ops[k])
+            emitted[k] = emit.emit_node(d, s.ops[k], symmetric(a) if k in s.symmetric else a, srcs, s.names[k])
     return d.finish()
 
 

@@ -56,20 +56,29 @@ def norm_axis(ax, rank):
 
 # --------------------------------------------------------------------------- convolutions and pools
 def _consensus(v):
-    """Strides or dilations whose axes disagree: the smallest on every axis (CNNs stride and dilate every axis
-    alike, and 1 is the commonest value; a damaged entry is the odd one out)."""
+    """Strides or dilations whose axes disagree: the smallest on every axis (1 is the commonest value)."""
     return [min(v)] * len(v) if len(set(v)) > 1 else v
 
 
 def _one_outlier(p):
     """Pads of which one entry differs from all the others (which agree): that entry takes their value
-    (asymmetric pads such as ``[0, 0, 1, 1]`` or ``[0, 3, 0, 3]`` stay as they are)."""
+    (pads such as ``[0, 0, 1, 1]`` or ``[0, 3, 0, 3]`` stay as they are)."""
     values = set(p)
     if len(p) >= 3 and len(values) == 2:
         odd = [t for t in values if p.count(t) == 1]
         if len(odd) == 1 and p.count(next(iter(values - set(odd)))) == len(p) - 1:
             return [next(iter(values - set(odd)))] * len(p)
     return p
+
+
+def symmetric(a: dict) -> dict:
+    """``a`` with its strides and dilations made equal on every axis (:func:`_consensus`) and a single odd pad
+    made like the others (:func:`_one_outlier`): what rule ``symmetric`` applies to an odd conv or pool."""
+    out = dict(a)
+    for name, fix in (("strides", _consensus), ("dilations", _consensus), ("pads", _one_outlier)):
+        if isinstance(a.get(name), list) and a[name]:
+            out[name] = fix(list(a[name]))
+    return out
 
 
 def _spatial_fix(op, a, x):
@@ -81,7 +90,6 @@ def _spatial_fix(op, a, x):
     s = _ints(a, "strides", r, 1, MAX_STRIDE, [1] * r)
     d = _ints(a, "dilations", r, 1, MAX_DILATION, [1] * r) if "dilations" in allowed_attrs(op) else [1] * r
     p = _ints(a, "pads", 2 * r, 0, MAX_KERNEL, [0] * (2 * r))
-    s, d, p = _consensus(s), _consensus(d), _one_outlier(p)
     for j in range(r):
         if op in ("MaxPool", "AveragePool"):
             if (k[j] - 1) * d[j] + 1 > size[j]:

@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 from dataclasses import dataclass, field
 
-from ..graph.codec import ATTR_ITEMS, HEADS
+from ..graph.codec import ATTR_ITEMS, HEADS, read_attrs
 from ..graph.vocab import OP_INDEX, OPS, allowed_attrs
 from .emit import BINARY, reaching
 
@@ -51,6 +51,7 @@ class Skeleton:
     unread: list = field(default_factory=list)
     present: object = None   # [N, attributes] bool: whose head cell holds anything (from the arrays)
     orig: list = field(default_factory=list)   # each node's index in the decoder's arrays (None: added)
+    symmetric: set = field(default_factory=set)   # nodes whose spatial lists the shapes pass makes symmetric
 
     def __post_init__(self):
         self.alive = self.alive or [True] * len(self.ops)
@@ -271,7 +272,7 @@ def _needs(op, n_inputs: int) -> int:
 def dangling(s: Skeleton) -> None:
     """Rule ``dangling``: a node nobody reads feeds the nearest later node that can take it, in this order of
     preference: a node that lacks an input it needs (a Concat of one input, a binary op of one operand); a node
-    with a free input slot (a Concat), or whose input slot holds a node that others read too (that input moves to
+    with a free input slot (a Concat, an Output without input), or whose input slot holds a node that others read too (that input moves to
     the dangling node: nothing else is cut), whichever comes first. A decoder that moved one end of an edge is
     undone this way."""
     n = len(s)
@@ -307,8 +308,9 @@ def dangling(s: Skeleton) -> None:
 
 def limit_arity(s: Skeleton) -> None:
     """Rule ``arity``: inputs beyond an op's arity are dropped — first those whose node others read too
-    (dropping them cuts nothing), then the farthest back. A binary op with one operand is left to the shapes
-    pass, which gives it a second one (rule ``operands``)."""
+    (dropping them cuts nothing), then the farthest back; a node left unread is reconnected by rule ``dangling``,
+    which also gives a binary op with one operand a second one when a node is unread; otherwise the shapes pass
+    does (rule ``operands``)."""
     outdeg = _consumers(s)
     for k in range(1, len(s)):
         ar = arity(s.ops[k])
@@ -328,3 +330,30 @@ def prune(s: Skeleton) -> None:
     gone = [i for i in range(len(s)) if not s.keep[i]]
     if gone:
         s.note("prune", "dropped, no path to the Output: " + ", ".join(s.label(i) for i in gone), len(gone))
+
+
+#: the ops rule ``symmetric`` looks at
+SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool")
+
+
+def odd_lists(s: Skeleton) -> None:
+    """Rule ``symmetric``: a conv or pool whose strides or dilations differ between axes, or one of whose pads
+    differs from all its others, is made symmetric (:func:`nasvec.repair.attributes.symmetric`) — only when at
+    least 3 in 4 of the decode's kept convs and pools (and at least 4) are symmetric: an odd one out among
+    symmetric siblings is a damaged value, while a network that is asymmetric by design keeps its lists."""
+    from .attributes import symmetric
+
+    nodes = [k for k in range(len(s)) if s.keep[k] and s.ops[k] in SPATIAL_OPS and s.rows[k] is not None]
+    odd = {}
+    for k in nodes:
+        a = read_attrs(s.rows[k], s.ops[k])
+        fixed = symmetric(a)
+        if fixed != a:
+            odd[k] = [f"{name} {a[name]} -> {fixed[name]}" for name in ("strides", "dilations", "pads")
+                      if a.get(name) != fixed.get(name)]
+    if not odd or len(nodes) < 4 or 4 * len(odd) > len(nodes):
+        return
+    for k, what in odd.items():
+        s.symmetric.add(k)
+        s.note("symmetric", f"{s.label(k)}: " + ", ".join(what)
+               + f" (like the decode's other {len(nodes) - len(odd)} convs and pools)")
