@@ -236,3 +236,22 @@ def test_report_writes_figures_and_tables_and_returns_nothing(tmp_path):
 
     with pytest.raises(ConfigError, match="figure name 'a/b' must be a plain file stem"):
         rep.figure(fig, "a/b")
+
+
+def test_report_table_hides_long_columns_from_the_page_but_not_from_the_csv(tmp_path, monkeypatch):
+    import IPython.display
+    import pandas as pd
+
+    from nasvec.book import Report
+    from nasvec.errors import ConfigError
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    rep = Report("ch", root=tmp_path, show=True)
+    df = pd.DataFrame({"x": [1.23456], "edits": ["node 1 Conv: out_channels 64 -> 8; " * 20]})
+    rep.table(df, "t", float_format="%.2f", hide=["edits"])
+    assert "edits" in (tmp_path / "tables" / "ch" / "t.csv").read_text()
+    html = shown[-1].to_html()
+    assert "1.23" in html and "1.2346" not in html and "out_channels" not in html
+    with pytest.raises(ConfigError, match=r"cannot hide \['nope'\]"):
+        rep.table(df, "t", hide=["nope"])

@@ -60,16 +60,24 @@ class Report:
             display(Image(data=(self.figures / f"{name}.png").read_bytes()))
         plt.close(fig)
 
-    def table(self, df, name: str, index: bool = False, float_format: str = "%.6g", caption: str | None = None) -> None:
-        """Write a pandas DataFrame as CSV (``book/tables/<chapter>/<name>.csv``) and display it rendered."""
+    def table(self, df, name: str, index: bool = False, float_format: str = "%.6g", caption: str | None = None,
+              hide: tuple = ()) -> None:
+        """Write a pandas DataFrame as CSV (``book/tables/<chapter>/<name>.csv``) and display it rendered, floats
+        with the decimals of a ``%.Nf`` ``float_format`` (else 4); ``hide``: columns kept in the CSV but not shown
+        (long text a page shows better another way)."""
         _check_name("table", name)
+        missing = [c for c in hide if c not in df.columns]
+        if missing:
+            raise ConfigError(f"table {name!r}: cannot hide {missing}: the table has no such column")
         path = self.tables / f"{name}.csv"
         with atomic_write(path, "w", newline="") as fh:
             df.to_csv(fh, index=index, float_format=float_format)
         if self.show:
             from IPython.display import display
 
-            styled = df.style.format(precision=4, thousands=",", na_rep="–")
+            fixed = re.fullmatch(r"%\.(\d+)f", float_format)
+            styled = df.drop(columns=list(hide)).style.format(precision=int(fixed.group(1)) if fixed else 4,
+                                                              thousands=",", na_rep="–")
             if not index:
                 styled = styled.hide(axis="index")
             if caption:

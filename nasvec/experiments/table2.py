@@ -146,6 +146,13 @@ def changes(cfg: Table2Config, compressors: dict, num_classes: int = 10, listed:
     return pd.DataFrame(rows)
 
 
+def edit_lists(edits: pd.DataFrame) -> str:
+    """The ``edits`` column of :func:`changes` as a Markdown list, one line per variant that changed anything."""
+    lines = [f"* **{r['network']}, {r['variant']}** ({r['total']} edits): {r['edits']}"
+             for _, r in edits.iterrows() if r["total"]]
+    return "\n".join(lines) or "No variant changed anything."
+
+
 def _images(cfg: Table2Config):
     if cfg.data == "digits":
         return load_digits()
