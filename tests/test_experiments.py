@@ -223,7 +223,7 @@ def test_table2_config_and_a_tiny_run_of_every_cell(cache):
     assert edits.total.tolist()[0] == 0 and (edits.total[1:] > 0).all() and edits["params"][0] > 0
     assert edits["params vs original %"][0] == 100
     listed = table2.edit_lists(edits)
-    assert "round trip" not in listed and f"**resnet18, per node** ({edits.total[1]} edits): node " in listed
+    assert "round trip" not in listed and f"**resnet18, per node** ({edits.total[1]} edits; repair rules fired: " in listed
     training = table2.TRAINING.replace(epochs=1, batch_size=8)
     runs = table2.run_table2(cfg, training, table2.per_node(pn), {"test": "untrained"})
     assert len(runs) == 6 and not any(r["cached"] for r in runs.values())

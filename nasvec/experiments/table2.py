@@ -147,9 +147,10 @@ def changes(cfg: Table2Config, compressors: dict, num_classes: int = 10, listed:
 
 
 def edit_lists(edits: pd.DataFrame) -> str:
-    """The ``edits`` column of :func:`changes` as a Markdown list, one line per variant that changed anything."""
-    lines = [f"* **{r['network']}, {r['variant']}** ({r['total']} edits): {r['edits']}"
-             for _, r in edits.iterrows() if r["total"]]
+    """The ``edits`` and ``rules fired`` columns of :func:`changes` as a Markdown list, one line per variant that
+    changed anything."""
+    lines = [f"* **{r['network']}, {r['variant']}** ({r['total']} edits; repair rules fired: {r['rules fired']}): "
+             f"{r['edits']}" for _, r in edits.iterrows() if r["total"]]
     return "\n".join(lines) or "No variant changed anything."
 
 
