@@ -255,3 +255,21 @@ def test_report_table_hides_long_columns_from_the_page_but_not_from_the_csv(tmp_
     assert "1.23" in html and "1.2346" not in html and "out_channels" not in html
     with pytest.raises(ConfigError, match=r"cannot hide \['nope'\]"):
         rep.table(df, "t", hide=["nope"])
+
+
+def test_site_sync_stamps_changed_pages_so_sphinx_rebuilds_them(tmp_path):
+    """An executed copy of another profile may be older than the last HTML build: the copy must look newer."""
+    import os
+    import time
+
+    from nasvec.book.pipeline import _sync_tree
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    (src / "a.ipynb").write_text("standard")
+    os.utime(src / "a.ipynb", (946684800, 946684800))   # 2000-01-01
+    _sync_tree(src, dst)
+    assert (dst / "a.ipynb").read_text() == "standard" and (dst / "a.ipynb").stat().st_mtime > time.time() - 600
+    os.utime(dst / "a.ipynb", (946684800, 946684800))
+    _sync_tree(src, dst)   # unchanged content: left alone
+    assert (dst / "a.ipynb").stat().st_mtime == 946684800

@@ -183,7 +183,9 @@ def is_fresh(ch: Chapter, paths: Paths, key: str) -> bool:
 
 
 def _sync_tree(src: Path, dst: Path) -> None:
-    """Make ``dst`` a copy of ``src`` (files copied atomically when they differ, stale files removed)."""
+    """Make ``dst`` a copy of ``src`` (files copied atomically when they differ, stale files removed). A file
+    copied is stamped with the current time: Sphinx rebuilds a page only when its source is newer than the last
+    build, and an executed copy of another profile may be older than that build."""
     dst.mkdir(parents=True, exist_ok=True)
     wanted = set()
     if src.is_dir():
@@ -195,6 +197,7 @@ def _sync_tree(src: Path, dst: Path) -> None:
                 if not target.is_file() or target.stat().st_size != f.stat().st_size \
                         or sha256_file(target) != sha256_file(f):
                     atomic_copy(f, target)
+                    os.utime(target)
     for f in sorted(dst.rglob("*"), reverse=True):
         if f.is_file() and f.relative_to(dst) not in wanted:
             f.unlink()
