@@ -50,7 +50,6 @@ from ..graph.vocab import OPS
 from . import emit, structure
 from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
                      is_classifier, problem, raw_arrays, valid_before_repair)
-from .attributes import symmetric
 from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
 
 __all__ = ["changes_table", "MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
@@ -201,8 +200,8 @@ def _shapes(s: structure.Skeleton, input_shape, num_classes):
         if s.ops[k] == "Output":
             emitted[k] = emit.emit_output(d, srcs, s.names[k], num_classes)
         else:
-            a = read_attrs(s.rows[k], s.ops[k])
-            emitted[k] = emit.emit_node(d, s.ops[k], symmetric(a) if k in s.symmetric else a, srcs, s.names[k])
+            a = s.symmetric[k] if k in s.symmetric else read_attrs(s.rows[k], s.ops[k])
+            emitted[k] = emit.emit_node(d, s.ops[k], a, srcs, s.names[k])
     return d.finish()
 
 

@@ -12,6 +12,7 @@ from what was read.
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -63,11 +64,10 @@ def _consensus(v):
 def _one_outlier(p):
     """Pads of which one entry differs from all the others (which agree): that entry takes their value
     (pads such as ``[0, 0, 1, 1]`` or ``[0, 3, 0, 3]`` stay as they are)."""
-    values = set(p)
-    if len(p) >= 3 and len(values) == 2:
-        odd = [t for t in values if p.count(t) == 1]
-        if len(odd) == 1 and p.count(next(iter(values - set(odd)))) == len(p) - 1:
-            return [next(iter(values - set(odd)))] * len(p)
+    if len(p) >= 3:
+        (common, n), *rest = Counter(p).most_common()
+        if n == len(p) - 1:
+            return [common] * len(p)
     return p
 
 

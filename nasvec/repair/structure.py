@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..graph.codec import ATTR_ITEMS, HEADS, read_attrs
 from ..graph.vocab import OP_INDEX, OPS, allowed_attrs
+from .attributes import symmetric
 from .emit import BINARY, reaching
 
 SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze"}
@@ -51,7 +52,7 @@ class Skeleton:
     unread: list = field(default_factory=list)
     present: object = None   # [N, attributes] bool: whose head cell holds anything (from the arrays)
     orig: list = field(default_factory=list)   # each node's index in the decoder's arrays (None: added)
-    symmetric: set = field(default_factory=set)   # nodes whose spatial lists the shapes pass makes symmetric
+    symmetric: dict = field(default_factory=dict)   # node -> its attributes with symmetric spatial lists
 
     def __post_init__(self):
         self.alive = self.alive or [True] * len(self.ops)
@@ -132,9 +133,10 @@ def _tables():
 def op_from_attrs(s: Skeleton) -> None:
     """Rule ``op_from_attrs`` (see :data:`nasvec.repair.RULES`): an unread op id, one its attribute row
     contradicts, or one that takes fewer inputs than the node has while its row names a foreign attribute (then
-    only for an op that takes more inputs), is taken from the row — a known op only for one whose key attribute
-    (:data:`KEY_ATTR`) the row holds (:func:`evidence`) — the op that takes the node's inputs and whose allowed attributes
-    cover the row's best (most covered minus uncovered, then fewest unused, then the most common op)."""
+    only for an op that takes more inputs), is taken from the row (:func:`evidence`): the op that takes the
+    node's inputs and whose allowed attributes cover the row's best (most covered minus uncovered, then fewest
+    unused, then the most common op); a readable op changes only to one whose key attribute (:data:`KEY_ATTR`)
+    the row holds."""
     n = len(s)
     if not n:
         return
@@ -271,10 +273,10 @@ def _needs(op, n_inputs: int) -> int:
 
 def dangling(s: Skeleton) -> None:
     """Rule ``dangling``: a node nobody reads feeds the nearest later node that can take it, in this order of
-    preference: a node that lacks an input it needs (a Concat of one input, a binary op of one operand); a node
-    with a free input slot (a Concat, an Output without input), or whose input slot holds a node that others read too (that input moves to
-    the dangling node: nothing else is cut), whichever comes first. A decoder that moved one end of an edge is
-    undone this way."""
+    preference: a node that lacks an input it needs (a Concat of one input, a binary op of one operand); else the
+    nearest with a free input slot (a Concat, an Output without input) or whose input slot holds a node that
+    others read too (that input moves to the dangling node: nothing else is cut). A decoder that moved one end
+    of an edge is undone this way."""
     n = len(s)
     outdeg = _consumers(s)
     need = [_needs(s.ops[k], len(s.ins[k])) for k in range(n)]
@@ -341,19 +343,17 @@ def odd_lists(s: Skeleton) -> None:
     differs from all its others, is made symmetric (:func:`nasvec.repair.attributes.symmetric`) — only when at
     least 3 in 4 of the decode's kept convs and pools (and at least 4) are symmetric: an odd one out among
     symmetric siblings is a damaged value, while a network that is asymmetric by design keeps its lists."""
-    from .attributes import symmetric
-
     nodes = [k for k in range(len(s)) if s.keep[k] and s.ops[k] in SPATIAL_OPS and s.rows[k] is not None]
     odd = {}
     for k in nodes:
         a = read_attrs(s.rows[k], s.ops[k])
         fixed = symmetric(a)
         if fixed != a:
-            odd[k] = [f"{name} {a[name]} -> {fixed[name]}" for name in ("strides", "dilations", "pads")
-                      if a.get(name) != fixed.get(name)]
+            odd[k] = (fixed, [f"{name} {a[name]} -> {fixed[name]}" for name in ("strides", "dilations", "pads")
+                              if a.get(name) != fixed.get(name)])
     if not odd or len(nodes) < 4 or 4 * len(odd) > len(nodes):
         return
-    for k, what in odd.items():
-        s.symmetric.add(k)
+    for k, (fixed, what) in odd.items():
+        s.symmetric[k] = fixed
         s.note("symmetric", f"{s.label(k)}: " + ", ".join(what)
                + f" (like the decode's other {len(nodes) - len(odd)} convs and pools)")
