@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 LAYERS = (
     ("errors",), ("utils",), ("config",), ("cache",),
     ("graph",), ("io",), ("data",), ("train",),
-    ("compress", "repair", "search"),
+    ("compress", "repair", "search", "structure"),
     ("experiments",),
     ("book",),
 )

@@ -61,10 +61,11 @@ class Report:
         plt.close(fig)
 
     def table(self, df, name: str, index: bool = False, float_format: str = "%.6g", caption: str | None = None,
-              hide: tuple = ()) -> None:
+              hide: tuple = (), show: bool = True) -> None:
         """Write a pandas DataFrame as CSV (``book/tables/<chapter>/<name>.csv``) and display it rendered, floats
         with the decimals of a ``%.Nf`` ``float_format`` (else 4); ``hide``: columns kept in the CSV but not shown
-        (long text a page shows better another way)."""
+        (long text a page shows better another way); ``show=False`` writes the CSV only (a long table of every run that
+        the page summarises)."""
         _check_name("table", name)
         missing = [c for c in hide if c not in df.columns]
         if missing:
@@ -72,7 +73,7 @@ class Report:
         path = self.tables / f"{name}.csv"
         with atomic_write(path, "w", newline="") as fh:
             df.to_csv(fh, index=index, float_format=float_format)
-        if self.show:
+        if self.show and show:
             from IPython.display import display
 
             fixed = re.fullmatch(r"%\.(\d+)f", float_format)

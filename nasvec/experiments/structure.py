@@ -1,0 +1,222 @@
+"""Chapter 6 ("Predicting the structure from subsamples", ``notebooks/structure.ipynb``): its runs and tables.
+
+One run (:func:`run_seed`, cached) is one task and one seed: the subsample searches at every size
+``m`` (``k`` subsamples each), every meta-model at every ``(m, k)``, every competitor on the whole
+training set with the budget of the main point ``(m*, k*)``, and a random search on the whole data
+with as many candidates as one subsample search tried (the run a user would make without subsamples).
+Every method's final structure is then trained once more on the whole training set, in one
+population with one seed, and scored there: quality ``L`` on the validation set, error on the test set,
+F to the planted structure (synthetic) or, on images, to the whole-data search's structure with the lowest
+quality after that final training (its row is repeated as the target).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..cache import cached
+from ..config import Config, check
+from ..structure.competitors import COMPETITORS, run as run_competitor
+from ..structure.masked import FitConfig, Ledger, align, counts, fit_score, mask_penalty, proximity, quality
+from ..structure.meta import META_MODELS, predict, subsample_search
+from ..structure.tasks import TaskSpec, make_task
+
+REFERENCE_RS = "random search (N candidates)"   # the whole-data search a user would run without subsamples
+
+
+@dataclass(frozen=True)
+class StudyConfig(Config):
+    """The chapter's design: subsample ``sizes`` and numbers ``ks`` of subsamples (every meta-model at every
+    pair), the ``main`` ``(m, k)`` whose cost sets the competitors' budget, ``candidates`` random structures
+    per subsample (the paper's random search; also N of the whole-data reference search), the ``share``
+    of active connections per layer, ``C`` of ``g(K) = C K``, F's ``alpha`` and ``beta``, the held-out
+    ``val_fraction`` of each subsample, the set encoder's training ``set_steps``, and ``fit``: how every
+    network is trained (:class:`~nasvec.structure.masked.FitConfig`)."""
+
+    sizes: tuple = (50, 100, 200, 400)
+    ks: tuple = (1, 2, 4, 8)
+    main: tuple = (200, 8)
+    candidates: int = 64
+    share: tuple = (0.06, 0.33)
+    C: float = 1e-3
+    alpha: float = 0.01
+    beta: float = 0.005
+    val_fraction: float = 0.25
+    set_steps: int = 300
+    fit: FitConfig = field(default_factory=FitConfig)
+
+    def __post_init__(self):
+        if isinstance(self.fit, dict):
+            object.__setattr__(self, "fit", FitConfig.from_dict(self.fit))
+        for name in ("sizes", "ks", "main", "share"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        check(len(self.main) == 2 and self.main[0] in self.sizes and self.main[1] in self.ks,
+              f"StudyConfig: main (m, k) = {self.main} must pick one of sizes {self.sizes} and one of ks {self.ks}")
+        check(self.alpha >= 0 and self.beta >= 0 and self.C >= 0, "StudyConfig: alpha, beta and C must be >= 0")
+        check(self.candidates >= 1 and 0 < self.val_fraction < 1, "StudyConfig: candidates >= 1, 0 < val_fraction < 1")
+
+
+def _held_out(cfg: StudyConfig, m: int) -> int:
+    return max(2, int(round(cfg.val_fraction * m)))
+
+
+def run_seed(spec: TaskSpec, seed: int, cfg: StudyConfig) -> dict:
+    """One task and seed (see the module's docstring): ``{"rows": [...], "masks": {...}, "budget": B, ...}``."""
+    task = make_task(spec, seed)
+    shape = (task.n_features, task.n_features, task.classes)
+    steps, n_full = cfg.fit.steps, len(task.x_train)
+    sub = Ledger()
+    records = subsample_search(task.x_train, task.y_train, shape, cfg.sizes, max(cfg.ks), cfg.candidates, cfg.share,
+                               cfg.C, cfg.fit, cfg.val_fraction, seed, ledger=sub)
+    final, rows = [], []      # final: structures trained once more on the whole data; rows: what they belong to
+    for m in cfg.sizes:
+        for k in cfg.ks:
+            for meta in META_MODELS:
+                use = [r for r in records if (r["m"] <= m if meta == "extrapolate" else r["m"] == m) and r["j"] < k]
+                own = Ledger()
+                z = predict(meta, use, task.x_train, task.y_train, task.classes, cfg.share, seed,
+                            set_steps=cfg.set_steps, ledger=own)
+                ss = sum(cfg.candidates * (r["m"] - _held_out(cfg, r["m"])) * steps for r in use)
+                cpu = sub.cpu_s * ss / max(1, sub.sample_steps) + own.cpu_s
+                rows.append({"method": meta, "family": "subsamples", "m": m, "k": k,
+                             "trainings": cfg.candidates * len(use) + 1, "sample_steps": ss + n_full * steps,
+                             "cpu_s": cpu})
+                final.append(z)
+    main_ss = next(r["sample_steps"] for r in rows if r["method"] == "vote" and (r["m"], r["k"]) == tuple(cfg.main))
+    budget = max(2, math.ceil(main_ss / (n_full * steps)))
+    found = {}
+    for name in COMPETITORS + (REFERENCE_RS,):
+        b = cfg.candidates if name == REFERENCE_RS else budget - 1   # the last training is the final one
+        f = run_competitor("random search" if name == REFERENCE_RS else name, task, max(b, 2 if name ==
+                           "magnitude pruning" else 1), cfg.share, cfg.C, cfg.fit, seed)
+        found[name] = f
+        rows.append({"method": name, "family": "whole data", "m": n_full, "k": 1,
+                     "trainings": f.ledger.trainings + 1, "sample_steps": f.ledger.sample_steps + n_full * steps,
+                     "cpu_s": f.ledger.cpu_s})
+        final.append(f.z)
+    ev = Ledger()
+    extra = [task.planted] if task.planted is not None else []
+    out = fit_score(final + extra, task.x_train, task.y_train,
+                    {"val": (task.x_val, task.y_val), "test": (task.x_test, task.y_test)}, cfg.fit,
+                    seed=seed + 7919, ledger=ev)
+    q = quality(out["val"], [z.K for z in final + extra], cfg.C)
+    if task.planted is not None:
+        t, target_name = len(final), "planted"
+    else:   # the whole-data search's structure with the lowest quality after the final training
+        t, target_name = min((i for i, r in enumerate(rows) if r["family"] == "whole data"), key=lambda i: q[i]), \
+            "best whole-data structure"
+    target, q_target = (final + extra)[t], float(q[t])
+    share = ev.cpu_s / len(final + extra)
+    for i, (row, z) in enumerate(zip(rows, final)):
+        row["cpu_s"] += share
+        row.update(task=spec.name, seed=seed, K=z.K, val_error=float(out["val"][i]), test_error=float(out["test"][i]),
+                   quality=float(q[i]), F_paper=proximity(z, target, q[i], q_target, cfg.alpha, cfg.beta),
+                   F_aligned=proximity(align(z, target, cfg.alpha, cfg.beta), target, q[i], q_target, cfg.alpha, cfg.beta),
+                   full_equiv=row["sample_steps"] / (n_full * steps))
+    rows.append({"method": target_name, "family": "target", "m": n_full, "k": 1, "trainings": 1,
+                 "sample_steps": n_full * steps, "cpu_s": share, "task": spec.name,
+                 "seed": seed, "K": target.K, "val_error": float(out["val"][t]), "test_error": float(out["test"][t]),
+                 "quality": q_target, "F_paper": 0.0, "F_aligned": 0.0, "full_equiv": 1.0})
+    rng = np.random.default_rng([seed, 6040])
+    shuffled = target.permute_hidden(rng.permutation(shape[1]))
+    main = {r["method"]: z for r, z in zip(rows, final) if r["family"] == "whole data" or
+            (r["m"], r["k"]) == tuple(cfg.main)}
+    return {"rows": rows, "budget": budget, "target": target, "target_name": target_name,
+            "masks": {name: align(z, target, cfg.alpha, cfg.beta) for name, z in main.items()},
+            "permuted_penalty": mask_penalty(shuffled, target, cfg.alpha, cfg.beta), "source": task.source,
+            "n_train": n_full, "shape": shape, "K_search": sum(counts(shape, cfg.share))}
+
+
+def run_all(tasks: list[dict], seeds, cfg: StudyConfig) -> dict:
+    """Every task for every seed (each run cached under its task, seed and design): ``{task name: [runs]}``."""
+    out = {}
+    jobs = [(TaskSpec.from_dict(t), s) for t in tasks for s in seeds]
+    for spec, seed in tqdm(jobs, desc="task x seed"):
+        value, _ = cached("structure-run", {"task": spec, "seed": seed, "design": cfg},
+                          lambda: run_seed(spec, seed, cfg))
+        out.setdefault(spec.name, []).append(value)
+    return out
+
+
+def frame(runs: dict) -> pd.DataFrame:
+    """Every row of every run: task, seed, method, family, m, k, K, errors, quality, F, trainings, cost."""
+    return pd.DataFrame([r for rs in runs.values() for run in rs for r in run["rows"]])
+
+
+def _mean_sd(values) -> str:
+    values = np.asarray(values, float)
+    return f"{values.mean():.4f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.4f}"
+
+
+def summary(df: pd.DataFrame, main) -> pd.DataFrame:
+    """At the main point (and every whole-data method): mean and sd over seeds per task and method."""
+    m, k = main
+    pick = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
+    g = pick.groupby(["task", "family", "method"], sort=False)
+    out = g.agg(seeds=("seed", "nunique"), test_error=("test_error", "mean"), test_error_sd=("test_error", "std"),
+                K=("K", "mean"), quality=("quality", "mean"), F_paper=("F_paper", "mean"),
+                F_aligned=("F_aligned", "mean"), F_aligned_sd=("F_aligned", "std"), trainings=("trainings", "mean"),
+                full_equiv=("full_equiv", "mean")).reset_index()
+    return out
+
+
+def timing(df: pd.DataFrame, main) -> pd.DataFrame:
+    """CPU seconds per task and method (mean over seeds) at the main point; machine-dependent."""
+    m, k = main
+    pick = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
+    return pick.groupby(["task", "method"], sort=False).agg(cpu_s=("cpu_s", "mean")).reset_index()
+
+
+def sweep(df: pd.DataFrame) -> pd.DataFrame:
+    """The meta-models over subsample size and number: mean and sd of test error and F per task."""
+    sub = df[df.family == "subsamples"]
+    return (sub.groupby(["task", "method", "m", "k"], sort=False)
+            .agg(test_error=("test_error", "mean"), test_error_sd=("test_error", "std"),
+                 F_aligned=("F_aligned", "mean"), F_aligned_sd=("F_aligned", "std"),
+                 full_equiv=("full_equiv", "mean")).reset_index())
+
+
+def permutation_table(runs: dict) -> pd.DataFrame:
+    """F (as the paper defines it) between the target structure and a copy with its hidden neurons
+    reordered (the same function): what the paper's F charges for an isomorphic copy."""
+    rows = []
+    for name, rs in runs.items():
+        rows.append({"task": name, "target": rs[0]["target_name"], "K of target": float(np.mean([r["target"].K for r in rs])),
+                     "F(Z, permuted Z), paper": float(np.mean([r["permuted_penalty"] for r in rs])),
+                     "F aligned (ours)": 0.0})
+    return pd.DataFrame(rows)
+
+
+def verdict(df: pd.DataFrame, runs: dict, main) -> str:
+    """The chapter's verdict, one paragraph per task, computed from the rows (means over seeds, paired)."""
+    m, k = main
+    out = []
+    for task, d in df.groupby("task", sort=False):
+        at = d[(d.family != "subsamples") | ((d.m == m) & (d.k == k))]
+        piv = at.pivot_table(index="seed", columns="method", values="test_error")
+        metas = [x for x in META_MODELS if x in piv]
+        best = min(metas, key=lambda x: piv[x].mean())
+        diff = piv[best] - piv["random search"]
+        diff_n = piv[best] - piv[REFERENCE_RS]
+        wins = int((diff < 0).sum())
+        cost = at[at.method == best].full_equiv.mean()
+        cost_n = at[at.method == REFERENCE_RS].full_equiv.mean()
+        budget = runs[task][0]["budget"]
+        F = at.groupby("method").F_aligned.mean()
+        target = runs[task][0]["target_name"]
+        out.append(
+            f"**{task}.** From k = {k} subsamples of m = {m} objects the best meta-model, *{best}*, reaches a test "
+            f"error of {piv[best].mean():.4f} (sd {piv[best].std(ddof=1):.4f}, {len(piv)} seeds); random search on the "
+            f"whole data at equal compute ({budget} trainings) reaches {piv['random search'].mean():.4f}: the "
+            f"subsample route is {'better' if diff.mean() < 0 else 'worse'} by {abs(diff.mean()):.4f} on average and "
+            f"wins on {wins} of {len(diff)} seeds. Against the whole-data random search with N candidates "
+            f"({cost_n:.1f} whole-data trainings' worth of compute, {cost_n / cost:.1f}x the subsample route's "
+            f"{cost:.1f}) it is {'better' if diff_n.mean() < 0 else 'worse'} by {abs(diff_n.mean()):.4f}. Aligned F to "
+            f"the {target}: {best} {F[best]:.3f}, random search {F['random search']:.3f}, evolution "
+            f"{F['evolution']:.3f}, magnitude pruning {F['magnitude pruning']:.3f}.")
+    return "\n\n".join(out)
