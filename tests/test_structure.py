@@ -1,0 +1,275 @@
+"""Chapter 6's method (seed 002): structures, masked populations, quality and proximity, meta-models, competitors."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from nasvec.errors import ConfigError, DataError, SearchError
+from nasvec.experiments import structure as chapter
+from nasvec.structure import competitors, meta
+from nasvec.structure.masked import (ACTIVATIONS, FitConfig, Ledger, Structure, align, counts, errors, forward,
+                                     init_weights, mask_penalty, mutate, proximity, quality, random_structure, train)
+from nasvec.structure.tasks import Task, TaskSpec, make_task
+
+FAST = FitConfig(steps=40, lr=0.05)
+
+
+@st.composite
+def structures(draw, max_n=6, max_c=3):
+    n = draw(st.integers(1, max_n))
+    h = draw(st.integers(1, max_n))
+    c = draw(st.integers(1, max_c))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    return Structure(rng.random((n, h)) < 0.4, rng.integers(len(ACTIVATIONS), size=h), rng.random((h, c)) < 0.5,
+                     rng.integers(len(ACTIVATIONS), size=c)), rng
+
+
+def toy_task(seed=0, n=3) -> Task:
+    """``y = [x_0 > 0]``: the planted structure is input 0 -> hidden 0 (ReLU... any monotone) -> output 1."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((700, n)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    v1 = np.zeros((n, n), bool)
+    v1[0, 0] = True
+    v2 = np.zeros((n, 2), bool)
+    v2[0, 1] = True
+    planted = Structure(v1, np.zeros(n, int), v2, np.zeros(2, int))
+    return Task("toy", x[:300], y[:300], x[300:500], y[300:500], x[500:], y[500:], 2, planted, "toy")
+
+
+# --------------------------------------------------------------------------- structures
+@given(structures())
+@settings(deadline=None)
+def test_K_counts_active_connections(zr):
+    z, _ = zr
+    assert z.K == int(np.count_nonzero(z.v1)) + int(np.count_nonzero(z.v2))
+
+
+@given(structures(), st.data())
+@settings(deadline=None)
+def test_random_structure_has_the_share_and_mutate_keeps_K(zr, data):
+    z, rng = zr
+    share = (data.draw(st.floats(0.05, 1.0)), data.draw(st.floats(0.05, 1.0)))
+    r = random_structure(z.shape, share, rng)
+    k1, k2 = counts(z.shape, share)
+    assert (int(r.v1.sum()), int(r.v2.sum())) == (k1, k2)
+    try:
+        m = mutate(r, rng)
+    except SearchError:     # nothing to move and (never here) no activation to change
+        return
+    assert m.K == r.K and m.shape == r.shape and m != r
+
+
+@given(structures(), st.data())
+@settings(deadline=None)
+def test_proximity_is_zero_at_itself_and_grows_by_alpha_or_beta_per_flip(zr, data):
+    z, rng = zr
+    alpha, beta = 0.7, 0.3
+    assert proximity(z, z, 0.25, 0.25, alpha, beta) == 0.0
+    v1, v2 = z.v1.copy(), z.v2.copy()
+    flips = data.draw(st.integers(0, v1.size + v2.size))
+    cells = rng.permutation(v1.size + v2.size)[:flips]
+    added = removed = 0
+    for cell in cells:
+        v, i = (v1, cell) if cell < v1.size else (v2, cell - v1.size)
+        flat = v.reshape(-1)
+        added, removed = added + (not flat[i]), removed + bool(flat[i])
+        flat[i] = not flat[i]
+    other = Structure(v1, z.a1, v2, z.a2)
+    assert proximity(other, z, 0.25, 0.25, alpha, beta) == pytest.approx(alpha * added + beta * removed)
+    assert proximity(other, z, 0.4, 0.25, alpha, beta) == pytest.approx(0.15 + alpha * added + beta * removed)
+
+
+@given(structures())
+@settings(max_examples=50, deadline=None)
+def test_align_undoes_a_permutation_of_hidden_neurons(zr):
+    z, rng = zr
+    perm = rng.permutation(z.shape[1])
+    copy = z.permute_hidden(perm)
+    assert mask_penalty(align(copy, z), z, 1.0, 1.0) == 0.0
+    assert copy.K == z.K
+
+
+def test_paper_F_charges_an_isomorphic_copy_and_aligned_F_does_not():
+    z = toy_task().planted
+    copy = z.permute_hidden([1, 0, 2])
+    assert mask_penalty(copy, z, 0.01, 0.005) == pytest.approx(2 * 0.01 + 2 * 0.005)
+    assert mask_penalty(align(copy, z), z, 0.01, 0.005) == 0.0
+
+
+def test_structure_rejects_bad_shapes_and_activations():
+    with pytest.raises(SearchError, match="v1 must be"):
+        Structure(np.ones((3, 2), bool), np.zeros(2, int), np.ones((3, 2), bool), np.zeros(2, int))
+    with pytest.raises(SearchError, match="one activation per hidden neuron"):
+        Structure(np.ones((3, 2), bool), np.zeros(3, int), np.ones((2, 2), bool), np.zeros(2, int))
+    with pytest.raises(SearchError, match="activation 9"):
+        Structure(np.ones((3, 2), bool), np.array([0, 9]), np.ones((2, 2), bool), np.zeros(2, int))
+    with pytest.raises(SearchError, match="permutation"):
+        toy_task().planted.permute_hidden([0, 0, 1])
+
+
+def test_quality_adds_C_per_connection():
+    assert quality([0.1, 0.2], [10, 20], 0.01).tolist() == pytest.approx([0.2, 0.4])
+
+
+# --------------------------------------------------------------------------- masked training
+def test_masked_weights_get_zero_gradient_and_stay_zero():
+    rng = np.random.default_rng(0)
+    zs = [random_structure((5, 5, 3), (0.3, 0.5), rng) for _ in range(4)]
+    w1, w2 = init_weights(zs, torch.Generator().manual_seed(0))
+    w1.requires_grad_(True)
+    w2.requires_grad_(True)
+    from nasvec.structure.masked import _stack
+
+    v1, a1, v2, a2 = _stack(zs)
+    x = torch.randn(20, 5)
+    forward(x, w1, w2, v1, a1, v2, a2).square().sum().backward()
+    assert torch.all(w1.grad[v1 == 0] == 0) and torch.all(w2.grad[v2 == 0] == 0)
+    assert w1.grad[v1 == 1].abs().sum() > 0
+    t1, t2 = train(zs, x.numpy(), rng.integers(3, size=20), FitConfig(steps=5, lr=0.1))
+    assert torch.all(t1[v1 == 0] == 0) and torch.all(t2[v2 == 0] == 0)
+    assert not torch.equal(t1, w1.detach())
+
+
+def test_population_training_equals_one_network_at_a_time():
+    task = toy_task()
+    rng = np.random.default_rng(1)
+    zs = [random_structure((3, 3, 2), (0.5, 0.5), rng) for _ in range(3)]
+    init = init_weights(zs, torch.Generator().manual_seed(0))
+    together = errors(zs, train(zs, task.x_train, task.y_train, FAST, init=init), task.x_val, task.y_val)
+    alone = [errors([z], train([z], task.x_train, task.y_train, FAST, init=(init[0][i:i + 1], init[1][i:i + 1])),
+                    task.x_val, task.y_val)[0] for i, z in enumerate(zs)]
+    assert together == pytest.approx(alone, abs=1e-6)
+
+
+def test_training_charges_the_ledger_and_checks_its_data():
+    task = toy_task()
+    ledger = Ledger()
+    zs = [task.planted] * 2
+    train(zs, task.x_train, task.y_train, FAST, ledger=ledger)
+    assert ledger.trainings == 2 and ledger.sample_steps == 2 * 300 * FAST.steps
+    with pytest.raises(SearchError, match="read 3 inputs"):
+        train(zs, task.x_train[:, :2], task.y_train, FAST)
+    with pytest.raises(SearchError, match="2 outputs"):
+        train(zs, task.x_train, task.y_train + 2, FAST)
+    with pytest.raises(SearchError, match="one shape"):
+        train([task.planted, random_structure((3, 4, 2), 0.5, np.random.default_rng(0))], task.x_train, task.y_train, FAST)
+
+
+# --------------------------------------------------------------------------- searches
+def test_random_search_on_a_planted_toy_task_recovers_the_planted_mask():
+    task = toy_task()
+    found = competitors.random_search(task, 120, (1 / 9, 1 / 6), 0.001, FAST, seed=0)
+    assert found.ledger.trainings == 120
+    aligned = align(found.z, task.planted)
+    assert np.array_equal(aligned.v1, task.planted.v1)
+    assert found.error < 0.05
+
+
+@pytest.mark.parametrize("name", competitors.COMPETITORS)
+def test_every_competitor_runs_on_a_toy_task_within_its_budget(name):
+    task = toy_task()
+    found = competitors.run(name, task, 7, (0.3, 0.5), 0.001, FAST, seed=0)
+    assert 1 <= found.ledger.trainings <= 7
+    assert found.z.shape == (3, 3, 2)
+    assert found.quality == pytest.approx(found.error + 0.001 * found.z.K)
+    if name in ("random search", "evolution", "magnitude pruning"):
+        assert (int(found.z.v1.sum()), int(found.z.v2.sum())) == counts((3, 3, 2), (0.3, 0.5))
+
+
+def test_competitors_refuse_what_they_cannot_do():
+    with pytest.raises(SearchError, match="budget of at least 1"):
+        competitors.random_search(toy_task(), 0, 0.5, 0.001, FAST, 0)
+    with pytest.raises(SearchError, match="needs 2 trainings"):
+        competitors.magnitude_pruning(toy_task(), 1, 0.5, 0.001, FAST, 0)
+    with pytest.raises(SearchError, match="unknown competitor 'bohb'"):
+        competitors.run("bohb", toy_task(), 5, 0.5, 0.001, FAST, 0)
+
+
+def test_reinforce_moves_probability_towards_the_better_arm():
+    """Two arms: connection (0, 0) on or off; on wins, so its logit must rise after one update."""
+    task = toy_task()
+    gen = torch.Generator().manual_seed(0)
+    logit = torch.zeros(1, requires_grad=True)
+    d = torch.distributions.Bernoulli(logits=logit.expand(64))
+    s = (torch.rand(64, generator=gen) < 0.5).float()
+    reward = s.clone()                                         # arm "on" pays 1, "off" pays 0
+    (-(reward - reward.mean()) * d.log_prob(s)).mean().backward()
+    assert logit.grad.item() < 0                               # gradient descent raises the logit
+    found = competitors.reinforce(task, 16, (0.3, 0.5), 0.001, FAST, seed=0, batch=8)
+    assert found.ledger.trainings == 16
+
+
+# --------------------------------------------------------------------------- meta-models
+def _records(zs, q=None):
+    return [{"m": 50, "j": j, "idx": np.arange(50), "z": z, "quality": (q or [0.1] * len(zs))[j], "error": 0.1}
+            for j, z in enumerate(zs)]
+
+
+def test_vote_of_permuted_copies_is_the_structure():
+    rng = np.random.default_rng(3)
+    z = random_structure((6, 6, 2), (0.2, 0.5), rng)
+    copies = [z.permute_hidden(rng.permutation(6)) for _ in range(5)]
+    voted = meta.vote(_records([z] + copies, q=[0.0] + [0.1] * 5), (0.2, 0.5))
+    assert voted == z
+
+
+def test_every_meta_model_predicts_a_structure_with_the_search_share():
+    task = toy_task()
+    recs = meta.subsample_search(task.x_train, task.y_train, (3, 3, 2), [40, 80], 3, 6, (0.3, 0.5), 0.001, FAST,
+                                 0.25, seed=0)
+    assert len(recs) == 6 and all(r["z"] in r["candidates"] for r in recs)
+    for name in meta.META_MODELS:
+        z = meta.predict(name, recs, task.x_train, task.y_train, 2, (0.3, 0.5), seed=0, set_steps=20)
+        assert (int(z.v1.sum()), int(z.v2.sum())) == counts((3, 3, 2), (0.3, 0.5)), name
+    with pytest.raises(SearchError, match="unknown meta-model"):
+        meta.predict("oracle", recs, task.x_train, task.y_train, 2, 0.5, 0)
+    with pytest.raises(SearchError, match="subsample size 1000"):
+        meta.subsample_search(task.x_train, task.y_train, (3, 3, 2), [1000], 1, 2, 0.5, 0.001, FAST, 0.25, 0)
+
+
+# --------------------------------------------------------------------------- tasks and the chapter
+def test_planted_task_is_balanced_and_labelled_by_its_structure():
+    spec = TaskSpec(features=8, live=3, fan_in=2, informative=4, n_classes=3, n_train=300, n_val=50, n_test=50,
+                    noise=0.0)
+    task = make_task(spec, 0)
+    assert task.planted.K == 3 * 2 + 3 * 3
+    assert np.bincount(task.y_train, minlength=3).min() > 0
+    assert not task.planted.v1[4:].any()        # only informative inputs are read
+    again = make_task(spec, 0)
+    assert np.array_equal(task.x_train, again.x_train) and task.planted == again.planted
+
+
+def test_image_task_reduces_and_standardises():
+    task = make_task({"name": "d", "source": "digits", "classes": [3, 8], "features": 6, "n_train": 100,
+                      "n_val": 30, "n_test": 30}, 0)
+    assert task.x_train.shape == (100, 6) and set(task.y_train.tolist()) == {0, 1}
+    assert np.allclose(task.x_train.mean(0), 0, atol=1e-5)
+    with pytest.raises(ConfigError, match="not two classes"):
+        make_task({"name": "d", "source": "digits", "classes": [3, 11]}, 0)
+    with pytest.raises(DataError, match="the splits need"):
+        make_task({"name": "d", "source": "digits", "classes": [3, 8], "n_train": 1000}, 0)
+    with pytest.raises(ConfigError, match="source must be"):
+        TaskSpec(source="cifar")
+
+
+def test_study_config_checks_its_main_point():
+    with pytest.raises(ConfigError, match="main"):
+        chapter.StudyConfig(sizes=(20, 40), ks=(1, 2), main=(30, 2))
+    assert chapter.StudyConfig.from_dict({"fit": {"steps": 3}}).fit.steps == 3
+
+
+def test_one_run_has_every_method_and_respects_the_budget():
+    spec = TaskSpec(features=4, live=2, fan_in=1, informative=2, n_train=200, n_val=60, n_test=60)
+    cfg = chapter.StudyConfig(sizes=(20, 40), ks=(1, 2), main=(40, 2), candidates=4, set_steps=10, fit=FAST)
+    run = chapter.run_seed(spec, 0, cfg)
+    methods = {r["method"] for r in run["rows"]}
+    assert set(meta.META_MODELS) | set(competitors.COMPETITORS) | {chapter.REFERENCE_RS, "planted"} == methods
+    for r in run["rows"]:
+        if r["family"] == "whole data" and r["method"] != chapter.REFERENCE_RS:
+            assert r["trainings"] <= max(run["budget"], 3)
+        assert r["F_aligned"] <= r["F_paper"] + 1e-12
+    target = [r for r in run["rows"] if r["family"] == "target"]
+    assert len(target) == 1 and target[0]["F_paper"] == 0.0
