@@ -80,14 +80,12 @@ mask_methods = ["vote", "set encoder", "random search", "evolution", "magnitude 
 threads = 2                # torch threads
 
 # %%
-import pandas as pd
 import torch
 
 import nasvec
 from nasvec.book import Report
 from nasvec.book.plots import structure as figures
 from nasvec.experiments import structure as chapter
-from nasvec.structure.tasks import TaskSpec
 
 nasvec.seed_everything(seeds[0])
 torch.set_num_threads(threads)
@@ -119,11 +117,7 @@ cfg = chapter.StudyConfig.from_dict(design)
 # population, every network with its own subsample and its own activations.
 
 # %%
-specs = [TaskSpec.from_dict(t) for t in tasks]
-rep.table(pd.DataFrame([{"task": s.name, "source": s.source, "classes": "all" if not s.classes and s.source != "planted"
-                         else (f"{s.n_classes} (teacher)" if s.source == "planted" else f"{s.classes[0]} vs {s.classes[1]}"),
-                         "features": s.features, "train": s.n_train, "validation": s.n_val, "test": s.n_test}
-                        for s in specs]), "tasks")
+rep.table(chapter.tasks_table(tasks), "tasks")
 print(f"design: {cfg.describe()}")
 
 # %%
@@ -136,11 +130,8 @@ print(f"{len(df)} rows: {df.task.nunique()} tasks x {df.seed.nunique()} seeds x 
 # The networks and budgets per task:
 
 # %%
-rep.table(pd.DataFrame([{"task": name, "data": rs[0]["source"], "network (n-h-c)": "-".join(map(str, rs[0]["shape"])),
-                         "K of the search's share": rs[0]["K_search"], "target": rs[0]["target_name"],
-                         "mean K of target": sum(r["target"].K for r in rs) / len(rs),
-                         "budget (whole-data trainings)": rs[0]["budget"]} for name, rs in runs.items()]),
-          "design")
+rep.table(chapter.design_table(runs), "design")
+rep.table(chapter.provenance(runs, cfg), "provenance_timing", hide=("design",))   # differs if cached
 
 # %% [markdown]
 # ## $F$ and isomorphic copies

@@ -273,3 +273,73 @@ def test_one_run_has_every_method_and_respects_the_budget():
         assert r["F_aligned"] <= r["F_paper"] + 1e-12
     target = [r for r in run["rows"] if r["family"] == "target"]
     assert len(target) == 1 and target[0]["F_paper"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    import os
+
+    old = os.environ.get("NASVEC_CACHE")
+    os.environ["NASVEC_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        tasks = [{"name": "p", "source": "planted", "features": 4, "live": 2, "fan_in": 1, "informative": 2,
+                  "n_train": 200, "n_val": 60, "n_test": 60},
+                 {"name": "d", "source": "digits", "classes": [3, 8], "features": 4, "n_train": 150, "n_val": 40,
+                  "n_test": 40}]
+        cfg = chapter.StudyConfig(sizes=(20, 40), ks=(1, 2), main=(40, 2), candidates=4, set_steps=10, fit=FAST)
+        runs = chapter.run_all(tasks, [0, 1], cfg)
+        again = chapter.run_all(tasks, [0, 1], cfg)
+    finally:
+        if old is None:
+            os.environ.pop("NASVEC_CACHE")
+        else:
+            os.environ["NASVEC_CACHE"] = old
+    return tasks, cfg, runs, again
+
+
+def test_chapter_tables_and_cache(tiny_runs):
+    tasks, cfg, runs, again = tiny_runs
+    assert all(not r["from_cache"] for rs in runs.values() for r in rs)
+    assert all(r["from_cache"] for rs in again.values() for r in rs)
+    assert chapter.frame(runs).equals(chapter.frame(again))
+    df = chapter.frame(runs)
+    summary = chapter.summary(df, cfg.main)
+    assert set(summary.task) == {"p", "d"} and (summary.seeds == 2).all()
+    assert set(summary[summary.family == "target"].method) == {"planted", "best whole-data structure"}
+    sw = chapter.sweep(df)
+    assert len(sw) == 2 * len(meta.META_MODELS) * len(cfg.sizes) * len(cfg.ks)
+    assert list(chapter.tasks_table(tasks).classes) == ["2 (teacher)", "3 vs 8"]
+    assert (chapter.design_table(runs)["budget (whole-data trainings)"] >= 2).all()
+    assert (chapter.provenance(runs, cfg)["runs from cache"] == 0).all()
+    perm = chapter.permutation_table(runs)
+    assert (perm["F(Z, permuted Z), paper"] >= 0).all() and (perm["F aligned (ours)"] == 0).all()
+    assert set(chapter.timing(df, cfg.main).method) >= set(competitors.COMPETITORS)
+
+
+def test_the_verdict_follows_the_numbers(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    df = chapter.frame(runs)
+    main = (df.family != "subsamples") | ((df.m == cfg.main[0]) & (df.k == cfg.main[1]))
+    df.loc[main & (df.method == "vote"), "test_error"] = 0.01
+    df.loc[main & (df.method == "random search"), "test_error"] = 0.30
+    text = chapter.verdict(df, runs, cfg.main)
+    assert "*vote*, reaches a test error of 0.0100" in text and "better by 0.2900" in text and "wins on 2 of 2" in text
+    df.loc[main & (df.method == "random search"), "test_error"] = 0.0
+    df.loc[main & df.method.isin(meta.META_MODELS), "test_error"] = 0.2
+    assert "worse by 0.2000 on average and wins on 0 of 2" in chapter.verdict(df, runs, cfg.main)
+
+
+def test_chapter_figures(tiny_runs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from nasvec.book.plots import structure as figures
+
+    _, cfg, runs, _ = tiny_runs
+    df = chapter.frame(runs)
+    summary = chapter.summary(df, cfg.main)
+    for fig in (figures.sweep(chapter.sweep(df), summary, "p", cfg.main), figures.pareto(df, cfg.main),
+                figures.masks(runs["p"][0], ["vote", "random search"])):
+        assert fig.axes
+        plt.close(fig)

@@ -25,7 +25,11 @@ from ..structure.competitors import COMPETITORS, run as run_competitor
 from ..structure.masked import FitConfig, Ledger, align, counts, fit_score, mask_penalty, proximity, quality
 from ..structure.meta import META_MODELS, predict, subsample_search
 from ..structure.tasks import TaskSpec, make_task
+from ..structure import competitors as competitors_module, masked as masked_module, meta as meta_module, \
+    tasks as tasks_module
 
+#: the method's modules: their source is part of every run's cache key
+_CODE = [masked_module, tasks_module, meta_module, competitors_module]
 REFERENCE_RS = "random search (N candidates)"   # the whole-data search a user would run without subsamples
 
 
@@ -137,10 +141,38 @@ def run_all(tasks: list[dict], seeds, cfg: StudyConfig) -> dict:
     out = {}
     jobs = [(TaskSpec.from_dict(t), s) for t in tasks for s in seeds]
     for spec, seed in tqdm(jobs, desc="task x seed"):
-        value, _ = cached("structure-run", {"task": spec, "seed": seed, "design": cfg},
+        value, loaded = cached("structure-run", {"task": spec, "seed": seed, "design": cfg, "code": _CODE},
                           lambda: run_seed(spec, seed, cfg))
-        out.setdefault(spec.name, []).append(value)
+        out.setdefault(spec.name, []).append({**value, "from_cache": loaded})
     return out
+
+
+def tasks_table(tasks: list[dict]) -> pd.DataFrame:
+    """The chapter's tasks: source, classes, features and split sizes."""
+    rows = []
+    for t in tasks:
+        s = TaskSpec.from_dict(t)
+        classes = (f"{s.n_classes} (teacher)" if s.source == "planted" else
+                   f"{s.classes[0]} vs {s.classes[1]}" if s.classes else "all")
+        rows.append({"task": s.name, "source": s.source, "classes": classes, "features": s.features,
+                     "train": s.n_train, "validation": s.n_val, "test": s.n_test})
+    return pd.DataFrame(rows)
+
+
+def design_table(runs: dict) -> pd.DataFrame:
+    """Per task: data, network shape, K of the search's share, the target, and the competitors' budget."""
+    return pd.DataFrame([{"task": name, "data": rs[0]["source"], "network (n-h-c)": "-".join(map(str, rs[0]["shape"])),
+                          "K of the search's share": rs[0]["K_search"], "target": rs[0]["target_name"],
+                          "mean K of target": float(np.mean([r["target"].K for r in rs])),
+                          "budget (whole-data trainings)": rs[0]["budget"]} for name, rs in runs.items()])
+
+
+def provenance(runs: dict, cfg: StudyConfig) -> pd.DataFrame:
+    """What produced the runs: per task, the seeds, how many runs came from the cache, and the design."""
+    return pd.DataFrame([{"task": name, "seeds": ", ".join(str(r["rows"][0]["seed"]) for r in rs),
+                          "runs from cache": sum(r["from_cache"] for r in rs),
+                          "training": f"{cfg.fit.steps} full-batch Adam steps, lr {cfg.fit.lr:g}",
+                          "design": cfg.describe()} for name, rs in runs.items()])
 
 
 def frame(runs: dict) -> pd.DataFrame:

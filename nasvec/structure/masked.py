@@ -20,6 +20,7 @@ import torch
 
 from ..config import Config, check
 from ..errors import SearchError
+from ..train import run_epochs
 
 #: the class of activation functions a neuron chooses from (the paper fixes "a class"; we fix this one)
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
@@ -298,12 +299,13 @@ def train(structs: list[Structure], x, y, cfg: FitConfig, seed: int = 0, init=No
         w2 = (w2_all[sl] * v2).clone().requires_grad_(True)
         xb, yb = (x[sl], y[sl]) if x.ndim == 3 else (x, y.expand(len(v1), -1))
         opt = torch.optim.Adam([w1, w2], lr=cfg.lr)
-        for _ in range(cfg.steps):
-            opt.zero_grad(set_to_none=True)
+
+        def step(_idx, _epoch):   # full batch: the whole data set every step; the networks' losses summed
             logits = forward(xb, w1, w2, v1, a1, v2, a2)
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, c), yb.reshape(-1), reduction="sum") / yb.shape[1]
-            loss.backward()
-            opt.step()
+            return torch.nn.functional.cross_entropy(logits.reshape(-1, c), yb.reshape(-1),
+                                                     reduction="sum") / yb.shape[1], {}
+
+        run_epochs(step, 1, cfg.steps, 1, torch.Generator(), [opt])
         out1.append(w1.detach() * v1)
         out2.append(w2.detach() * v2)
     if ledger is not None:
