@@ -179,8 +179,9 @@ rep.figure(figures.masks(runs[mask_task][0], mask_methods), "masks")
 # %% [markdown]
 # ## Verdict
 #
-# Computed from the rows above (means over seeds; "wins" counts seeds on which the meta-model's test
-# error is lower than random search's at equal compute):
+# Computed from the rows above (means over seeds). Per task, the meta-model is the one whose structures
+# have the lowest mean quality $\mathfrak L$ on the validation set (never chosen by the test error);
+# "wins" counts the seeds on which its test error is lower than random search's at equal compute.
 
 # %%
 rep.note(chapter.verdict(df, runs, cfg.main))

@@ -321,9 +321,11 @@ def test_the_verdict_follows_the_numbers(tiny_runs):
     df = chapter.frame(runs)
     main = (df.family != "subsamples") | ((df.m == cfg.main[0]) & (df.k == cfg.main[1]))
     df.loc[main & (df.method == "vote"), "test_error"] = 0.01
+    df.loc[main & df.method.isin(meta.META_MODELS), "quality"] = 0.5
+    df.loc[main & (df.method == "vote"), "quality"] = 0.1
     df.loc[main & (df.method == "random search"), "test_error"] = 0.30
     text = chapter.verdict(df, runs, cfg.main)
-    assert "*vote*, reaches a test error of 0.0100" in text and "better by 0.2900" in text and "wins on 2 of 2" in text
+    assert "*vote* (L = 0.1000), reaches a test error of 0.0100" in text and "better by 0.2900" in text and "wins on 2 of 2" in text
     df.loc[main & (df.method == "random search"), "test_error"] = 0.0
     df.loc[main & df.method.isin(meta.META_MODELS), "test_error"] = 0.2
     assert "worse by 0.2000 on average and wins on 0 of 2" in chapter.verdict(df, runs, cfg.main)

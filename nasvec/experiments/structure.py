@@ -231,8 +231,8 @@ def verdict(df: pd.DataFrame, runs: dict, main) -> str:
     for task, d in df.groupby("task", sort=False):
         at = d[(d.family != "subsamples") | ((d.m == m) & (d.k == k))]
         piv = at.pivot_table(index="seed", columns="method", values="test_error")
-        metas = [x for x in META_MODELS if x in piv]
-        best = min(metas, key=lambda x: piv[x].mean())
+        val = at.groupby("method").quality.mean()
+        best = min((x for x in META_MODELS if x in piv), key=lambda x: (val[x], META_MODELS.index(x)))
         diff = piv[best] - piv["random search"]
         diff_n = piv[best] - piv[REFERENCE_RS]
         wins = int((diff < 0).sum())
@@ -242,7 +242,8 @@ def verdict(df: pd.DataFrame, runs: dict, main) -> str:
         F = at.groupby("method").F_aligned.mean()
         target = runs[task][0]["target_name"]
         out.append(
-            f"**{task}.** From k = {k} subsamples of m = {m} objects the best meta-model, *{best}*, reaches a test "
+            f"**{task}.** From k = {k} subsamples of m = {m} objects the meta-model of lowest validation quality, "
+            f"*{best}* (L = {val[best]:.4f}), reaches a test "
             f"error of {piv[best].mean():.4f} (sd {piv[best].std(ddof=1):.4f}, {len(piv)} seeds); random search on the "
             f"whole data at equal compute ({budget} trainings) reaches {piv['random search'].mean():.4f}: the "
             f"subsample route is {'better' if diff.mean() < 0 else 'worse'} by {abs(diff.mean()):.4f} on average and "
