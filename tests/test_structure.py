@@ -313,7 +313,8 @@ def test_chapter_tables_and_cache(tiny_runs):
     assert (chapter.provenance(runs, cfg)["runs from cache"] == 0).all()
     perm = chapter.permutation_table(runs)
     assert (perm["F(Z, permuted Z), paper"] >= 0).all() and (perm["F aligned (ours)"] == 0).all()
-    assert set(chapter.timing(df, cfg.main).method) >= set(competitors.COMPETITORS)
+    cost = chapter.timing(df, cfg.main)
+    assert set(cost.method) >= set(competitors.COMPETITORS) and list(cost.columns) == ["method", "p", "d"]
 
 
 def test_the_verdict_follows_the_numbers(tiny_runs):

@@ -163,7 +163,7 @@ def design_table(runs: dict) -> pd.DataFrame:
     """Per task: data, network shape, K of the search's share, the target, and the competitors' budget."""
     return pd.DataFrame([{"task": name, "data": rs[0]["source"], "network (n-h-c)": "-".join(map(str, rs[0]["shape"])),
                           "K of the search's share": rs[0]["K_search"], "target": rs[0]["target_name"],
-                          "mean K of target": float(np.mean([r["target"].K for r in rs])),
+                          "mean K of target": f"{np.mean([r['target'].K for r in rs]):.1f}",
                           "budget (whole-data trainings)": rs[0]["budget"]} for name, rs in runs.items()])
 
 
@@ -197,11 +197,25 @@ def summary(df: pd.DataFrame, main) -> pd.DataFrame:
     return out
 
 
+def summary_page(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as a page shows it: mean ± sd in one cell, K and compute rounded."""
+    pm = lambda m, s: f"{m:.4f} ± {0.0 if pd.isna(s) else s:.4f}"
+    return pd.DataFrame({"task": summary.task, "method": summary.method,
+                         "test error": [pm(m, s) for m, s in zip(summary.test_error, summary.test_error_sd)],
+                         "K": summary.K.map(lambda v: f"{v:.1f}"), "L (validation)": summary.quality.map(lambda v: f"{v:.4f}"),
+                         "F (paper)": summary.F_paper.map(lambda v: f"{v:.3f}"),
+                         "F aligned": [f"{m:.3f} ± {0.0 if pd.isna(s) else s:.3f}"
+                                       for m, s in zip(summary.F_aligned, summary.F_aligned_sd)],
+                         "compute (whole-data trainings)": summary.full_equiv.map(lambda v: f"{v:.1f}")})
+
+
 def timing(df: pd.DataFrame, main) -> pd.DataFrame:
-    """CPU seconds per task and method (mean over seeds) at the main point; machine-dependent."""
+    """CPU seconds per method (rows) and task (columns), mean over seeds at the main point; machine-dependent."""
     m, k = main
     pick = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
-    return pick.groupby(["task", "method"], sort=False).agg(cpu_s=("cpu_s", "mean")).reset_index()
+    out = pick.groupby(["method", "task"], sort=False).cpu_s.mean().unstack("task")
+    out = out.loc[[m for m in dict.fromkeys(pick.method) if m in out.index and m not in ("planted", "best whole-data structure")]]
+    return out[list(dict.fromkeys(pick.task))].reset_index()
 
 
 def sweep(df: pd.DataFrame) -> pd.DataFrame:
@@ -252,4 +266,27 @@ def verdict(df: pd.DataFrame, runs: dict, main) -> str:
             f"{cost:.1f}) it is {'better' if diff_n.mean() < 0 else 'worse'} by {abs(diff_n.mean()):.4f}. Aligned F to "
             f"the {target}: {best} {F[best]:.3f}, random search {F['random search']:.3f}, evolution "
             f"{F['evolution']:.3f}, magnitude pruning {F['magnitude pruning']:.3f}.")
+    out.append(_overall(df, main))
     return "\n\n".join(out)
+
+
+def _overall(df: pd.DataFrame, main) -> str:
+    """One line over the tasks: the subsample route against random search at equal compute and against the
+    whole-data method of lowest validation quality (each task's meta-model chosen as in :func:`verdict`)."""
+    m, k = main
+    at = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
+    beat_rs, beat_best, names, learned = [], [], [], []
+    for task, d in at.groupby("task", sort=False):
+        mean = d.groupby("method").agg(quality=("quality", "mean"), test=("test_error", "mean"))
+        meta = min((x for x in META_MODELS if x in mean.index), key=lambda x: (mean.quality[x], META_MODELS.index(x)))
+        whole = [x for x in COMPETITORS if x in mean.index]
+        best = min(whole, key=lambda x: (mean.quality[x], COMPETITORS.index(x)))
+        beat_rs.append(mean.test[meta] < mean.test["random search"])
+        beat_best.append(mean.test[meta] < mean.test[best])
+        names.append(best)
+        learned.append(mean.test["set encoder"] < mean.test["vote"])
+    n = len(beat_rs)
+    return (f"**Over the {n} tasks**, the subsample route's test error is lower than random search's at equal "
+            f"compute on {sum(beat_rs)} of {n}, and lower than that of the whole-data method of lowest "
+            f"validation quality ({', '.join(sorted(set(names)))}) on {sum(beat_best)} of {n}. The learned set encoder's "
+            f"test error is lower than the plain vote's on {sum(learned)} of {n} tasks.")

@@ -12,6 +12,9 @@ _COLORS = {"best subsample": "#8c564b", "vote": "#1f77b4", "extrapolate": "#2ca0
            "best whole-data structure": "black"}
 
 
+_SUBSAMPLE = ("best subsample", "vote", "extrapolate", "set encoder")
+
+
 def _band(ax, x, mean, sd, label, color):
     ax.plot(x, mean, marker="o", ms=3, label=label, color=color)
     ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.15, lw=0)
@@ -37,6 +40,10 @@ def sweep(sw, summary, task: str, main):
             ax.axhline(ref[what], ls="--", color=_COLORS["random search"], lw=1,
                        label="random search, whole data, equal compute")
             ax.set_xscale("log", base=2)
+            ticks = sorted(d[var].unique())
+            ax.set_xticks(ticks)
+            ax.set_xticklabels([str(t) for t in ticks])
+            ax.minorticks_off()
             ax.set_xlabel("subsample size m" if var == "m" else "number of subsamples k")
             ax.set_ylabel("test error" if what == "test_error" else "F to the target (aligned)")
             ax.set_title(f"{'test error' if row == 0 else 'F'} at {fixed} = {val}", fontsize=10)
@@ -54,20 +61,27 @@ def pareto(df, main):
     m, k = main
     pick = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
     tasks = list(dict.fromkeys(pick.task))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    cols = min(3, len(tasks))
+    rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.9 * rows), squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.axis("off")
+    for ax, task in zip(axes.flat, tasks):
         g = pick[pick.task == task].groupby("method", sort=False).agg(
             K=("K", "mean"), Ksd=("K", "std"), err=("test_error", "mean"), sd=("test_error", "std"))
         for method, r in g.iterrows():
+            target = method in ("planted", "best whole-data structure")
             ax.errorbar(r.K, r.err, xerr=r.Ksd if np.isfinite(r.Ksd) else 0, yerr=r.sd if np.isfinite(r.sd) else 0,
-                        fmt="o" if method in _COLORS and method not in ("planted", "best whole-data structure") else "*",
-                        ms=6, color=_COLORS.get(method, "gray"), label=method, capsize=2)
+                        fmt="*" if target else ("s" if method in _SUBSAMPLE else "o"), ms=9 if target else 6,
+                        color=_COLORS.get(method, "gray"), label="target" if target else method, capsize=2)
         ax.set_xlabel("K (active connections)")
         ax.set_ylabel("test error")
         ax.set_title(task, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False,
+               title="squares: meta-models on subsamples; circles: searches on the whole data; star: the target")
+    fig.tight_layout(rect=(0, 0.12 / rows + 0.03, 1, 1))
     return fig
 
 
