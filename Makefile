@@ -1,9 +1,11 @@
 # Two commands: `make book` and `make test`. Both create .venv on first use.
-#   make book [PROFILE=quick|standard|paper] [ONLY=chapter[,chapter]] [FORCE=1]
+#   make book [PROFILE=quick|standard|paper] [ONLY=chapter[,chapter]] [FORCE=1] [BACKEND=ray] [WORKERS=N]
 #   make test
 PROFILE ?= quick
 ONLY ?=
 FORCE ?=
+BACKEND ?=
+WORKERS ?=
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,7 +20,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 book: $(STAMP)
-	$(BIN)/nasvec book --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+	$(BIN)/nasvec book --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) \
+		$(if $(BACKEND),--backend $(BACKEND)) $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -48,6 +48,7 @@ latency_batch = 64         # batch size of the latency measurements
 latency_repeats = 20
 latency_rounds = 5         # interleaved rounds of the network latency comparison
 threads = 1                # torch threads; 1 is robust on a shared CPU
+seeds = [0, 1]             # the hypernetwork search, A-D and the family are repeated for each (spread across seeds)
 device = "cpu"             # searches and trainings: cpu, cuda, or auto for a GPU when one is visible
 
 # %%
@@ -67,7 +68,7 @@ rep = Report("hypernetwork")
 # %%
 images = data.load_images(real_data, n_train, n_test, seed=seed)
 study = chapter.Study(images, NetConfig.from_dict(net), SearchConfig.from_dict({"seed": seed, **search}),
-                      chapter.TRAINING.replace(**{"seed": seed, **training}), device=device)
+                      chapter.TRAINING.replace(**{"seed": seed, **training}), device=device, threads=threads)
 print(f"{images.spec['data']}: {len(images.y_train)} training and {len(images.y_test)} test images of shape {images.shape}")
 
 # %% [markdown]
@@ -140,6 +141,21 @@ if study.slides_ops:
     print(pd.DataFrame(chapter.penalty_effect(geno)).to_string(index=False))
 
 # %% [markdown]
+# ### Across seeds
+#
+# One search is one draw: the search's initialisation, its Dirichlet and Gumbel draws and the
+# from-scratch training all depend on the seed. The search, A–D and the family below are repeated for
+# every seed of the profile (the data stay the same); the searches and the trainings are independent
+# runs, so they go through `nasvec.parallel` (one after another here, or on Ray with
+# `nasvec book --backend ray`; the results are the same). Mean and sd over the seeds, and how many
+# distinct architectures the seeds derived at each point:
+
+# %%
+grid = simplex_grid(len(study.ops), grid_steps)
+seed_runs = chapter.across_seeds(study, seeds, grid, threads=threads)
+rep.table(chapter.slides_spread(seed_runs, study.slides_ops), "slides_table_seeds", float_format="%.2f")
+
+# %% [markdown]
 # ## The family over the simplex
 #
 # Every point of a grid on the simplex gets its architecture from the same hypernetwork (no new
@@ -147,7 +163,6 @@ if study.slides_ops:
 # $s$ in barycentric coordinates: a corner is the vertex where that op carries the whole penalty.
 
 # %%
-grid = simplex_grid(len(study.ops), grid_steps)
 grid_geno = study.family(hyper, grid)
 fam = study.family_table(grid, grid_geno, study.train(grid_geno))
 rep.table(fam, "family", float_format="%.4g")
@@ -164,6 +179,16 @@ else:
 rep.figure(figures.pareto(fam, res), "pareto")
 
 # %% [markdown]
+# The same family for every seed: where the architectures and their accuracy move from one seed to
+# the next.
+
+# %%
+fam_seeds = chapter.family_spread(seed_runs, grid, study.ops)
+rep.table(fam_seeds, "family_seeds", float_format="%.4g", show=False)   # every seed's family, CSV only
+rep.figure(figures.family_spread(fam_seeds, ("pool", "identity", "conv") if study.slides_ops else study.ops),
+           "family_seeds")
+
+# %% [markdown]
 # ## One hypernetwork run against separate fixed-$s$ searches
 #
 # The baseline searches free logits $\alpha$ for one fixed $s$, with the same epochs, schedule,
@@ -176,7 +201,7 @@ rep.figure(figures.pareto(fam, res), "pareto")
 # time of each run; `benchmarks/hypernetwork.py` times the two kinds of step interleaved.
 
 # %%
-fixed = {name: study.search(s=s) for name, s in POINTS.items()}
+fixed = chapter.fixed_searches(study, POINTS)
 fixed_geno = {name: derive(arch(None), study.ops) for name, (arch, _, _) in fixed.items()}
 fixed_res = dict(zip(POINTS, study.train(list(fixed_geno.values()))))
 rep.table(study.comparison(geno, res, fixed_geno, fixed_res), "hyper_vs_fixed", float_format="%.2f")
@@ -252,9 +277,9 @@ if study.slides_ops:
 print(chapter.findings(effects, fam, len(grid), len(set(grid_geno)), lat))
 
 # %% [markdown]
-# **Limits of these runs.** One seed; short searches and short from-scratch trainings (see the
-# settings table), so accuracy differences of a point or two between architectures are within
-# what another seed could change. The search is single-level on the training data, as the slides
+# **Limits of these runs.** The detailed tables use the first seed; the spread across the profile's
+# seeds is in the A–D and family tables and figures above. Searches and from-scratch trainings are short
+# (see the settings table). The search is single-level on the training data, as the slides
 # write it. The D check cannot show "fewer" when A already uses no identity. Search times are wall
 # clock on a shared CPU; `benchmarks/hypernetwork.py` measures the per-step cost of the two kinds
 # of search side by side. The `paper` profile (full Fashion-MNIST, 50 epochs) has not been run;

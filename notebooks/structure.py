@@ -77,7 +77,7 @@ design = {                 # nasvec.experiments.structure.StudyConfig
 }
 mask_task = "planted-binary"   # the task whose structures are drawn (seed 0)
 mask_methods = ["vote", "set encoder", "random search", "evolution", "magnitude pruning"]
-threads = 2                # torch threads
+threads = 2                # torch threads of each task x seed run (the same on every backend)
 
 # %%
 import torch
@@ -121,7 +121,7 @@ rep.table(chapter.tasks_table(tasks), "tasks")
 print(f"design: {cfg.describe()}")
 
 # %%
-runs = chapter.run_all(tasks, seeds, cfg)
+runs = chapter.run_all(tasks, seeds, cfg, threads=threads)   # serial, or Ray: nasvec book --backend ray
 df = chapter.frame(runs)
 rep.table(df.drop(columns=["cpu_s"]), "runs", float_format="%.5f", show=False)   # every row, CSV only
 print(f"{len(df)} rows: {df.task.nunique()} tasks x {df.seed.nunique()} seeds x methods and (m, k) points")

@@ -1,6 +1,6 @@
 """The ``nasvec`` command line.
 
-* ``nasvec book --profile quick|standard|paper [--only CH] [--force]`` builds the book;
+* ``nasvec book --profile quick|standard|paper [--only CH] [--force] [--backend ray] [--workers N]`` builds the book;
 * ``nasvec converge MODEL [settings]`` trains one of chapter 2's compressors until its test
   reconstruction stops improving and ships it in ``checkpoints/compression/<name>/``
   (:func:`nasvec.compress.shipped.converge`); run again, it resumes an unfinished training.
@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,10 @@ def main(argv=None) -> int:
     b.add_argument("--force", action="store_true", help="re-execute even if cached, and retrain cached models")
     b.add_argument("--no-html", action="store_true", help="execute the notebooks but skip jupyter-book")
     b.add_argument("--root", type=Path, default=None, help="the book's root folder (default: found from here)")
+    b.add_argument("--backend", choices=("serial", "ray"), default=None,
+                   help="where the chapters' many independent runs go (nasvec.parallel; default: serial, or "
+                        "NASVEC_BACKEND); ray uses RAY_ADDRESS's cluster if set, else this machine")
+    b.add_argument("--workers", type=int, default=None, help="Ray workers on this machine (default: all CPUs)")
     _converge_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "converge":
@@ -32,6 +37,12 @@ def main(argv=None) -> int:
     from .pipeline import build
 
     only = [c for arg in args.only or [] for c in arg.split(",") if c] or None
+    if args.workers is not None and args.workers < 1:
+        print(f"nasvec book: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
+    for name, value in (("NASVEC_BACKEND", args.backend), ("NASVEC_WORKERS", args.workers)):
+        if value is not None:   # the notebooks' kernels inherit them; nasvec.parallel reads them
+            os.environ[name] = str(value)
     try:
         build(args.root, args.profile, only, args.force, html=not args.no_html)
     except BookError as err:

@@ -15,10 +15,10 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
-from ..cache import cached
+from ..cache import cached, fingerprint
 from ..errors import SearchError
+from ..parallel import pmap
 from ..search.config import NetConfig, SearchConfig
 from ..search.hyper import FixedAlpha, HyperNet, search
 from ..search.latency import activation_bytes, compare_latency, measure_ops, to_simplex
@@ -53,9 +53,11 @@ class Study:
     every from-scratch result by genotype, for the provenance table.
     """
 
-    def __init__(self, images, net: NetConfig, search_cfg: SearchConfig, training: TrainConfig, device: str = "cpu"):
+    def __init__(self, images, net: NetConfig, search_cfg: SearchConfig, training: TrainConfig, device: str = "cpu",
+                 threads: int = 1):
         self.images, self.net, self.search_cfg, self.training = images, net, search_cfg, training
         self.device = resolve_device(device)
+        self.threads = threads   # torch threads of each search and training run through nasvec.parallel
         self.trained: dict = {}
 
     @property
@@ -91,6 +93,17 @@ class Study:
         arch.load_state_dict(result["arch_state"])
         return arch, result, loaded
 
+    def for_seed(self, seed: int) -> "Study":
+        """The same study with the search's and the trainings' seed set to ``seed`` (the data stay)."""
+        return Study(self.images, self.net, self.search_cfg.replace(seed=seed), self.training.replace(seed=seed),
+                     self.device, self.threads)
+
+    def arch_from(self, result: dict, s=None, **changes):
+        """The architecture parameters a search's ``result`` holds (what :meth:`search` returns first)."""
+        arch = make_arch(len(self.ops), self.search_cfg.replace(**changes), fixed=s is not None)
+        arch.load_state_dict(result["arch_state"])
+        return arch
+
     def train_one(self, genotype: Genotype, progress: bool = True):
         """Train ``genotype`` from scratch; ``(result, from_cache)`` with test accuracy, params, seconds."""
         images, net, cfg = self.images, self.net, self.training
@@ -108,11 +121,12 @@ class Study:
         return cached("search-train", key, compute)
 
     def train(self, genotypes, progress: bool = True) -> list[dict]:
-        """Train every distinct genotype of the list once; one result per entry (with ``from_cache``)."""
-        done = {}
-        for g in tqdm(list(dict.fromkeys(genotypes)), desc="train derived architectures", disable=not progress):
-            res, loaded = self.train_one(g, progress=False)
-            done[g] = {**res, "from_cache": loaded}
+        """Train every distinct genotype of the list once (independent tasks of :func:`nasvec.parallel.pmap`: serial,
+        or on Ray); one result per entry (with ``from_cache``)."""
+        distinct = list(dict.fromkeys(genotypes))
+        out = pmap(_train_task, [(self, g, self.threads) for g in distinct], desc="train derived architectures",
+                   progress=progress, cpus_per_task=self.threads)
+        done = {g: {**res, "from_cache": loaded} for g, (res, loaded) in zip(distinct, out)}
         results = [done[g] for g in genotypes]
         self.trained.update(zip(genotypes, results))
         return results
@@ -209,6 +223,86 @@ class Study:
             + [{"run": f"from-scratch trainings ({len(self.trained)} distinct architectures)",
                 "epochs": self.training.epochs, "from cache": all(r["from_cache"] for r in self.trained.values()),
                 "seconds": sum(r["seconds"] for r in self.trained.values())}])
+
+
+# --------------------------------------------------------------------------- across seeds (nasvec.parallel)
+def _search_task(item):
+    """One seed's hypernetwork search (cached): a task of :func:`nasvec.parallel.pmap`."""
+    study, threads = item
+    torch.set_num_threads(threads)
+    _, result, loaded = study.search(progress=False)
+    return result, loaded
+
+
+def _train_task(item):
+    """One from-scratch training (cached): a task of :func:`nasvec.parallel.pmap`."""
+    study, genotype, threads = item
+    torch.set_num_threads(threads)
+    return study.train_one(genotype, progress=False)
+
+
+def _fixed_task(item):
+    """One fixed-``s`` search (cached): a task of :func:`nasvec.parallel.pmap`."""
+    study, s, threads = item
+    torch.set_num_threads(threads)
+    _, result, loaded = study.search(s=s, progress=False)
+    return result, loaded
+
+
+def fixed_searches(study: Study, points: dict) -> dict:
+    """The fixed-``s`` search at each of ``points`` (name -> s), as independent tasks of
+    :func:`nasvec.parallel.pmap`: ``{name: (arch, result, from_cache)}`` like :meth:`Study.search`."""
+    out = pmap(_fixed_task, [(study, s, study.threads) for s in points.values()], desc="fixed-s searches",
+               cpus_per_task=study.threads)
+    return {name: (study.arch_from(r, s=s), r, c) for (name, s), (r, c) in zip(points.items(), out)}
+
+
+def across_seeds(study: Study, seeds, grid, threads: int = 1, backend: str | None = None,
+                 workers: int | None = None) -> list[dict]:
+    """For each seed: the hypernetwork search with that seed, A-D and the ``grid``'s architectures derived
+    from it, each trained from scratch with that seed. Searches and trainings are independent tasks of
+    :func:`nasvec.parallel.pmap` (serial, or Ray), each on ``threads`` torch threads and cached as a serial
+    run would be. One dict per seed: ``seed``, ``search`` (result, from_cache), ``ad`` and ``grid``
+    (lists of ``(genotype, result)``)."""
+    studies = [study.for_seed(int(s)) for s in seeds]
+    searched = pmap(_search_task, [(st, threads) for st in studies], backend=backend, workers=workers,
+                    desc="hypernetwork searches, one per seed", cpus_per_task=threads)
+    points = [np.asarray(p, dtype=np.float64) for p in POINTS.values()] + list(np.asarray(grid, dtype=np.float64))
+    genos = [st.family(st.arch_from(r), points) for st, (r, _) in zip(studies, searched)]
+    jobs = list(dict.fromkeys((i, g) for i, gs in enumerate(genos) for g in gs))
+    trained = pmap(_train_task, [(studies[i], g, threads) for i, g in jobs], backend=backend, workers=workers,
+                   desc="from-scratch trainings, all seeds", cpus_per_task=threads)
+    done = {job: {**res, "from_cache": loaded} for job, (res, loaded) in zip(jobs, trained)}
+    out = []
+    for i, (st, gs) in enumerate(zip(studies, genos)):
+        pairs = [(g, done[(i, g)]) for g in gs]
+        out.append({"seed": st.search_cfg.seed, "search": searched[i], "ad": pairs[:len(POINTS)],
+                    "grid": pairs[len(POINTS):]})
+    return out
+
+
+def slides_spread(runs: list[dict], slides_ops: bool) -> pd.DataFrame:
+    """A-D over seeds: mean and sd of test accuracy, parameters and op counts, and how many distinct
+    architectures the seeds derived at each point, beside the slides' numbers."""
+    rows = []
+    for j, name in enumerate(POINTS):
+        per = pd.DataFrame([describe(*r["ad"][j]) for r in runs])
+        row = {"arch": name, "seeds": len(runs), "distinct architectures": len({r["ad"][j][0] for r in runs})}
+        for col in ("accuracy %", "params", "pool", "conv", "identity"):
+            row[f"{col} mean"] = per[col].mean()
+            row[f"{col} sd"] = per[col].std(ddof=1) if len(per) > 1 else 0.0
+        if slides_ops:
+            row.update(dict(zip(PAPER_COLUMNS, PAPER[name])))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def family_spread(runs: list[dict], grid, ops) -> pd.DataFrame:
+    """The family for every seed: one row per grid point and seed (``s``, accuracy, parameters, op counts, and a
+    short hash of the architecture)."""
+    return pd.DataFrame([{"seed": r["seed"], "point": k, **{f"s_{o}": v for o, v in zip(ops, p)}, **describe(g, res),
+                          "architecture": fingerprint(g.to_dict(), length=8)}
+                         for r in runs for k, (p, (g, res)) in enumerate(zip(grid, r["grid"]))])
 
 
 _OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..cache import cached
 from ..config import Config, check
+from ..parallel import pmap
 from ..structure.competitors import COMPETITORS, run as run_competitor
 from ..structure.masked import FitConfig, Ledger, align, counts, fit_score, mask_penalty, proximity, quality
 from ..structure.meta import META_MODELS, predict, subsample_search
@@ -136,14 +136,28 @@ def run_seed(spec: TaskSpec, seed: int, cfg: StudyConfig) -> dict:
             "n_train": n_full, "shape": shape, "K_search": sum(counts(shape, cfg.share))}
 
 
-def run_all(tasks: list[dict], seeds, cfg: StudyConfig) -> dict:
-    """Every task for every seed (each run cached under its task, seed and design): ``{task name: [runs]}``."""
+def _run_job(job) -> dict:
+    """One task x seed run (cached), on ``threads`` torch threads: a task of :func:`nasvec.parallel.pmap`."""
+    import torch
+
+    spec, seed, cfg, threads = job
+    torch.set_num_threads(threads)
+    value, loaded = cached("structure-run", {"task": spec, "seed": seed, "design": cfg, "code": _CODE},
+                           lambda: run_seed(spec, seed, cfg))
+    return {**value, "from_cache": loaded}
+
+
+def run_all(tasks: list[dict], seeds, cfg: StudyConfig, threads: int = 1, backend: str | None = None,
+            workers: int | None = None) -> dict:
+    """Every task for every seed, each run cached under its task, seed, design and the method's code:
+    ``{task name: [runs]}``. The runs are independent tasks of :func:`nasvec.parallel.pmap` (serial, or on Ray
+    with ``backend="ray"`` / ``nasvec book --backend ray``); each uses ``threads`` torch threads wherever it runs,
+    so the results do not depend on the backend."""
+    jobs = [(TaskSpec.from_dict(t), s, cfg, threads) for t in tasks for s in seeds]
+    runs = pmap(_run_job, jobs, backend=backend, workers=workers, desc="task x seed", cpus_per_task=threads)
     out = {}
-    jobs = [(TaskSpec.from_dict(t), s) for t in tasks for s in seeds]
-    for spec, seed in tqdm(jobs, desc="task x seed"):
-        value, loaded = cached("structure-run", {"task": spec, "seed": seed, "design": cfg, "code": _CODE},
-                          lambda: run_seed(spec, seed, cfg))
-        out.setdefault(spec.name, []).append({**value, "from_cache": loaded})
+    for (spec, *_), run in zip(jobs, runs):
+        out.setdefault(spec.name, []).append(run)
     return out
 
 
@@ -178,11 +192,6 @@ def provenance(runs: dict, cfg: StudyConfig) -> pd.DataFrame:
 def frame(runs: dict) -> pd.DataFrame:
     """Every row of every run: task, seed, method, family, m, k, K, errors, quality, F, trainings, cost."""
     return pd.DataFrame([r for rs in runs.values() for run in rs for r in run["rows"]])
-
-
-def _mean_sd(values) -> str:
-    values = np.asarray(values, float)
-    return f"{values.mean():.4f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.4f}"
 
 
 def summary(df: pd.DataFrame, main) -> pd.DataFrame:

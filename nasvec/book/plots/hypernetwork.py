@@ -85,3 +85,35 @@ def device_latency(lat, batch: int):
     for ax in axes:
         ax.tick_params(axis="x", labelsize=8)
     return fig
+
+
+def family_spread(fam, labels):
+    """The family for every seed: accuracy against parameters (one colour per seed, A-D not included), and per
+    grid point the spread of the accuracy over the seeds (mean, bars one sd) with the number of distinct
+    architectures the seeds derived there."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1, 1.4]})
+    for seed, g in fam.groupby("seed"):
+        ax.scatter(g.params, g["accuracy %"], s=18, label=f"seed {seed}", alpha=0.8)
+    ax.set(xscale="log", xlabel="parameters", ylabel="test accuracy %", title="the family, every seed")
+    log_ticks(ax, fam.params.min(), fam.params.max())
+    ax.legend(fontsize=7)
+    per = fam.groupby("point").agg(mean=("accuracy %", "mean"), sd=("accuracy %", "std"),
+                                   lo=("accuracy %", "min"), hi=("accuracy %", "max"))
+    s_cols = [c for c in fam.columns if c.startswith("s_")]
+    names = fam.groupby("point")[s_cols].first().apply(lambda r: "(" + ", ".join(f"{v:.2g}" for v in r) + ")", axis=1)
+    distinct = fam.groupby("point").architecture.nunique()
+    x = np.arange(len(per))
+    bx.errorbar(x, per["mean"], yerr=per["sd"].fillna(0), fmt="o", capsize=3, color="tab:blue", label="mean ± sd")
+    bx.scatter(x, per["lo"], marker="_", color="grey", label="min / max")
+    bx.scatter(x, per["hi"], marker="_", color="grey")
+    for xi, d, top in zip(x, distinct, per["hi"]):
+        bx.annotate(str(d), (xi, top), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7)
+    bx.set_xticks(x)
+    bx.set_xticklabels(names, rotation=70, fontsize=7)
+    bx.set(xlabel=f"s = ({', '.join(labels)})", ylabel="test accuracy %",
+           title="per grid point over seeds (number: distinct architectures)")
+    bx.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
