@@ -11,7 +11,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test clean
+.PHONY: book test clean ray
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml requirements.lock
 book: $(STAMP)
 	$(BIN)/nasvec book --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) \
 		$(if $(BACKEND),--backend $(BACKEND)) $(if $(WORKERS),--workers $(WORKERS))
+
+ray: $(STAMP)   # the optional Ray backend (nasvec.parallel): make ray, then make book BACKEND=ray
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-ray.lock
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

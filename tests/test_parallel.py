@@ -1,8 +1,5 @@
 """nasvec.parallel: one map, serial or on Ray, with the same results in the same order."""
 
-import os
-
-import numpy as np
 import pytest
 
 from nasvec import parallel
@@ -32,10 +29,6 @@ def _flaky(i):
     if _ATTEMPTS[i] == 1 and i == 2:
         raise RuntimeError("first attempt fails")
     return -i
-
-
-def _draw(seed):
-    return np.random.default_rng(seed).standard_normal(3).tolist()
 
 
 def test_task_seeds_are_fixed_per_position_and_distinct():
@@ -68,103 +61,3 @@ def test_backend_and_workers_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("NASVEC_WORKERS", "two")
     with pytest.raises(NasvecError, match="NASVEC_WORKERS must be a whole number"):
         parallel.resolve()
-
-
-ray = pytest.importorskip("ray", reason="the Ray backend's tests need ray (pip install 'nasvec[ray]')")
-
-
-@pytest.fixture(scope="module")
-def ray_started(tmp_path_factory):
-    import sys
-
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers cannot import tests/
-    saved = {k: os.environ.get(k) for k in ("NASVEC_CACHE", "NASVEC_FORCE")}
-    os.environ["NASVEC_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    os.environ["NASVEC_FORCE"] = "1"      # every run computes: the Ray results must not come from the serial ones
-    info = parallel.start_ray(workers=2)  # (the workers get these variables at start-up)
-    yield info
-    ray.shutdown()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-@pytest.mark.slow
-def test_ray_map_returns_results_in_input_order(ray_started):
-    items = [(i, 0.2 if i % 2 == 0 else 0.0) for i in range(6)]   # even items finish last
-    assert pmap(_square_after, items, backend="ray", progress=False) == [i * i for i in range(6)]
-
-
-@pytest.mark.slow
-def test_ray_names_the_item_that_fails_twice(ray_started):
-    with pytest.raises(ParallelError, match=r"task 3 \(3\) failed twice: .*item 3 is bad"):
-        pmap(_fails_on_three, range(6), backend="ray", progress=False)
-
-
-@pytest.mark.slow
-def test_seeded_draws_are_the_same_on_both_backends(ray_started):
-    seeds = task_seeds(11, 6)
-    assert pmap(_draw, seeds, backend="ray", progress=False) == pmap(_draw, seeds, backend="serial", progress=False)
-
-
-def _family_study():
-    import torch
-
-    from nasvec import data
-    from nasvec.experiments import hypernetwork as chapter
-    from nasvec.search import NetConfig, SLIDES_OPS, SearchConfig, derive
-
-    images = data.load_images(False, 120, 60, seed=0)
-    study = chapter.Study(images, NetConfig(layers=("normal", "reduction"), channels=4),
-                          SearchConfig(epochs=1), chapter.TRAINING.replace(epochs=1))
-    seeds = task_seeds(3, 4)
-    genotypes = [derive(torch.randn(2, 14, 3, generator=torch.Generator().manual_seed(s)), SLIDES_OPS) for s in seeds]
-    return [(study.for_seed(s % 1000), g, 1) for s, g in zip(seeds, genotypes)]
-
-
-def _trained(item):
-    from nasvec.experiments.hypernetwork import _train_task
-
-    res, _ = _train_task(item)
-    return res["accuracy"], res["params"], [round(x, 6) for x in res["losses"]]
-
-
-def _repaired(seed):
-    from nasvec.graph.vectors import encode
-    from nasvec.repair import repair
-    from nasvec.repair.damage import damage
-    from nasvec.io.onnx_read import from_torch
-    from nasvec.data.reference import reference
-
-    import torch
-
-    g = from_torch(reference("squeezenet1_1"), torch.zeros(1, 3, 64, 64))
-    r = repair(damage(g, 5.0, "mixed", seed=seed), input_shape=(1, 3, 64, 64), num_classes=10)
-    v = encode(r)
-    return v.ops.tolist(), v.edge_index.tolist(), np.nan_to_num(v.attrs.numpy(), nan=-1e9).tolist()   # NaN: absent
-
-
-@pytest.mark.slow
-def test_a_small_family_training_is_the_same_on_both_backends(ray_started):
-    items = _family_study()
-    serial = pmap(_trained, items, backend="serial", progress=False)
-    assert pmap(_trained, items, backend="ray", progress=False) == serial
-    assert len({acc for acc, _, _ in serial}) > 1 or len({p for _, p, _ in serial}) > 1   # not one model four times
-
-
-@pytest.mark.slow
-def test_a_batch_of_repairs_is_the_same_on_both_backends(ray_started):
-    seeds = task_seeds(5, 6)
-    serial = pmap(_repaired, seeds, backend="serial", progress=False)
-    assert pmap(_repaired, seeds, backend="ray", progress=False) == serial
-
-
-@pytest.mark.slow
-def test_ray_refuses_a_function_it_cannot_send(ray_started):
-    import threading
-
-    lock = threading.Lock()
-    with pytest.raises(NasvecError, match="cannot be sent to the Ray workers"):
-        pmap(lambda i: (lock, i), range(2), backend="ray", progress=False)

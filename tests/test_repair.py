@@ -438,3 +438,13 @@ def test_enas_decode_study_counts_valid_cells_and_repairs_the_rest():
     assert r["n"] == 4 and r["valid_enas"] == 0.75
     assert r["valid_before"] == 0.75 and r["valid_after"] == 1.0
     assert r["rule_fired"].get("one_sink") == 1
+
+
+def test_conv_transpose_output_padding_stays_below_the_stride():
+    """onnxruntime refuses output_padding >= stride even where torch allows it up to the dilation (found by
+    benchmarks/repair.py: stride 1, dilation 4, output_padding 3)."""
+    from nasvec.repair.attributes import fix_conv
+
+    a = {"strides": [1, 2], "dilations": [4, 4], "output_padding": [3, 3], "kernel_shape": [3, 3], "out_channels": 4,
+         "pads": [0, 0, 0, 0]}
+    assert fix_conv("ConvTranspose", a, (1, 2, 8, 8))["output_padding"] == [0, 1]

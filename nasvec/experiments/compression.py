@@ -9,6 +9,7 @@ What the latent spaces are good for (GP, BO, latent sizes, equal budgets) is in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from ..compress.registry import MODELS, CompressorConfig, train_compressor
 from ..compress.shipped import load_shipped
 from ..data.enas import ENAS_TYPES, enas_split
 from ..errors import ConfigError
+from ..parallel import pmap
 
 #: published reconstruction / validity / uniqueness % and sparse-GP RMSE / Pearson r on ENAS-6: D-VAE's paper
 #: (Zhang et al., 2019, Tables 1 and 2), restated with DVAE-EMB's own row by Chatzianastasis et al. (2021)
@@ -104,14 +106,23 @@ class Trained:
     provenance: dict = field(default_factory=dict)
 
 
-def train_all(configs: dict, train: DagBatch, seeds=None, keys=None, progress: bool = True) -> dict[str, list[Trained]]:
+def _train_task(job, train: DagBatch, progress: bool, threads: int):
+    """One compressor training (cached): a task of :func:`nasvec.parallel.pmap`."""
+    torch.set_num_threads(threads)
+    return train_compressor(job, train, ENAS_TYPES, progress=progress)
+
+
+def train_all(configs: dict, train: DagBatch, seeds=None, keys=None, progress: bool = True,
+              threads: int | None = None) -> dict[str, list[Trained]]:
     """``{key: [Trained, one per seed]}`` for the configs of ``keys`` (all); ``seeds`` None: each config's own.
 
     A config with a ``checkpoint`` loads that shipped model (one, whatever the seeds) with
     :func:`nasvec.compress.shipped.load_shipped`; the others train (cached) with
-    :func:`nasvec.compress.registry.train_compressor`.
+    :func:`nasvec.compress.registry.train_compressor`, one task of :func:`nasvec.parallel.pmap` per config and
+    seed (serial, or on Ray), each on ``threads`` torch threads (default: the current number).
     """
-    out = {}
+    threads = threads or torch.get_num_threads()
+    out, jobs = {}, []
     for key in (keys if keys is not None else configs):
         cfg = configs[key]
         if cfg.checkpoint:
@@ -119,12 +130,12 @@ def train_all(configs: dict, train: DagBatch, seeds=None, keys=None, progress: b
             used = shipped_cfg.replace(checkpoint=cfg.checkpoint, epochs=prov["epochs"])
             out[key] = [Trained(key, model, prov["history"], used, "shipped", len(prov["history"]), prov)]
             continue
-        runs = []
-        for s in (seeds if seeds is not None else [cfg.seed]):
-            c = cfg.replace(seed=int(s))
-            model, hist, loaded = train_compressor(c, train, ENAS_TYPES, progress=progress)
-            runs.append(Trained(key, model, hist, c, "cache" if loaded == len(hist) else "this run", loaded))
-        out[key] = runs
+        out[key] = []
+        jobs += [(key, cfg.replace(seed=int(s))) for s in (seeds if seeds is not None else [cfg.seed])]
+    fn = partial(_train_task, train=train, progress=progress, threads=threads)
+    for (key, c), (model, hist, loaded) in zip(jobs, pmap(fn, [c for _, c in jobs], desc="compressor trainings",
+                                                          progress=False, cpus_per_task=threads)):
+        out[key].append(Trained(key, model, hist, c, "cache" if loaded == len(hist) else "this run", loaded))
     return out
 
 

@@ -134,10 +134,10 @@ def fix_conv(op, a, x):
     if op == "ConvTranspose":
         r = len(x) - 2
         s = out.get("strides", [1] * r)
-        d = out.get("dilations", [1] * r)
         if "output_padding" in a:
             v = _ints(a, "output_padding", r, 0, MAX_STRIDE, [0] * r)
-            out["output_padding"] = [min(v[j], max(s[j], d[j]) - 1) for j in range(r)]
+            # below the stride: torch allows up to max(stride, dilation) - 1, onnxruntime only stride - 1
+            out["output_padding"] = [min(v[j], s[j] - 1) for j in range(r)]
     return out
 
 
