@@ -187,6 +187,7 @@ fam_seeds = chapter.family_spread(seed_runs, grid, study.ops)
 rep.table(fam_seeds, "family_seeds", float_format="%.4g", show=False)   # every seed's family, CSV only
 rep.figure(figures.family_spread(fam_seeds, ("pool", "identity", "conv") if study.slides_ops else study.ops),
            "family_seeds")
+print(chapter.spread_line(chapter.slides_spread(seed_runs, study.slides_ops), fam_seeds))
 
 # %% [markdown]
 # ## One hypernetwork run against separate fixed-$s$ searches

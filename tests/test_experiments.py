@@ -276,3 +276,31 @@ def test_settings_table_says_what_ran():
     assert rows["from-scratch training"] == "3 epochs, Adam lr 3e-3 (cosine), batch 64"
     assert rows["search"] == "2 epochs, batch 64, κ = 0.2, t 1.0 → 0.2, Adam lr 0.003 (w) / 0.03 (a)"
     assert hypernetwork._sci(0.003) == "3e-3" and hypernetwork._sci(0.25) == "2.5e-1"
+
+
+def test_across_seeds_tables_show_the_spread(cache):
+    from nasvec.data import load_images
+    from nasvec.search import NetConfig, SearchConfig, simplex_grid
+    from nasvec.book.plots import hypernetwork as figures
+
+    study = hypernetwork.Study(load_images(False, 40, 20), NetConfig(layers=("normal",), channels=4),
+                               SearchConfig(epochs=1), hypernetwork.TRAINING.replace(epochs=1))
+    grid = simplex_grid(3, 1)
+    runs = hypernetwork.across_seeds(study, [0, 1], grid)
+    assert [r["seed"] for r in runs] == [0, 1] and all(len(r["ad"]) == 4 and len(r["grid"]) == len(grid) for r in runs)
+    assert all(not res["from_cache"] for r in runs for _, res in r["ad"] + r["grid"])
+    again = hypernetwork.across_seeds(study, [0, 1], grid)
+    assert all(res["from_cache"] for r in again for _, res in r["ad"] + r["grid"])
+    ad = hypernetwork.slides_spread(runs, study.slides_ops)
+    assert list(ad.arch) == list("ABCD") and (ad.seeds == 2).all() and (ad["accuracy % sd"] >= 0).all()
+    acc = [100 * r["ad"][0][1]["accuracy"] for r in runs]
+    assert ad["accuracy % mean"][0] == pytest.approx(np.mean(acc))
+    fam = hypernetwork.family_spread(runs, grid, study.ops)
+    assert len(fam) == 2 * len(grid) and set(fam.seed) == {0, 1}
+    assert hypernetwork.spread_line(ad, fam).startswith("across 2 seeds")
+    assert hypernetwork.spread_line(ad.assign(seeds=1), fam).startswith("one seed")
+    fig = figures.family_spread(fam, ("pool", "identity", "conv"))
+    assert len(fig.axes) == 2
+    fixed = hypernetwork.fixed_searches(study, {"A": hypernetwork.POINTS["A"]})
+    arch, result, loaded = fixed["A"]
+    assert loaded is False and arch(None).shape == (2, 14, 3)

@@ -305,6 +305,19 @@ def family_spread(runs: list[dict], grid, ops) -> pd.DataFrame:
                          for r in runs for k, (p, (g, res)) in enumerate(zip(grid, r["grid"]))])
 
 
+def spread_line(ad: pd.DataFrame, fam: pd.DataFrame) -> str:
+    """One sentence on the spread across seeds, computed from :func:`slides_spread` and :func:`family_spread`."""
+    n = int(ad.seeds.iloc[0])
+    if n < 2:
+        return "one seed: no spread to report (the profile's seeds list has one entry)"
+    agree = int((fam.groupby("point").architecture.nunique() == 1).sum())
+    sd = fam.groupby("point")["accuracy %"].std(ddof=1)
+    return (f"across {n} seeds: A-D test accuracy sd {ad['accuracy % sd'].min():.2f}-{ad['accuracy % sd'].max():.2f} "
+            f"points, and the seeds derive {', '.join(str(int(v)) for v in ad['distinct architectures'])} distinct "
+            f"architectures at A-D; on the family's grid they agree on the architecture at {agree} of {len(sd)} points, "
+            f"and the accuracy sd per point has median {sd.median():.2f} points (max {sd.max():.2f})")
+
+
 _OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
 
