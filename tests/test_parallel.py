@@ -5,20 +5,7 @@ import pytest
 from nasvec import parallel
 from nasvec.errors import NasvecError
 from nasvec.parallel import ParallelError, pmap, task_seeds
-
-
-def _square_after(item):
-    import time
-
-    i, delay = item
-    time.sleep(delay)
-    return i * i
-
-
-def _fails_on_three(i):
-    if i == 3:
-        raise ValueError(f"item {i} is bad")
-    return i
+from parallel_tasks import fails_on_three, square_after
 
 
 _ATTEMPTS = {}
@@ -40,12 +27,12 @@ def test_task_seeds_are_fixed_per_position_and_distinct():
 
 
 def test_serial_map_keeps_order_retries_once_and_names_the_failing_item():
-    assert pmap(_square_after, [(i, 0) for i in range(5)], backend="serial", progress=False) == [0, 1, 4, 9, 16]
+    assert pmap(square_after, [(i, 0) for i in range(5)], backend="serial", progress=False) == [0, 1, 4, 9, 16]
     _ATTEMPTS.clear()
     assert pmap(_flaky, range(4), backend="serial", progress=False) == [0, -1, -2, -3]
     assert _ATTEMPTS[2] == 2
     with pytest.raises(ParallelError, match=r"task 3 \(3\) failed twice: ValueError: item 3 is bad") as err:
-        pmap(_fails_on_three, range(6), backend="serial", progress=False)
+        pmap(fails_on_three, range(6), backend="serial", progress=False)
     assert err.value.index == 3 and err.value.item == 3
 
 

@@ -11,6 +11,7 @@ import pytest
 from nasvec import parallel
 from nasvec.errors import NasvecError
 from nasvec.parallel import ParallelError, pmap, task_seeds
+from parallel_tasks import fails_on_three, square_after
 
 try:
     import ray
@@ -18,20 +19,6 @@ except ImportError:   # CI installs Ray and sets NASVEC_REQUIRE_RAY=1: there its
     if os.environ.get("NASVEC_REQUIRE_RAY") == "1":
         raise
     pytest.skip("the Ray backend's tests need ray (make ray, or pip install 'nasvec[ray]')", allow_module_level=True)
-
-
-def _square_after(item):
-    import time
-
-    i, delay = item
-    time.sleep(delay)
-    return i * i
-
-
-def _fails_on_three(i):
-    if i == 3:
-        raise ValueError(f"item {i} is bad")
-    return i
 
 
 def _draw(seed):
@@ -42,7 +29,10 @@ def _draw(seed):
 def ray_started(tmp_path_factory):
     import sys
 
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers cannot import tests/
+    import parallel_tasks
+
+    for module in (sys.modules[__name__], parallel_tasks):   # workers cannot import tests/
+        ray.cloudpickle.register_pickle_by_value(module)
     saved = {k: os.environ.get(k) for k in ("NASVEC_CACHE", "NASVEC_FORCE")}
     os.environ["NASVEC_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     os.environ["NASVEC_FORCE"] = "1"      # every run computes: the Ray results must not come from the serial ones
@@ -59,13 +49,13 @@ def ray_started(tmp_path_factory):
 @pytest.mark.slow
 def test_ray_map_returns_results_in_input_order(ray_started):
     items = [(i, 0.2 if i % 2 == 0 else 0.0) for i in range(6)]   # even items finish last
-    assert pmap(_square_after, items, backend="ray", progress=False) == [i * i for i in range(6)]
+    assert pmap(square_after, items, backend="ray", progress=False) == [i * i for i in range(6)]
 
 
 @pytest.mark.slow
 def test_ray_names_the_item_that_fails_twice(ray_started):
     with pytest.raises(ParallelError, match=r"task 3 \(3\) failed twice: .*item 3 is bad"):
-        pmap(_fails_on_three, range(6), backend="ray", progress=False)
+        pmap(fails_on_three, range(6), backend="ray", progress=False)
 
 
 @pytest.mark.slow
