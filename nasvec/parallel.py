@@ -8,7 +8,8 @@
 
 ``backend=None`` and ``workers=None`` read ``NASVEC_BACKEND`` and ``NASVEC_WORKERS`` (what
 ``nasvec book --backend ray --workers N`` sets for every chapter). A task that raises is run once more;
-if it fails again, :class:`ParallelError` names its position and item. One progress bar counts the
+if it fails again, :class:`ParallelError` names its position and item (a :class:`~nasvec.errors.NasvecError`,
+the package's own error for bad input, is raised at once as it is). One progress bar counts the
 finished tasks. Results do not depend on the backend, the number of workers or the order in which tasks
 finish, as long as ``fn`` draws its randomness from its item: give every task a seed of its own with
 :func:`task_seeds`. ``fn`` that stores its result with :func:`nasvec.cache.cached` lands in the same cache
@@ -51,10 +52,10 @@ def task_seeds(seed: int, n: int) -> list[int]:
 def resolve(backend: str | None = None, workers: int | None = None) -> tuple[str, int | None]:
     """The backend and worker count a map uses: the arguments, else ``NASVEC_BACKEND`` / ``NASVEC_WORKERS``,
     else ``serial`` and all CPUs."""
+    source = "the call" if backend else "NASVEC_BACKEND"
     backend = backend or os.environ.get("NASVEC_BACKEND") or "serial"
     if backend not in BACKENDS:
-        raise NasvecError(f"unknown backend {backend!r} (from {'NASVEC_BACKEND' if 'NASVEC_BACKEND' in os.environ else 'the call'}); "
-                          f"choose one of {', '.join(BACKENDS)}")
+        raise NasvecError(f"unknown backend {backend!r} (from {source}); choose one of {', '.join(BACKENDS)}")
     if workers is None and os.environ.get("NASVEC_WORKERS"):
         try:
             workers = int(os.environ["NASVEC_WORKERS"])
@@ -86,6 +87,8 @@ def _serial(fn, items, desc, progress):
     for i, item in enumerate(tqdm(items, desc=desc, disable=not progress)):
         try:
             out.append(fn(item))
+        except NasvecError:                    # bad input fails again: no retry, the package's own error
+            raise
         except Exception:                      # noqa: BLE001 - one retry, then the error names the item
             try:
                 out.append(fn(item))
@@ -111,8 +114,9 @@ def start_ray(workers: int | None = None, address: str | None = None) -> dict:
         if not address:
             env["env_vars"]["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
         ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level="ERROR", runtime_env=env, **kwargs)
+    node_cpus = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
     return {"address": ray.get_runtime_context().gcs_address, "cpus": int(ray.cluster_resources().get("CPU", 0)),
-            "seconds": time.perf_counter() - t0}
+            "node_cpus": int(max(node_cpus, default=0)), "seconds": time.perf_counter() - t0}
 
 
 def _ray(fn, items, workers, desc, progress, address, cpus_per_task):
@@ -120,9 +124,9 @@ def _ray(fn, items, workers, desc, progress, address, cpus_per_task):
     from tqdm.auto import tqdm
 
     info = start_ray(workers, address)
-    if cpus_per_task > info["cpus"]:
-        raise NasvecError(f"each task needs {cpus_per_task} CPUs; the Ray cluster at {info['address']} has "
-                          f"{info['cpus']} (lower the chapter's threads, or add workers)")
+    if cpus_per_task > info["node_cpus"]:   # a task runs on one node: it would wait for ever
+        raise NasvecError(f"each task needs {cpus_per_task} CPUs; the largest node of the Ray cluster at "
+                          f"{info['address']} has {info['node_cpus']} (lower the chapter's threads, or add workers)")
     remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(_call)
     try:
         fn_ref = ray.put(fn)
@@ -141,13 +145,18 @@ def _ray(fn, items, workers, desc, progress, address, cpus_per_task):
             out[i] = ray.get(ref)
             bar.update(1)
         except Exception as err:               # noqa: BLE001 - a task's error arrives wrapped by Ray
+            cause = getattr(err, "cause", None) or err
+            if isinstance(cause, NasvecError):   # bad input fails again: no retry, the package's own error
+                for r in pending:
+                    ray.cancel(r)
+                bar.close()
+                raise cause from None
             if tries == 0:
                 pending[remote.remote(fn_ref, items[i])] = (i, 1)
                 continue
             for r in pending:
                 ray.cancel(r)
             bar.close()
-            cause = getattr(err, "cause", None) or err
             raise ParallelError(i, items[i], cause) from None
     bar.close()
     return out

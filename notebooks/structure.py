@@ -99,17 +99,18 @@ cfg = chapter.StudyConfig.from_dict(design)
 # (images), the subsamples and every search. Per task and seed:
 #
 # 1. for each subsample size $m$, $k$ subsamples of the training set; on each, the paper's random
-#    search: `candidates` structures with the fixed share of connections, each trained on 3/4 of
-#    $D_j$ and scored by $\mathfrak L$ on the remaining quarter; the best is $Z_j$;
+#    search: `candidates` structures with the fixed share of connections, each trained on $D_j$ less a
+#    held-out part (`val_fraction` of it) and scored by $\mathfrak L$ on that part; the best is $Z_j$;
 # 2. every meta-model at every $(m, k)$ predicts $Z$ for the whole training set;
 # 3. the competitors search on the whole training set, at **equal compute**: as many whole-data
-#    trainings as the subsample route spends at the main point $(m^*, k^*)$, counted in trained
-#    object-steps (objects × optimiser steps) and rounded up: random search at the same share,
+#    trainings as the vote spends at the main point $(m^*, k^*)$, counted in trained object-steps
+#    (objects × optimiser steps) and rounded up (the extrapolation, which also uses the smaller sizes,
+#    spends more; every table gives each method's own compute): random search at the same share,
 #    regularized evolution, REINFORCE over masks and activations (the RL baseline), an AdaNet-style
 #    learner that grows blocks of hidden neurons while its objective falls (reimplemented in torch;
 #    the `adanet` package is TensorFlow), and iterative magnitude pruning of a dense ReLU network to the
 #    same K. Beside them, random search on the whole data with as many candidates as one subsample
-#    search (what one would run without subsamples; it costs more);
+#    search (what one would run without subsamples; its cost is in the tables);
 # 4. every method's final structure is trained once more on the whole training set, in one batch
 #    with one seed, and scored: $\mathfrak L$ on the validation set, error on the test set, $F$.
 #
@@ -183,7 +184,7 @@ rep.figure(figures.masks(runs[mask_task][0], mask_methods), "masks")
 #
 # Computed from the rows above (means over seeds). Per task, the meta-model is the one whose structures
 # have the lowest mean quality $\mathfrak L$ on the validation set (never chosen by the test error);
-# "wins" counts the seeds on which its test error is lower than random search's at equal compute.
+# "wins" counts the seeds on which its test error is lower than that of random search with the main point's budget.
 
 # %%
 rep.note(chapter.verdict(df, runs, cfg.main))
@@ -191,10 +192,10 @@ rep.note(chapter.verdict(df, runs, cfg.main))
 # %% [markdown]
 # **Reading the verdict.** The paper's claim has two parts. *Transfer*: a structure found on small
 # subsamples should serve the whole data set; the comparison with random search on the whole data at
-# equal compute tests it, and the aligned $F$ says whether the transferred structure is close to the
+# the main point's budget tests it, and the aligned $F$ says whether the transferred structure is close to the
 # planted one. *Saving*: the subsample route should need less compute than searching on the whole data;
-# the comparison with the whole-data random search of N candidates (which costs several times more) tests
-# that. The paper compares with neither random search nor pruning; it names AdaNet and reinforcement
+# the comparison with the whole-data random search of N candidates (whose compute the verdict gives beside
+# the subsample route's) tests that. The paper compares with neither random search nor pruning; it names AdaNet and reinforcement
 # learning, which are in the tables too. The learned set encoder, the paper's literal reading, learns from
 # only $k$ pairs; the last line of the verdict says how it fares against the plain vote.
 

@@ -14,3 +14,14 @@ def fails_on_three(i):
     if i == 3:
         raise ValueError(f"item {i} is bad")
     return i
+
+
+CALLS = {}
+
+
+def bad_input(i):
+    """Raises the package's own error for bad input (counting its calls): it must not be retried."""
+    from nasvec.errors import ConfigError
+
+    CALLS[i] = CALLS.get(i, 0) + 1
+    raise ConfigError(f"item {i}: no such setting")

@@ -304,3 +304,17 @@ def test_across_seeds_tables_show_the_spread(cache):
     fixed = hypernetwork.fixed_searches(study, {"A": hypernetwork.POINTS["A"]})
     arch, result, loaded = fixed["A"]
     assert loaded is False and arch(None).shape == (2, 14, 3)
+
+
+def test_a_gpu_study_refuses_the_ray_backend(monkeypatch):
+    from nasvec.data import load_images
+    from nasvec.errors import SearchError
+    from nasvec.search import NetConfig, SearchConfig
+
+    study = hypernetwork.Study(load_images(False, 20, 10), NetConfig(layers=("normal",)), SearchConfig(epochs=1),
+                               hypernetwork.TRAINING.replace(epochs=1))
+    study.device = "cuda"
+    assert study.slim().device == "cuda"                    # serial: fine
+    monkeypatch.setenv("NASVEC_BACKEND", "ray")
+    with pytest.raises(SearchError, match="Ray backend runs on CPU workers"):
+        study.slim()

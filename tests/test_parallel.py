@@ -48,3 +48,14 @@ def test_backend_and_workers_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("NASVEC_WORKERS", "two")
     with pytest.raises(NasvecError, match="NASVEC_WORKERS must be a whole number"):
         parallel.resolve()
+
+
+def test_the_package_s_own_errors_are_not_retried_nor_wrapped():
+    from nasvec.errors import ConfigError
+
+    import parallel_tasks
+
+    parallel_tasks.CALLS.clear()
+    with pytest.raises(ConfigError, match="item 0: no such setting"):
+        pmap(parallel_tasks.bad_input, range(3), backend="serial", progress=False)
+    assert parallel_tasks.CALLS == {0: 1}

@@ -76,13 +76,14 @@ def _family_study():
                           SearchConfig(epochs=1), chapter.TRAINING.replace(epochs=1))
     seeds = task_seeds(3, 4)
     genotypes = [derive(torch.randn(2, 14, 3, generator=torch.Generator().manual_seed(s)), SLIDES_OPS) for s in seeds]
-    return [(study.for_seed(s % 1000), g, 1) for s, g in zip(seeds, genotypes)]
+    return [(study, (s % 1000, g)) for s, g in zip(seeds, genotypes)]
 
 
 def _trained(item):
     from nasvec.experiments.hypernetwork import _train_task
 
-    res, _ = _train_task(item)
+    study, job = item
+    res, _ = _train_task(job, study=study)
     return res["accuracy"], res["params"], [round(x, 6) for x in res["losses"]]
 
 
@@ -123,3 +124,30 @@ def test_ray_refuses_a_function_it_cannot_send(ray_started):
     lock = threading.Lock()
     with pytest.raises(NasvecError, match="cannot be sent to the Ray workers"):
         pmap(lambda i: (lock, i), range(2), backend="ray", progress=False)
+
+
+@pytest.mark.slow
+def test_chapter_6_runs_are_the_same_on_both_backends(ray_started):
+    import pandas as pd
+
+    from nasvec.experiments import structure as chapter
+    from nasvec.structure.masked import FitConfig
+
+    tasks = [{"name": "p", "source": "planted", "features": 4, "live": 2, "fan_in": 1, "informative": 2,
+              "n_train": 120, "n_val": 40, "n_test": 40}]
+    cfg = chapter.StudyConfig(sizes=(20,), ks=(1, 2), main=(20, 2), candidates=3, set_steps=5,
+                              fit=FitConfig(steps=10, lr=0.05))
+    serial = chapter.frame(chapter.run_all(tasks, [0, 1], cfg, backend="serial"))
+    on_ray = chapter.frame(chapter.run_all(tasks, [0, 1], cfg, backend="ray"))
+    cols = [c for c in serial.columns if c != "cpu_s"]
+    pd.testing.assert_frame_equal(serial[cols], on_ray[cols])
+
+
+@pytest.mark.slow
+def test_ray_raises_the_package_s_own_error_at_once(ray_started):
+    from nasvec.errors import ConfigError
+
+    import parallel_tasks
+
+    with pytest.raises(ConfigError, match="item 0: no such setting"):
+        pmap(parallel_tasks.bad_input, range(2), backend="ray", progress=False)

@@ -188,18 +188,18 @@ def test_competitors_refuse_what_they_cannot_do():
         competitors.run("bohb", toy_task(), 5, 0.5, 0.001, FAST, 0)
 
 
-def test_reinforce_moves_probability_towards_the_better_arm():
-    """Two arms: connection (0, 0) on or off; on wins, so its logit must rise after one update."""
-    task = toy_task()
-    gen = torch.Generator().manual_seed(0)
-    logit = torch.zeros(1, requires_grad=True)
-    d = torch.distributions.Bernoulli(logits=logit.expand(64))
-    s = (torch.rand(64, generator=gen) < 0.5).float()
-    reward = s.clone()                                         # arm "on" pays 1, "off" pays 0
-    (-(reward - reward.mean()) * d.log_prob(s)).mean().backward()
-    assert logit.grad.item() < 0                               # gradient descent raises the logit
-    found = competitors.reinforce(task, 16, (0.3, 0.5), 0.001, FAST, seed=0, batch=8)
-    assert found.ledger.trainings == 16
+def test_reinforce_moves_probability_towards_the_better_arm(monkeypatch):
+    """Two arms: connection (0, 0) on or off. Scoring "on" as error 0 and "off" as error 1 (no training), the
+    policy must hold that connection far more often in its last batches than in its first."""
+    def fake_fit_score(zs, *args, ledger=None, **kwargs):
+        ledger.add(len(zs), 0, 0.0)
+        return {"val": np.array([0.0 if z.v1[0, 0] else 1.0 for z in zs]), "weights": None}
+
+    monkeypatch.setattr(competitors, "fit_score", fake_fit_score)
+    found = competitors.reinforce(toy_task(), 160, (0.3, 0.5), 0.0, FAST, seed=0, batch=8)
+    on = [bool(z.v1[0, 0]) for z, _, _ in found.history]
+    assert found.ledger.trainings == len(on) == 160
+    assert np.mean(on[-24:]) > np.mean(on[:24]) + 0.2   # a flipped sign drives it towards 0 instead
 
 
 # --------------------------------------------------------------------------- meta-models
@@ -269,7 +269,7 @@ def test_one_run_has_every_method_and_respects_the_budget():
     assert set(meta.META_MODELS) | set(competitors.COMPETITORS) | {chapter.REFERENCE_RS, "planted"} == methods
     for r in run["rows"]:
         if r["family"] == "whole data" and r["method"] != chapter.REFERENCE_RS:
-            assert r["trainings"] <= max(run["budget"], 3)
+            assert r["trainings"] <= run["budget"]
         assert r["F_aligned"] <= r["F_paper"] + 1e-12
     target = [r for r in run["rows"] if r["family"] == "target"]
     assert len(target) == 1 and target[0]["F_paper"] == 0.0
@@ -312,7 +312,7 @@ def test_chapter_tables_and_cache(tiny_runs):
     assert (chapter.design_table(runs)["budget (whole-data trainings)"] >= 2).all()
     assert (chapter.provenance(runs, cfg)["runs from cache"] == 0).all()
     perm = chapter.permutation_table(runs)
-    assert (perm["F(Z, permuted Z), paper"] >= 0).all() and (perm["F aligned (ours)"] == 0).all()
+    assert (perm["F(Z, permuted Z), paper"] > 0).any() and (perm["F aligned (ours)"] == 0).all()
     cost = chapter.timing(df, cfg.main)
     assert set(cost.method) >= set(competitors.COMPETITORS) and list(cost.columns) == ["method", "p", "d"]
 
@@ -326,7 +326,8 @@ def test_the_verdict_follows_the_numbers(tiny_runs):
     df.loc[main & (df.method == "vote"), "quality"] = 0.1
     df.loc[main & (df.method == "random search"), "test_error"] = 0.30
     text = chapter.verdict(df, runs, cfg.main)
-    assert "*vote* (L = 0.1000), reaches a test error of 0.0100" in text and "better by 0.2900" in text and "wins on 2 of 2" in text
+    assert "*vote* (L = 0.1000), reaches a test error of 0.0100" in text and "better by 0.2900" in text
+    assert "wins on 2 of 2" in text and "main point's budget" in text
     df.loc[main & (df.method == "random search"), "test_error"] = 0.0
     df.loc[main & df.method.isin(meta.META_MODELS), "test_error"] = 0.2
     assert "worse by 0.2000 on average and wins on 0 of 2" in chapter.verdict(df, runs, cfg.main)

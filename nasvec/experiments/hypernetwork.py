@@ -10,7 +10,9 @@ together with the wall-clock seconds it took when it was computed.
 
 from __future__ import annotations
 
+import copy
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ import torch
 
 from ..cache import cached, fingerprint
 from ..errors import SearchError
-from ..parallel import pmap
+from ..parallel import pmap, resolve as resolve_backend
 from ..search.config import NetConfig, SearchConfig
 from ..search.hyper import FixedAlpha, HyperNet, search
 from ..search.latency import activation_bytes, compare_latency, measure_ops, to_simplex
@@ -98,6 +100,16 @@ class Study:
         return Study(self.images, self.net, self.search_cfg.replace(seed=seed), self.training.replace(seed=seed),
                      self.device, self.threads)
 
+    def slim(self) -> "Study":
+        """This study without the results it collected: what the tasks of :func:`nasvec.parallel.pmap` receive
+        (once per map). A GPU study refuses the Ray backend, whose workers are CPU processes."""
+        if self.device != "cpu" and resolve_backend()[0] == "ray":
+            raise SearchError(f"the Ray backend runs on CPU workers, this study on {self.device!r}: use the serial "
+                              "backend on a GPU machine (or device: cpu)")
+        out = copy.copy(self)
+        out.trained = {}
+        return out
+
     def arch_from(self, result: dict, s=None, **changes):
         """The architecture parameters a search's ``result`` holds (what :meth:`search` returns first)."""
         arch = make_arch(len(self.ops), self.search_cfg.replace(**changes), fixed=s is not None)
@@ -124,8 +136,8 @@ class Study:
         """Train every distinct genotype of the list once (independent tasks of :func:`nasvec.parallel.pmap`: serial,
         or on Ray); one result per entry (with ``from_cache``)."""
         distinct = list(dict.fromkeys(genotypes))
-        out = pmap(_train_task, [(self, g, self.threads) for g in distinct], desc="train derived architectures",
-                   progress=progress, cpus_per_task=self.threads)
+        out = pmap(partial(_train_task, study=self.slim()), [(None, g) for g in distinct],
+                   desc="train derived architectures", progress=progress, cpus_per_task=self.threads)
         done = {g: {**res, "from_cache": loaded} for g, (res, loaded) in zip(distinct, out)}
         results = [done[g] for g in genotypes]
         self.trained.update(zip(genotypes, results))
@@ -226,25 +238,24 @@ class Study:
 
 
 # --------------------------------------------------------------------------- across seeds (nasvec.parallel)
-def _search_task(item):
-    """One seed's hypernetwork search (cached): a task of :func:`nasvec.parallel.pmap`."""
-    study, threads = item
-    torch.set_num_threads(threads)
-    _, result, loaded = study.search(progress=False)
+def _search_task(seed: int, study: Study):
+    """The hypernetwork search of ``study`` with ``seed`` (cached): a task of :func:`nasvec.parallel.pmap`."""
+    torch.set_num_threads(study.threads)
+    _, result, loaded = study.for_seed(seed).search(progress=False)
     return result, loaded
 
 
-def _train_task(item):
-    """One from-scratch training (cached): a task of :func:`nasvec.parallel.pmap`."""
-    study, genotype, threads = item
-    torch.set_num_threads(threads)
-    return study.train_one(genotype, progress=False)
+def _train_task(item, study: Study):
+    """The from-scratch training of ``item = (seed, genotype)`` (cached; seed ``None``: the study's own): a task
+    of :func:`nasvec.parallel.pmap`."""
+    seed, genotype = item
+    torch.set_num_threads(study.threads)
+    return (study if seed is None else study.for_seed(seed)).train_one(genotype, progress=False)
 
 
-def _fixed_task(item):
+def _fixed_task(s, study: Study):
     """One fixed-``s`` search (cached): a task of :func:`nasvec.parallel.pmap`."""
-    study, s, threads = item
-    torch.set_num_threads(threads)
+    torch.set_num_threads(study.threads)
     _, result, loaded = study.search(s=s, progress=False)
     return result, loaded
 
@@ -252,7 +263,7 @@ def _fixed_task(item):
 def fixed_searches(study: Study, points: dict) -> dict:
     """The fixed-``s`` search at each of ``points`` (name -> s), as independent tasks of
     :func:`nasvec.parallel.pmap`: ``{name: (arch, result, from_cache)}`` like :meth:`Study.search`."""
-    out = pmap(_fixed_task, [(study, s, study.threads) for s in points.values()], desc="fixed-s searches",
+    out = pmap(partial(_fixed_task, study=study.slim()), list(points.values()), desc="fixed-s searches",
                cpus_per_task=study.threads)
     return {name: (study.arch_from(r, s=s), r, c) for (name, s), (r, c) in zip(points.items(), out)}
 
@@ -264,14 +275,17 @@ def across_seeds(study: Study, seeds, grid, threads: int = 1, backend: str | Non
     :func:`nasvec.parallel.pmap` (serial, or Ray), each on ``threads`` torch threads and cached as a serial
     run would be. One dict per seed: ``seed``, ``search`` (result, from_cache), ``ad`` and ``grid``
     (lists of ``(genotype, result)``)."""
-    studies = [study.for_seed(int(s)) for s in seeds]
-    searched = pmap(_search_task, [(st, threads) for st in studies], backend=backend, workers=workers,
+    seeds = [int(s) for s in seeds]
+    base = study.slim()
+    base.threads = threads
+    studies = [study.for_seed(s) for s in seeds]
+    searched = pmap(partial(_search_task, study=base), seeds, backend=backend, workers=workers,
                     desc="hypernetwork searches, one per seed", cpus_per_task=threads)
     points = [np.asarray(p, dtype=np.float64) for p in POINTS.values()] + list(np.asarray(grid, dtype=np.float64))
     genos = [st.family(st.arch_from(r), points) for st, (r, _) in zip(studies, searched)]
     jobs = list(dict.fromkeys((i, g) for i, gs in enumerate(genos) for g in gs))
-    trained = pmap(_train_task, [(studies[i], g, threads) for i, g in jobs], backend=backend, workers=workers,
-                   desc="from-scratch trainings, all seeds", cpus_per_task=threads)
+    trained = pmap(partial(_train_task, study=base), [(seeds[i], g) for i, g in jobs], backend=backend,
+                   workers=workers, desc="from-scratch trainings, all seeds", cpus_per_task=threads)
     done = {job: {**res, "from_cache": loaded} for job, (res, loaded) in zip(jobs, trained)}
     out = []
     for i, (st, gs) in enumerate(zip(studies, genos)):

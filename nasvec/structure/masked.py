@@ -13,7 +13,7 @@ quality ``L(Z) = L(y, f_Z(X)) + C K`` and proximity ``F(Z_opt, Z)`` are :func:`q
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -24,7 +24,6 @@ from ..train import run_epochs
 
 #: the class of activation functions a neuron chooses from (the paper fixes "a class"; we fix this one)
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
-_FUNCS = (lambda z: z, torch.relu, torch.tanh, torch.sigmoid)
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,18 +162,20 @@ def proximity(z: Structure, z_opt: Structure, quality_z: float, quality_opt: flo
     return float(quality_z - quality_opt + mask_penalty(z, z_opt, alpha, beta))
 
 
-def align(z: Structure, ref: Structure, alpha: float = 1.0, beta: float = 1.0) -> Structure:
+def align(z: Structure, ref: Structure) -> Structure:
     """``z`` with its hidden neurons reordered to be closest to ``ref`` (ours; the paper compares masks as
-    indexed): the permutation minimising :func:`mask_penalty`, ties broken by equal activations
-    (an assignment problem, solved exactly)."""
+    indexed): the permutation minimising :func:`mask_penalty` (the same one for every ``alpha, beta > 0``), ties
+    broken by equal activations (an assignment problem, solved exactly)."""
     from scipy.optimize import linear_sum_assignment
 
     if z.shape != ref.shape:
         raise SearchError(f"align: structures of shapes {z.shape} and {ref.shape}")
-    a = np.concatenate([z.v1, z.v2.T]).astype(float)          # (n + c, h): neuron j's in and out connections
-    b = np.concatenate([ref.v1, ref.v2.T]).astype(float)
-    cost = alpha * a.T @ (1 - b) + beta * (1 - a).T @ b       # cost[i, j]: z's neuron i at ref's place j
-    cost = cost + 1e-3 * (z.a1[:, None] != ref.a1[None, :])
+    # alpha * extra + beta * missing = constant - (alpha + beta) * (connections in common) whatever the order, so
+    # the best order minimises the connections not in common (an integer), then the activations that differ
+    a = np.concatenate([z.v1, z.v2.T]).astype(np.int64)      # (n + c, h): neuron j's in and out connections
+    b = np.concatenate([ref.v1, ref.v2.T]).astype(np.int64)
+    differ = a.T @ (1 - b) + (1 - a).T @ b                    # differ[i, j]: z's neuron i at ref's place j
+    cost = (z.shape[1] + 1) * differ + (z.a1[:, None] != ref.a1[None, :])
     rows, cols = linear_sum_assignment(cost)
     perm = np.empty(z.shape[1], int)
     perm[cols] = rows
@@ -204,7 +205,6 @@ class Ledger:
     trainings: int = 0
     sample_steps: int = 0
     cpu_s: float = 0.0
-    log: list = field(default_factory=list)
 
     def add(self, trainings: int, sample_steps: int, cpu_s: float) -> None:
         self.trainings += int(trainings)

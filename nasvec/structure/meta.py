@@ -30,7 +30,7 @@ def subsample_search(x, y, shape, sizes, k: int, candidates: int, share, C: floa
     """For each size ``m`` and ``j < k``: a subsample ``D_j`` of ``m`` training objects (a ``val_fraction``
     of it held out), ``candidates`` random structures with the given ``share``, each trained on the rest
     of ``D_j``; returns one record per subsample with its best ``Z_j`` by quality on the held-out part,
-    its indices, and every candidate's error (all sizes are trained as one population)."""
+    its indices, and every candidate's error (one population per size, each network on its own subsample)."""
     rng = np.random.default_rng([seed, 6021])
     records, structs, xs, ys, xv, yv = [], [], [], [], [], []
     by_size = {}

@@ -1,7 +1,8 @@
 """The tasks of chapter 6: synthetic data from a planted sparse teacher, and images reduced to a few features.
 
-A :class:`Task` holds train / validation / test objects (``float32``, standardised on the training
-part) with labels, and, for a synthetic task, the planted structure ``Z_opt`` that labelled it. The
+A :class:`Task` holds train / validation / test objects (``float32``: ``N(0, I)`` draws for a planted task,
+PCA features standardised on the training part for images) with labels, and, for a synthetic task, the
+planted structure ``Z_opt`` that labelled it. The
 paper names MNIST and synthetic data and binary classification; every task here is binary
 (``classes=(a, b)``) or multi-class (``classes=None``: all of them).
 """
