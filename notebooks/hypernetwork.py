@@ -58,7 +58,7 @@ import torch
 from nasvec import data, seed_everything
 from nasvec.book import Report
 from nasvec.book.plots import hypernetwork as figures
-from nasvec.experiments import hypernetwork as chapter
+from nasvec.experiments import hypernetwork as chapter, hypernetwork_seeds as seeds_chapter
 from nasvec.search import NetConfig, SearchConfig, derive, simplex_grid
 
 seed_everything(seed)
@@ -152,8 +152,10 @@ if study.slides_ops:
 
 # %%
 grid = simplex_grid(len(study.ops), grid_steps)
-seed_runs = chapter.across_seeds(study, seeds, grid, threads=threads)
-rep.table(chapter.slides_spread(seed_runs, study.slides_ops), "slides_table_seeds", float_format="%.2f")
+seed_runs = seeds_chapter.across_seeds(study, seeds, grid, threads=threads)
+spread = seeds_chapter.slides_spread(seed_runs, study.slides_ops)
+rep.table(spread, "slides_table_seeds", float_format="%.2f", show=False)   # the numbers; the page shows them compactly
+rep.table(seeds_chapter.slides_spread_page(spread), "slides_table_seeds_page")
 
 # %% [markdown]
 # ## The family over the simplex
@@ -183,11 +185,11 @@ rep.figure(figures.pareto(fam, res), "pareto")
 # the next.
 
 # %%
-fam_seeds = chapter.family_spread(seed_runs, grid, study.ops)
+fam_seeds = seeds_chapter.family_spread(seed_runs, grid, study.ops)
 rep.table(fam_seeds, "family_seeds", float_format="%.4g", show=False)   # every seed's family, CSV only
 rep.figure(figures.family_spread(fam_seeds, ("pool", "identity", "conv") if study.slides_ops else study.ops),
            "family_seeds")
-print(chapter.spread_line(chapter.slides_spread(seed_runs, study.slides_ops), fam_seeds))
+rep.note(seeds_chapter.spread_line(spread, fam_seeds).capitalize() + ".")
 
 # %% [markdown]
 # ## One hypernetwork run against separate fixed-$s$ searches

@@ -8,7 +8,7 @@ import torch
 from nasvec.compress.registry import CompressorConfig
 from nasvec.data import generate_enas
 from nasvec.errors import ConfigError
-from nasvec.experiments import compression, datasets, graphs, gumbel, hypernetwork, repair, table2
+from nasvec.experiments import compression, datasets, graphs, gumbel, hypernetwork, hypernetwork_seeds, repair, table2
 from nasvec.search import gumbel as G
 
 
@@ -286,19 +286,21 @@ def test_across_seeds_tables_show_the_spread(cache):
     study = hypernetwork.Study(load_images(False, 40, 20), NetConfig(layers=("normal",), channels=4),
                                SearchConfig(epochs=1), hypernetwork.TRAINING.replace(epochs=1))
     grid = simplex_grid(3, 1)
-    runs = hypernetwork.across_seeds(study, [0, 1], grid)
+    runs = hypernetwork_seeds.across_seeds(study, [0, 1], grid)
     assert [r["seed"] for r in runs] == [0, 1] and all(len(r["ad"]) == 4 and len(r["grid"]) == len(grid) for r in runs)
     assert all(not res["from_cache"] for r in runs for _, res in r["ad"] + r["grid"])
-    again = hypernetwork.across_seeds(study, [0, 1], grid)
+    again = hypernetwork_seeds.across_seeds(study, [0, 1], grid)
     assert all(res["from_cache"] for r in again for _, res in r["ad"] + r["grid"])
-    ad = hypernetwork.slides_spread(runs, study.slides_ops)
+    ad = hypernetwork_seeds.slides_spread(runs, study.slides_ops)
     assert list(ad.arch) == list("ABCD") and (ad.seeds == 2).all() and (ad["accuracy % sd"] >= 0).all()
     acc = [100 * r["ad"][0][1]["accuracy"] for r in runs]
     assert ad["accuracy % mean"][0] == pytest.approx(np.mean(acc))
-    fam = hypernetwork.family_spread(runs, grid, study.ops)
+    page = hypernetwork_seeds.slides_spread_page(ad)
+    assert page["accuracy %"][0] == f"{ad['accuracy % mean'][0]:.2f} ± {ad['accuracy % sd'][0]:.2f}"
+    fam = hypernetwork_seeds.family_spread(runs, grid, study.ops)
     assert len(fam) == 2 * len(grid) and set(fam.seed) == {0, 1}
-    assert hypernetwork.spread_line(ad, fam).startswith("across 2 seeds")
-    assert hypernetwork.spread_line(ad.assign(seeds=1), fam).startswith("one seed")
+    assert hypernetwork_seeds.spread_line(ad, fam).startswith("across 2 seeds")
+    assert hypernetwork_seeds.spread_line(ad.assign(seeds=1), fam).startswith("one seed")
     fig = figures.family_spread(fam, ("pool", "identity", "conv"))
     assert len(fig.axes) == 2
     fixed = hypernetwork.fixed_searches(study, {"A": hypernetwork.POINTS["A"]})
