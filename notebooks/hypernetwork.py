@@ -147,8 +147,8 @@ if study.slides_ops:
 # from-scratch training all depend on the seed. The search, A–D and the family below are repeated for
 # every seed of the profile (the data stay the same); the searches and the trainings are independent
 # runs, so they go through `nasvec.parallel` (one after another here, or on Ray with
-# `nasvec book --backend ray`; the results are the same). Mean and sd over the seeds, and how many
-# distinct architectures the seeds derived at each point:
+# `nasvec book --backend ray`; the results are the same). Mean ± sd over the seeds (the slides' number
+# in brackets), and how many distinct architectures the seeds derived at each point:
 
 # %%
 grid = simplex_grid(len(study.ops), grid_steps)

@@ -296,7 +296,8 @@ def test_across_seeds_tables_show_the_spread(cache):
     acc = [100 * r["ad"][0][1]["accuracy"] for r in runs]
     assert ad["accuracy % mean"][0] == pytest.approx(np.mean(acc))
     page = hypernetwork_seeds.slides_spread_page(ad)
-    assert page["accuracy %"][0] == f"{ad['accuracy % mean'][0]:.2f} ± {ad['accuracy % sd'][0]:.2f}"
+    assert page["accuracy %"][0] == f"{ad['accuracy % mean'][0]:.2f} ± {ad['accuracy % sd'][0]:.2f} (82.5)"
+    assert page["params"][0].endswith("(38,304)")
     fam = hypernetwork_seeds.family_spread(runs, grid, study.ops)
     assert len(fam) == 2 * len(grid) and set(fam.seed) == {0, 1}
     assert hypernetwork_seeds.spread_line(ad, fam).startswith("across 2 seeds")

@@ -70,14 +70,15 @@ def slides_spread(runs: list[dict], slides_ops: bool) -> pd.DataFrame:
 
 
 def slides_spread_page(ad: pd.DataFrame) -> pd.DataFrame:
-    """:func:`slides_spread` as a page shows it: mean ± sd in one cell per quantity, the slides' numbers beside."""
-    pm = lambda col, fmt: [f"{m:{fmt}} ± {s:{fmt}}" for m, s in zip(ad[f"{col} mean"], ad[f"{col} sd"])]
-    out = pd.DataFrame({"arch": ad.arch, "seeds": ad.seeds, "distinct architectures": ad["distinct architectures"],
-                        "accuracy %": pm("accuracy %", ".2f"), "params": pm("params", ",.0f"), "pool": pm("pool", ".1f"),
-                        "conv": pm("conv", ".1f"), "identity": pm("identity", ".1f")})
-    for col in PAPER_COLUMNS:
-        if col in ad:
-            out[col] = ad[col]
+    """:func:`slides_spread` as a page shows it: mean ± sd in one cell per quantity, the slides' number (when the
+    ops are the slides') in brackets after it."""
+    paper = dict(zip(("accuracy %", "params", "pool", "conv", "identity"), PAPER_COLUMNS))
+    out = pd.DataFrame({"arch": ad.arch, "distinct architectures": ad["distinct architectures"]})
+    for col, fmt in (("accuracy %", ".2f"), ("params", ",.0f"), ("pool", ".1f"), ("conv", ".1f"), ("identity", ".1f")):
+        cells = [f"{m:{fmt}} ± {s:{fmt}}" for m, s in zip(ad[f"{col} mean"], ad[f"{col} sd"])]
+        if paper[col] in ad:
+            cells = [f"{c} ({p:{',' if col == 'params' else ''}g})" for c, p in zip(cells, ad[paper[col]])]
+        out[col] = cells
     return out
 
 
