@@ -32,8 +32,7 @@ def subsample_search(x, y, shape, sizes, k: int, candidates: int, share, C: floa
     of ``D_j``; returns one record per subsample with its best ``Z_j`` by quality on the held-out part,
     its indices, and every candidate's error (one population per size, each network on its own subsample)."""
     rng = np.random.default_rng([seed, 6021])
-    records, structs, xs, ys, xv, yv = [], [], [], [], [], []
-    by_size = {}
+    records, by_size = [], {}
     for m in sizes:
         n_val = max(2, int(round(val_fraction * m)))
         if m - n_val < 2 or m > len(x):
@@ -42,7 +41,6 @@ def subsample_search(x, y, shape, sizes, k: int, candidates: int, share, C: floa
             idx = rng.choice(len(x), size=m, replace=False)
             zs = [random_structure(shape, share, rng) for _ in range(candidates)]
             records.append({"m": m, "j": j, "idx": idx, "candidates": zs})
-            structs += zs
             by_size.setdefault(m, []).append(len(records) - 1)
     for m, recs in by_size.items():   # one population per size: every network its own subsample
         n_val = max(2, int(round(val_fraction * m)))
