@@ -6,7 +6,7 @@ below it, and never in a circle (``tests/test_layers.py`` checks both)::
 
     book/          the book: pipeline, report, plots, command line   (only notebooks and the CLI use it)
     experiments/   chapter glue: one module per chapter, the tables and studies its notebook calls
-    compress/ repair/ search/ structure/   the methods (chapters 2-6); none imports another
+    compress/ repair/ search/ structure/ strategies/   the methods (chapters 2-7); none imports another
     train          the one training loop, and the classifier trainer built on it
     data/          image data and splits, ENAS architectures, reference CNNs, the CNN zoo
     io/            ONNX and torch, in and out of the graph representation
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 LAYERS = (
     ("errors",), ("utils",), ("config",), ("cache",), ("parallel",),
     ("graph",), ("io",), ("data",), ("train",),
-    ("compress", "repair", "search", "structure"),
+    ("compress", "repair", "search", "structure", "strategies"),
     ("experiments",),
     ("book",),
 )

@@ -1,0 +1,104 @@
+"""Chapter 7's evaluation strategies: low fidelity, zero-cost proxies and the one-shot point.
+
+On the live benchmark every cell of a drawn set is trained in full (the ground truth) and scored by each
+cheaper evaluation (:func:`nasvec.strategies.live.live_table`); on NAS-Bench-201 the proxies of the real
+network are ranked against the table's 200-epoch CIFAR-10 accuracy, beside Abdelfattah et al.'s numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..cache import cached, fingerprint
+from ..strategies import cellnet, live, oneshot, proxies
+
+#: Abdelfattah et al. 2021, Spearman rho with the final accuracy on all NAS-Bench-201 cells, CIFAR-10
+ANCHORS = {"synflow": 0.737, "jacob_cov": 0.731, "snip": 0.596, "grad_norm": 0.594}
+
+
+def proxy_batch(n: int, seed: int = 0, real_data: bool = True) -> tuple:
+    """A CIFAR-10-shaped batch ``[n, 3, 32, 32]`` for the data-dependent proxies, and what it is: CIFAR-10's
+    training images when ``$NASVEC_DATA/cifar-10`` holds them, else Fashion-MNIST's (padded to 32x32, the grey
+    channel repeated three times) when installed, else (or when not ``real_data``) scikit-learn's digits
+    (8x8 scaled to 32x32)."""
+    import torch
+    import torch.nn.functional as F
+
+    from ..data.cifar import load_cifar10
+    from ..data.images import load_images
+    from ..errors import DataError
+
+    rng = np.random.default_rng(seed)
+    try:
+        if not real_data:
+            raise DataError("embedded data only")
+        x, y = load_cifar10("train", download=False)
+        idx = rng.choice(len(x), n, replace=False)
+        x = torch.as_tensor(np.asarray(x)[idx], dtype=torch.float32)
+        x = x.reshape(n, 3, 32, 32) / 255.0 if x.ndim == 2 else x
+        return (x - x.mean()) / x.std(), torch.as_tensor(np.asarray(y)[idx]), "CIFAR-10"
+    except (DataError, TypeError):
+        pass
+    try:
+        if not real_data:
+            raise DataError("embedded data only")
+        d = load_images(True, n, 1, seed)
+        x, y, what = F.pad(d.x_train, (2, 2, 2, 2)), d.y_train, "Fashion-MNIST (padded to 32x32, 3 equal channels)"
+    except DataError:
+        d = load_images(False, n, 1, seed)
+        x, y, what = F.interpolate(d.x_train, size=(32, 32), mode="bilinear"), d.y_train, \
+            "digits (8x8 scaled to 32x32, 3 equal channels)"
+    x = x.repeat(1, 3, 1, 1)
+    return (x - x.mean()) / x.std(), y, what
+
+
+def nb201_proxies(n_cells: int, names, batch: int = 32, seed: int = 0, data_free_cells: int = 0,
+                  real_data: bool = True):
+    """Proxies of NAS-Bench-201's network for ``n_cells`` random cells (``data_free_cells`` more for the
+    data-free ``synflow`` and ``params``), joined with the table's accuracy; cached. Returns
+    ``(rows, data description)``."""
+    from ..data.nb201 import cell_index, load_nb201
+
+    table = load_nb201()
+    x, y, what = proxy_batch(batch, seed, real_data)
+    cells = live.sample_cells(n_cells + data_free_cells, seed)
+    names = proxies.check_names(names)
+    free = tuple(n for n in names if n in proxies.DATA_FREE)
+    key = {"cells": cells, "names": names, "x": x, "seed": seed, "n": n_cells,
+           "source": [fingerprint(m) for m in (cellnet, proxies)]}
+
+    def compute():
+        a = proxies.nb201_proxy_table(cells[:n_cells], x, y, names, seed)
+        b = proxies.nb201_proxy_table(cells[n_cells:], x, y, free, seed) if data_free_cells else None
+        return pd.concat([a, b], ignore_index=True) if b is not None else a
+
+    df, _ = cached("strategies-nb201-proxies", key, compute)
+    df["accuracy"] = table.accuracy[cell_index(np.array(cells))]
+    return df, what
+
+
+def anchors_table(spear: pd.DataFrame) -> pd.DataFrame:
+    """Our Spearman rho per proxy beside Abdelfattah et al.'s."""
+    out = spear[spear.kind == "proxy"][["strategy", "spearman", "n", "seconds"]].copy()
+    out.insert(2, "Abdelfattah et al. 2021 (all NB201 cells)", [ANCHORS.get(s, np.nan) for s in out.strategy])
+    return out.rename(columns={"spearman": "ours: Spearman rho", "n": "cells", "seconds": "seconds per cell"})
+
+
+def oneshot_points(cfg: live.LiveConfig, epochs: int, arch_lr: float, seeds, full_seconds: float) -> pd.DataFrame:
+    """The one-shot search (GDAS-style, chapter 5's relaxation) per seed: the cell it picks, that cell's accuracy
+    after full training, the search's seconds and those seconds in full trainings of a cell (cached)."""
+    rows = []
+    for seed in seeds:
+        key = {"cfg": cfg, "epochs": epochs, "arch_lr": arch_lr, "seed": seed,
+               "source": [fingerprint(m) for m in (cellnet, oneshot, live)]}
+
+        def compute(seed=seed):
+            found = oneshot.oneshot_search(cfg, epochs=epochs, arch_lr=arch_lr, seed=seed)
+            return {"cell": tuple(int(c) for c in found["cell"]), "seconds": found["seconds"],
+                    "accuracy": live.train_cell(found["cell"], cfg)["accuracy"]}
+
+        r, _ = cached("strategies-oneshot", key, compute)
+        rows.append({"seed": seed, "cell": ",".join(map(str, r["cell"])), "accuracy": r["accuracy"],
+                     "search seconds": r["seconds"], "in full trainings": r["seconds"] / full_seconds})
+    return pd.DataFrame(rows)
