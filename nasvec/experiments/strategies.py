@@ -100,7 +100,8 @@ def latent_table(codes: dict) -> pd.DataFrame:
     return pd.DataFrame([{"latent space": name, "model": r["model"], "code size": r["codes"].shape[1],
                           "dimensions that vary": int(np.sum(r["informative"])),
                           "held-out exact reconstruction %": r["reconstruction"],
-                          "ops right %": r["reconstruction_ops"], "training s": r["seconds"]}
+                          "ops right %": r["reconstruction_ops"], "epochs": len(r["history"]),
+                          "training s": r["seconds"]}
                          for name, r in codes.items()])
 
 
@@ -142,6 +143,19 @@ def run_study(bench: Table, strategies: dict, n_seeds: int, n_queries: int, seed
         tr, _ = cached("strategies-run", key, lambda: run(make, bench, n_seeds, n_queries, seed).__dict__)
         out[name] = Trace(**tr)
     return out
+
+
+def engine_check(bench: Table, n_seeds: int, n_queries: int, seed: int = 0, settings: dict | None = None) -> pd.DataFrame:
+    """GP-BO on the one-hot encoding with our batched GP and with BoTorch's own ``SingleTaskGP`` fitted by
+    ``fit_gpytorch_mll`` (one seed at a time), on the same seeds: regret after ``n_queries`` and seconds per query."""
+    gp = dict((settings or {}).get("GP-BO", {}))
+    pair = {f"GP-BO ({engine})": (lambda e: lambda sp, S, sd: GPBO(sp, S, sd, label=f"GP-BO ({e})", **{**gp, "engine": e}))(engine)
+            for engine in ("batched", "botorch")}
+    traces = run_study(bench, pair, n_seeds, n_queries, seed)
+    rows = anytime(traces, (n_queries,))
+    rows["ms per query"] = [1e3 * t.strategy_seconds / t.values.size for t in traces.values()]
+    rows["same proposals %"] = 100 * float((traces["GP-BO (batched)"].ids == traces["GP-BO (botorch)"].ids).mean())
+    return rows.drop(columns=["benchmark"])
 
 
 # --------------------------------------------------------------------------- tables

@@ -102,3 +102,22 @@ def oneshot_points(cfg: live.LiveConfig, epochs: int, arch_lr: float, seeds, ful
         rows.append({"seed": seed, "cell": ",".join(map(str, r["cell"])), "accuracy": r["accuracy"],
                      "search seconds": r["seconds"], "in full trainings": r["seconds"] / full_seconds})
     return pd.DataFrame(rows)
+
+
+def evaluation_sentence(live_spear: pd.DataFrame, nb201_anchors: pd.DataFrame, shot: pd.DataFrame) -> str:
+    """What the tables say about the evaluation strategies, computed from them."""
+    proxy = live_spear[live_spear.kind == "proxy"].sort_values("spearman", ascending=False)
+    train = live_spear[live_spear.kind == "training"].sort_values("spearman", ascending=False)
+    parts = [f"On the live benchmark ({int(live_spear.n.iloc[0])} cells) the best low-fidelity training is "
+             f"{train.strategy.iloc[0]} (Spearman {train.spearman.iloc[0]:.2f}, {train.seconds.iloc[0]:.2f} s per cell) and "
+             f"the best proxy {proxy.strategy.iloc[0]} ({proxy.spearman.iloc[0]:.2f}, {proxy.seconds.iloc[0]:.3f} s); "
+             f"the parameter count alone reaches {float(proxy.set_index('strategy').spearman.get('params', np.nan)):.2f}."]
+    rows = nb201_anchors.dropna(subset=["Abdelfattah et al. 2021 (all NB201 cells)"])
+    if len(rows):
+        parts.append("On NAS-Bench-201: " + "; ".join(
+            f"{r.strategy} {r['ours: Spearman rho']:.2f} here ({int(r.cells)} cells) against "
+            f"{r['Abdelfattah et al. 2021 (all NB201 cells)']:.3f} published" for _, r in rows.iterrows()) + ".")
+    if len(shot):
+        parts.append(f"The one-shot search picked cells with regret {shot.regret.min():.2f}–{shot.regret.max():.2f} "
+                     f"points on the live pool at a cost of {shot['in full trainings'].mean():.1f} full trainings.")
+    return " ".join(parts)
