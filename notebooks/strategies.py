@@ -60,7 +60,7 @@ live_cells = 24
 fidelities = [[1, 1.0], [1, 0.5]]              # (epochs, share of the training data)
 live_search = {"seeds": 20, "queries": 15}
 oneshot = {"epochs": 8, "arch_lr": 0.03, "seeds": [0, 1]}
-botorch_check = {"seeds": 4, "queries": 40}   # GP-BO: our batched GP against BoTorch's own fit, same seeds
+botorch_check = {"seeds": 3, "queries": 40}   # GP-BO: our batched GP against BoTorch's own fit, same seeds
 nb201_proxy = {"cells": 0, "data_free_cells": 120, "names": ["synflow", "params"], "batch": 32, "real_data": False}
 threads = 1
 
@@ -183,7 +183,7 @@ rep.table(chapter.anytime_page(chapter.anytime(runs["live"], [5, 10, live_search
 # %%
 prox, what = evaluation.nb201_proxies(nb201_proxy["cells"], nb201_proxy["names"], nb201_proxy["batch"], seed,
                                       nb201_proxy["data_free_cells"], nb201_proxy["real_data"])
-nb_spear = live_bench.spearman_table(prox)
+nb_spear = evaluation.nb201_spearman(prox)
 print(f"data for the data-dependent proxies: {what}")
 rep.table(evaluation.anchors_table(nb_spear).drop(columns=["seconds per cell"]), "proxies_nb201", float_format="%.3f")
 rep.figure(figures.proxies(spear, evaluation.ANCHORS, evaluation.anchors_table(nb_spear)), "proxies")

@@ -75,7 +75,20 @@ def nb201_proxies(n_cells: int, names, batch: int = 32, seed: int = 0, data_free
 
     df, _ = cached("strategies-nb201-proxies", key, compute)
     df["accuracy"] = table.accuracy[cell_index(np.array(cells))]
+    df["proxies"] = ["all"] * n_cells + ["data-free only"] * data_free_cells
     return df, what
+
+
+def nb201_spearman(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~nasvec.strategies.live.spearman_table` per proxy over the cells it was computed for (the
+    data-dependent proxies on the first cells only, the data-free ones on all)."""
+    rows = []
+    for name in live.strategies_of(df):
+        part = df if name in proxies.DATA_FREE else df[df.proxies == "all"]
+        if len(part) > 1:
+            keep = [c for c in part.columns if not c.endswith(("_score", "_seconds"))] + [f"{name}_score", f"{name}_seconds"]
+            rows.append(live.spearman_table(part[keep]))
+    return pd.concat(rows, ignore_index=True)
 
 
 def anchors_table(spear: pd.DataFrame) -> pd.DataFrame:
