@@ -40,7 +40,7 @@ class _Batched(Strategy):
         lo, hi = feats.min(0), feats.max(0)
         keep = hi > lo
         self.features = (feats[:, keep] - lo[keep]) / (hi - lo)[keep]     # the unit cube, constant columns dropped
-        self.batch, self.n_init, self.max_candidates = int(batch), int(n_init), int(max_candidates)
+        self.batch, self.n_init, self.max_candidates = int(batch), min(int(n_init), len(space)), int(max_candidates)
         self.torch_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
 
     def ask(self) -> np.ndarray:
@@ -55,10 +55,10 @@ class _Batched(Strategy):
         for s in range(self.S):
             order = np.argsort(-scores[s], kind="stable")
             picked = list(dict.fromkeys(cands[s, order].tolist()))[:self.batch]
-            while len(picked) < self.batch:    # too few candidates left
-                extra = self.random_unseen(s, self.batch)
-                picked += [i for i in extra.tolist() if i not in picked][:self.batch - len(picked)]
-                if not len(extra):
+            while len(picked) < self.batch:    # too few candidates left: other unseen ids, else repeats
+                extra = [i for i in self.random_unseen(s, self.batch).tolist() if i not in picked]
+                picked += extra[:self.batch - len(picked)]
+                if not extra:
                     picked.append(picked[-1])
             out[s] = picked
         return self.space.check(out)
