@@ -391,8 +391,10 @@ def test_chapter_tables_on_small_runs(tmp_path, monkeypatch):
         assert g.sort_values("queries").accuracy.is_monotonic_increasing
 
     c = cost(traces)
-    assert list(c.columns) == ["benchmark", "strategy", "ms per query", "queries/s (whole run)", "regret after 30"]
-    assert (c["ms per query"] > 0).all() and (c["queries/s (whole run)"] > 0).all()
+    assert list(c.columns) == ["benchmark", "strategy", "queries", "ms per query", "queries/s (whole run)",
+                               "final regret"]
+    assert (c["ms per query"] > 0).all() and (c["queries/s (whole run)"] > 0).all() and (c["queries"] == 30).all()
+    assert (c["final regret"] >= 0).all()
 
     tab, text = nb101_ordering(df, queries=30)
     assert list(tab.strategy) == list(PUBLISHED_NB101)

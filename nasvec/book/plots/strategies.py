@@ -15,23 +15,25 @@ def anytime(studies: dict, oneshot=None):
     regret) point per seed to mark on the live panel."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(studies), figsize=(5.2 * len(studies), 4.2), squeeze=False)
-    for ax, (bench, traces) in zip(axes[0], studies.items()):
+    fig, axes = plt.subplots(len(studies), 1, figsize=(8, 3.6 * len(studies)), squeeze=False)
+    for ax, (bench, traces) in zip(axes[:, 0], studies.items()):
         for name, tr in traces.items():
             reg = tr.regret()
             q = np.arange(1, reg.shape[1] + 1)
             color = _COLORS.get(name)
             ax.plot(q, reg.mean(0), label=name, color=color, lw=1.5)
             lo, hi = np.percentile(reg, [25, 75], axis=0)
-            ax.fill_between(q, np.maximum(lo, 1e-3), np.maximum(hi, 1e-3), color=color, alpha=0.12, lw=0)
+            ax.fill_between(q, lo, hi, color=color, alpha=0.12, lw=0)
             n_seeds = reg.shape[0]
         if oneshot is not None and bench == "live":
-            ax.scatter(oneshot["in full trainings"], np.maximum(oneshot["regret"], 1e-3), color="black", marker="*",
+            ax.scatter(oneshot["in full trainings"], oneshot["regret"], color="black", marker="*",
                        s=90, zorder=5, label="one-shot (cost in full trainings)")
-        ax.set(xscale="log", yscale="log", xlabel="queries (full trainings)", ylabel="regret (accuracy points)",
+        ax.set(xscale="log", xlabel="queries (full trainings)", ylabel="regret (accuracy points)",
                title=f"{bench} ({n_seeds} seeds)")
+        ax.set_yscale("symlog", linthresh=0.01)   # a regret of 0 (the best cell found) stays on the axis
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3, which="both")
-    axes[0, -1].legend(fontsize=8, loc="lower left")
+    axes[0, 0].legend(fontsize=8, loc="lower left", ncol=2)
     fig.tight_layout()
     return fig
 
@@ -42,7 +44,7 @@ def proxies(spear, anchors: dict, nb201=None):
     import matplotlib.pyplot as plt
 
     n = 2 if nb201 is None else 3
-    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2))
+    fig, axes = plt.subplots(n, 1, figsize=(7.5, 3.8 * n))
     s = spear.sort_values("spearman")
     colors = ["#1f77b4" if k == "training" else "#ff7f0e" for k in s.kind]
     axes[0].barh(s.strategy, s.spearman, color=colors)
@@ -72,15 +74,14 @@ def cost(table):
 
     fig, ax = plt.subplots(figsize=(7, 4.4))
     markers = dict(zip(table.benchmark.unique(), "osD^"))
-    reg = [c for c in table.columns if c.startswith("regret after")]
     for _, r in table.iterrows():
-        value = next(r[c] for c in reg if not np.isnan(r[c]))
-        ax.scatter(r["ms per query"], max(value, 1e-3), color=_COLORS.get(r.strategy), marker=markers[r.benchmark],
-                   s=50, label=r.strategy)
-    handles, labels = ax.get_legend_handles_labels()
-    seen = dict(zip(labels, handles))
-    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="best")
-    ax.set(xscale="log", yscale="log", xlabel="strategy's own compute, ms per query (table look-up excluded)",
+        ax.scatter(r["ms per query"], r["final regret"], color=_COLORS.get(r.strategy), marker=markers[r.benchmark], s=50)
+    for name in table.strategy.unique():
+        ax.scatter([], [], color=_COLORS.get(name), marker="o", label=name)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_ylim(bottom=0)
+    ax.set(xscale="log", xlabel="strategy's own compute, ms per query (table look-up excluded)",
            ylabel="final regret (points)",
            title="cost and regret (" + ", ".join(f"{m} {b}" for b, m in markers.items()) + ")")
     ax.grid(alpha=0.3, which="both")
