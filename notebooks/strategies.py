@@ -26,8 +26,9 @@
 #   separate validation split: a search reads and reports the same number, so we report **regret** — the
 #   table's best accuracy minus the best found. Cells are 6 op ids in the edge order 0→1, 0→2, 0→3, 1→2,
 #   1→3, 2→3; that order is checked below against three NATS-Bench records of the same cells.
-# * **ENAS-6 pool** (standard profile): the 19,020 architectures (19,015 distinct) D-VAE's authors trained
-#   with weight sharing, out of about 1.5·10⁹ in the ENAS space; a search may only query pool members.
+# * **ENAS-6 pool** (standard profile): the 19,020 architectures D-VAE's authors trained
+#   with weight sharing, out of about 1.5·10⁹ in the ENAS space (the few listed twice are kept once); a search may
+#   only query pool members.
 #   Neighbours of a member are its nearest members in Hamming distance of the codes (ops and skip flags).
 # * **Live**: a drawn set of NAS-Bench-201 cells, each *trained here* (a small NB201 network on digits in
 #   the quick profile, on Fashion-MNIST in the standard one); it is where evaluation strategies can be
@@ -222,7 +223,9 @@ rep.note(text)
 
 # %% [markdown]
 # **The latent space.** Does BO on a learned code beat BO on a plain encoding, and regularized evolution,
-# at equal queries? Paired over seeds (every strategy sees the same seeds); a difference counts when it
+# at equal queries? On NAS-Bench-201 the codes come from compressors retrained in this chapter within its budget
+# (their reconstruction is in the latent-space table above: a D-VAE that reconstructs few cells is not the
+# converged model its authors searched in); on the ENAS pool they come from chapter 2's models of this profile. Paired over seeds (every strategy sees the same seeds); a difference counts when it
 # exceeds twice its standard error.
 
 # %%

@@ -130,16 +130,15 @@ def makers(bench: Table, settings: dict | None = None, latent: dict | None = Non
 _SOURCES = [inspect.getsource(m) for m in (space, search, bo, runner)]
 
 
-def run_study(bench: Table, strategies: dict, n_seeds: int, n_queries: int, seed: int = 0,
-              features: dict | None = None) -> dict[str, Trace]:
+def run_study(bench: Table, strategies: dict, n_seeds: int, n_queries: int, seed: int = 0) -> dict[str, Trace]:
     """Every strategy for ``n_seeds`` seeds x ``n_queries`` queries on ``bench`` (each run cached: the key is
-    the benchmark's accuracies, the strategy, its settings and features, the seeds and the strategies' source)."""
+    the benchmark's accuracies, the strategy, its settings and features (what its factory closes over), the seeds
+    and the strategies' source)."""
     out = {}
     for name, make in strategies.items():
         key = {"bench": bench.name, "accuracy": bench.accuracy, "strategy": name, "seeds": n_seeds,
                "queries": n_queries, "seed": seed, "source": _SOURCES,
-               "closure": [c.cell_contents for c in (make.__closure__ or ()) if not callable(c.cell_contents)],
-               "features": (features or {}).get(name)}
+               "closure": [c.cell_contents for c in (make.__closure__ or ()) if not callable(c.cell_contents)]}
         tr, _ = cached("strategies-run", key, lambda: run(make, bench, n_seeds, n_queries, seed).__dict__)
         out[name] = Trace(**tr)
     return out
