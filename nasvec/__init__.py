@@ -5,6 +5,7 @@ the layers (:data:`LAYERS`, bottom first); a module imports only its own folder 
 below it, and never in a circle (``tests/test_layers.py`` checks both)::
 
     book/          the book: pipeline, report, plots, command line   (only notebooks and the CLI use it)
+    classroom/     assignments per student and their grading (otter-grader): nasvec assign, nasvec grade
     experiments/   chapter glue: one module per chapter, the tables and studies its notebook calls
     compress/ repair/ search/ structure/ strategies/   the methods (chapters 2-7); none imports another
     train          the one training loop, and the classifier trainer built on it
@@ -29,6 +30,7 @@ LAYERS = (
     ("graph",), ("io",), ("data",), ("train",),
     ("compress", "repair", "search", "structure", "strategies"),
     ("experiments",),
+    ("classroom",),
     ("book",),
 )
 

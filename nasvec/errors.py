@@ -40,3 +40,7 @@ class SearchError(NasvecError, ValueError):
 
 class BookError(NasvecError, RuntimeError):
     """A profile, the table of contents or a notebook is wrong; the message says which and why."""
+
+
+class ClassroomError(NasvecError, ValueError):
+    """A bad assignment master, roster, class folder or submission; the message names the file."""

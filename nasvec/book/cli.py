@@ -1,6 +1,10 @@
 """The ``nasvec`` command line.
 
 * ``nasvec book --profile quick|standard|paper [--only CH] [--force] [--backend ray] [--workers N]`` builds the book;
+* ``nasvec assign CHAPTER --roster roster.csv --out DIR`` makes a class set of a chapter's
+  assignment, one variant per student (:mod:`nasvec.classroom.assign`);
+* ``nasvec grade DIR/submissions --out scores.csv`` grades the returned notebooks
+  (:mod:`nasvec.classroom.grade`);
 * ``nasvec converge MODEL [settings]`` trains one of chapter 2's compressors until its test
   reconstruction stops improving and ships it in ``checkpoints/compression/<name>/``
   (:func:`nasvec.compress.shipped.converge`); run again, it resumes an unfinished training.
@@ -28,10 +32,14 @@ def main(argv=None) -> int:
                    help="where the chapters' many independent runs go (nasvec.parallel; default: serial, or "
                         "NASVEC_BACKEND); ray uses RAY_ADDRESS's cluster if set, else this machine")
     b.add_argument("--workers", type=int, default=None, help="Ray workers on this machine (default: all CPUs)")
+    b.add_argument("--student", action="store_true", help="the students' edition: exercises without solutions")
     _converge_parser(sub)
+    _classroom_parsers(sub)
     args = parser.parse_args(argv)
     if args.command == "converge":
         return _converge(args)
+    if args.command in ("assign", "grade"):
+        return _classroom(args)
 
     from ..errors import BookError
     from .pipeline import build
@@ -44,7 +52,7 @@ def main(argv=None) -> int:
         if value is not None:   # the notebooks' kernels inherit them; nasvec.parallel reads them
             os.environ[name] = str(value)
     try:
-        build(args.root, args.profile, only, args.force, html=not args.no_html)
+        build(args.root, args.profile, only, args.force, html=not args.no_html, student=args.student)
     except BookError as err:
         print(f"nasvec book: error: {err}", file=sys.stderr)
         return 1
@@ -110,6 +118,64 @@ def _converge(args) -> int:
         return 130
     e = prov["final_eval"]
     print(f"shipped {out}: {prov['epochs']} epochs, {prov['seconds']:.0f} s, test per graph {100 * e['per_graph']:.2f} %")
+    return 0
+
+
+# --------------------------------------------------------------------------- nasvec assign / grade
+def _classroom_parsers(sub) -> None:
+    a = sub.add_parser("assign", help="make a class set of a chapter's assignment, one variant per student")
+    a.add_argument("chapter", help="chapter (notebook stem) with an assignments/<chapter>.py master")
+    a.add_argument("--roster", type=Path, required=True, help="CSV with the columns id,name")
+    a.add_argument("--out", type=Path, required=True, help="the class folder to create")
+    a.add_argument("--salt", default="nasvec", help="mixed into every student's draw: another class, other variants")
+    a.add_argument("--force", action="store_true", help="replace --out if it exists")
+    a.add_argument("--timeout", type=int, default=600, help="seconds one reference solution may run (default 600)")
+    g = sub.add_parser("grade", help="grade the returned notebooks of a class set with otter-grader")
+    g.add_argument("submissions", type=Path, help="the class folder's submissions/ (<id>.ipynb each)")
+    g.add_argument("--out", type=Path, required=True, help="scores CSV: one row per student and question")
+    g.add_argument("--class-dir", type=Path, default=None, help="the class folder (default: SUBMISSIONS/..)")
+    g.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run (default 120)")
+    g.add_argument("--timeout", type=int, default=900, help="seconds one notebook may run (default 900)")
+    for p in (a, g):
+        p.add_argument("--backend", choices=("serial", "ray"), default=None, help="where the students' runs go")
+        p.add_argument("--workers", type=int, default=None, help="Ray workers on this machine (default: all CPUs)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _classroom(args) -> int:
+    import time
+
+    from ..errors import NasvecError
+
+    t0 = time.perf_counter()
+    try:
+        if args.command == "assign":
+            from ..classroom.assign import make_class
+
+            m = make_class(args.chapter, args.roster, args.out, salt=args.salt, force=args.force,
+                           timeout=args.timeout, backend=args.backend, workers=args.workers, progress=not args.quiet)
+            n = len(m["students"])
+            print(f"class set of {args.chapter!r}: {n} students, {len(m['questions'])} questions, "
+                  f"{time.perf_counter() - t0:.1f} s -> {args.out}\nhand out {args.out}/students/<id>/; "
+                  f"put the returned notebooks in {args.out}/submissions/ as <id>.ipynb")
+            return 0
+        from ..classroom.grade import grade_class
+
+        res = grade_class(args.submissions, args.out, class_dir=args.class_dir, cell_timeout=args.cell_timeout,
+                          timeout=args.timeout, backend=args.backend, workers=args.workers, progress=not args.quiet)
+    except NasvecError as err:
+        print(f"nasvec {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"nasvec {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    t = res["table"]
+    totals = t.groupby("id", sort=False)[["score", "max_score"]].sum()
+    for sid, row in totals.iterrows():
+        print(f"{sid}: {row['score']:g} / {row['max_score']:g}")
+    if res["ignored"]:
+        print(f"ignored (no student with that id): {', '.join(res['ignored'])}")
+    print(f"graded {len(totals)} submissions of {res['chapter']!r} in {time.perf_counter() - t0:.1f} s -> {args.out}")
     return 0
 
 

@@ -299,8 +299,24 @@ def execute_all(root: Path | None = None, profile: str = "quick", only: list[str
     return chs
 
 
-def assemble_site(root: Path, profile: str) -> Path:
-    """Copy the narrative pages, the config and the executed notebooks into ``_build/site``."""
+def add_exercises(nb_path: Path, chapter: str, root: Path, student: bool = False) -> None:
+    """Append the chapter's *Exercises* (from ``assignments/<chapter>.py``, if there is one) to a notebook."""
+    import nbformat
+
+    from ..classroom.master import exercise_cells, read_master
+
+    src = root / "assignments" / f"{chapter}.py"
+    if not src.is_file():
+        return
+    nb = nbformat.read(nb_path, as_version=4)
+    master = read_master(src, chapter)
+    nb.cells += [nbformat.v4.new_markdown_cell(c) for c in exercise_cells(master, solutions=not student)]
+    nbformat.write(nb, nb_path)
+
+
+def assemble_site(root: Path, profile: str, student: bool = False) -> Path:
+    """Copy the narrative pages, the config and the executed notebooks into ``_build/site``; each chapter
+    ends with its exercises (their solutions folded, or left out in the students' edition)."""
     import nbformat
 
     paths = Paths(root, profile)
@@ -324,15 +340,16 @@ def assemble_site(root: Path, profile: str) -> Path:
                 with open(dst, "w") as fh:
                     nbformat.write(nb, fh)
                 shutil.copystat(ch.source, dst)
+            add_exercises(dst, ch.name, root, student)
         _sync_tree(staging, paths.site)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return paths.site
 
 
-def build_html(root: Path, profile: str, log=print) -> Path:
+def build_html(root: Path, profile: str, log=print, student: bool = False) -> Path:
     """Run ``jupyter-book build -W -n --keep-going`` on the assembled site."""
-    site = assemble_site(root, profile)
+    site = assemble_site(root, profile, student)
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(site), "--path-output", str(root),
            "-W", "-n", "--keep-going"]
@@ -342,15 +359,16 @@ def build_html(root: Path, profile: str, log=print) -> Path:
         tail = "\n".join((res.stdout + res.stderr).splitlines()[-40:])
         raise BookError(f"jupyter-book build failed (exit {res.returncode}):\n{tail}")
     index = root / "_build" / "html" / "index.html"
-    log(f"jupyter-book build: {time.perf_counter() - t0:.1f} s -> {index}")
+    edition = "students' edition, no solutions" if student else "solutions folded"
+    log(f"jupyter-book build ({edition}): {time.perf_counter() - t0:.1f} s -> {index}")
     return index
 
 
 def build(root: Path | None = None, profile: str = "quick", only: list[str] | None = None,
-          force: bool = False, html: bool = True, log=print) -> Path | None:
+          force: bool = False, html: bool = True, log=print, student: bool = False) -> Path | None:
     root = Path(root) if root is not None else repo_root()
     t0 = time.perf_counter()
     execute_all(root, profile, only, force, log)
-    out = build_html(root, profile, log) if html else None
+    out = build_html(root, profile, log, student) if html else None
     log(f"book ({profile}) done in {time.perf_counter() - t0:.1f} s")
     return out

@@ -1,0 +1,183 @@
+"""``nasvec assign``: a class set of one chapter's assignment, one variant per student.
+
+For every student of the roster: draw their parameters (:func:`~nasvec.classroom.master.draw_variant`),
+inject them into the master with papermill (prepare-only), execute it — so every hidden test's
+expected output is recomputed for that student — and run ``otter assign`` on the executed copy.
+The class folder::
+
+    DIR/manifest.json              chapter, salt, questions, each student's parameters (the grader reads it)
+    DIR/roster.csv                 the roster, as given
+    DIR/students/<id>/<ch>.ipynb   what each student receives: their parameters, no solutions, public tests
+    DIR/teacher/<id>/<ch>.ipynb    their variant's reference solution, executed
+    DIR/teacher/<id>/autograder.zip  otter's autograder for their variant (hidden tests inside)
+    DIR/submissions/               put the returned notebooks here, as <id>.ipynb
+
+The folder is built next to ``DIR`` and moved into place at the end: an interrupted run leaves no
+half-made class set. Introduced on the teachers' page of the book.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import ClassroomError
+from ..parallel import pmap
+from ..utils import repo_root, sha256_file
+from .master import Master, draw_variant, master_path, read_master
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_CONFIG = """# ASSIGNMENT CONFIG
+name: {chapter}
+init_cell: true
+check_all_cell: false
+export_cell: false
+run_tests: false
+generate: true
+tests:
+  files: false
+  ok_format: true
+"""
+
+
+def read_roster(path: Path) -> list[dict]:
+    """The roster's students as ``{"id", "name"}``; ids must be unique and safe as file names."""
+    path = Path(path)
+    if not path.is_file():
+        raise ClassroomError(f"roster {path} does not exist")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        cols = [c.strip().lower() for c in reader.fieldnames or []]
+        if "id" not in cols or "name" not in cols:
+            raise ClassroomError(f"roster {path}: needs the columns 'id' and 'name', found {reader.fieldnames}")
+        students, seen = [], set()
+        for line, row in enumerate(reader, start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            sid = row["id"]
+            if not _ID.match(sid):
+                raise ClassroomError(f"roster {path}, line {line}: id {sid!r} is not usable as a file name "
+                                     "(letters, digits, '.', '_', '-')")
+            if sid in seen:
+                raise ClassroomError(f"roster {path}, line {line}: id {sid!r} appears twice")
+            seen.add(sid)
+            students.append({"id": sid, "name": row["name"]})
+    if not students:
+        raise ClassroomError(f"roster {path}: no students")
+    return students
+
+
+def solution_lines(nb) -> set[str]:
+    """The lines a student's copy must not contain: those otter replaces, and no other cell has."""
+    inside, secret, public = False, set(), set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            s = line.strip()
+            if re.fullmatch(r"# BEGIN SOLUTION( NO PROMPT)?", s):
+                inside = True
+            elif s == "# END SOLUTION":
+                inside = False
+            elif inside or s.endswith("# SOLUTION"):
+                secret.add(re.sub(r"\s*# SOLUTION$", "", s))
+            else:
+                public.add(s)
+    return {s for s in secret - public if len(s) > 6 and s not in ("...", "pass")}
+
+
+def _master_notebook(master: Master):
+    import nbformat
+
+    nb = nbformat.from_dict(json.loads(nbformat.writes(master.notebook)))
+    nb.cells.insert(0, nbformat.v4.new_raw_cell(_CONFIG.format(chapter=master.chapter)))
+    return nb
+
+
+def _assign_one(task: dict) -> dict:
+    """One student's notebook and autograder (a :func:`nasvec.parallel.pmap` task)."""
+    import nbformat
+    import papermill
+    from otter.assign import main as otter_assign
+
+    work, ch, sid = Path(task["work"]), task["chapter"], task["id"]
+    t0 = time.perf_counter()
+    run_dir = work / "run" / sid
+    run_dir.mkdir(parents=True)
+    prepared, executed = run_dir / "prepared.ipynb", run_dir / f"{ch}.ipynb"
+    papermill.execute_notebook(task["master"], str(prepared), parameters=task["params"], prepare_only=True,
+                               kernel_name="python3", progress_bar=False)
+    try:
+        papermill.execute_notebook(str(prepared), str(executed), kernel_name="python3", progress_bar=False,
+                                   cwd=str(run_dir), execution_timeout=task["timeout"])
+    except papermill.PapermillExecutionError as err:
+        raise ClassroomError(f"assignment {ch!r}: the reference solution fails for student {sid!r} "
+                             f"(parameters {task['params']}): {err.ename}: {err.evalue}") from None
+    dist = run_dir / "dist"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        otter_assign(str(executed), str(dist), no_pdfs=True, no_run_tests=True)
+    zips = sorted((dist / "autograder").glob("*.zip"))
+    student_nb = dist / "student" / f"{ch}.ipynb"
+    if len(zips) != 1 or not student_nb.is_file():
+        raise ClassroomError(f"assignment {ch!r}: otter assign made no student notebook or autograder for {sid!r}")
+    leaked = solution_lines(nbformat.read(executed, as_version=4)) & {
+        line.strip() for c in nbformat.read(student_nb, as_version=4).cells for line in c.source.splitlines()}
+    if leaked:
+        raise ClassroomError(f"assignment {ch!r}: the student's notebook would contain solution lines: {sorted(leaked)[:3]}")
+    for sub, files in (("students", [(student_nb, f"{ch}.ipynb")]),
+                       ("teacher", [(dist / "autograder" / f"{ch}.ipynb", f"{ch}.ipynb"), (zips[0], "autograder.zip")])):
+        dest = work / "class" / sub / sid
+        dest.mkdir(parents=True, exist_ok=True)
+        for src, name in files:
+            shutil.copyfile(src, dest / name)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return {"id": sid, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = None, salt: str = "nasvec",
+               force: bool = False, timeout: int = 600, backend: str | None = None, workers: int | None = None,
+               progress: bool = True) -> dict:
+    """Make the class set of ``chapter`` for ``roster`` in ``out``; returns the manifest."""
+    import nbformat
+    import otter
+
+    root = Path(root) if root else repo_root()
+    master = read_master(master_path(chapter, root), chapter)
+    students = read_roster(roster)
+    out = Path(out).resolve()
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ClassroomError(f"{out} exists and is not empty; choose another folder or pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    t0 = time.perf_counter()
+    try:
+        nbformat.write(_master_notebook(master), work / "master.ipynb")
+        for s in students:
+            s["params"] = draw_variant(master, s["id"], salt)
+        tasks = [{"work": str(work), "master": str(work / "master.ipynb"), "chapter": chapter, "id": s["id"],
+                  "params": s["params"], "timeout": timeout} for s in students]
+        done = pmap(_assign_one, tasks, backend=backend, workers=workers, desc=f"assign {chapter}", progress=progress)
+        for s, d in zip(students, done):
+            s["seconds"] = d["seconds"]
+        manifest = {"chapter": chapter, "salt": salt, "master_sha256": sha256_file(master.path),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "otter_grader": otter.__version__, "seconds": round(time.perf_counter() - t0, 1),
+                    "questions": [{"name": q.name, "points": q.points} for q in master.questions],
+                    "students": students}
+        cls = work / "class"
+        (cls / "submissions").mkdir(parents=True)
+        (cls / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        shutil.copyfile(roster, cls / "roster.csv")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(cls, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return manifest

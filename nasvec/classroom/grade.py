@@ -1,0 +1,181 @@
+"""``nasvec grade``: grade a class set's returned notebooks with ``otter run`` (no Docker).
+
+For each student of the class folder's manifest the grader finds the submission
+(``submissions/<id>.ipynb``, or the one notebook in ``submissions/<id>/``), puts the student's own
+parameters back (papermill's injection: a student who edits them is graded on their variant all
+the same), adds a first cell that stops any cell running longer than ``cell_timeout`` seconds, and
+runs ``otter run`` with that student's autograder in a process of its own, stopped after
+``timeout`` seconds. A missing, unreadable, crashing or looping submission scores zero for what it
+did not answer, with the reason in the ``reason`` column, and never stops the grading of the
+others. Introduced on the teachers' page of the book.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import ClassroomError
+from ..parallel import pmap
+from ..utils import atomic_write
+
+COLUMNS = ("id", "name", "question", "score", "max_score", "reason")
+GUARD = """# nasvec grade: each cell below may run for at most {limit} s
+import signal as _nasvec_signal
+
+def _nasvec_over_time(signum, frame):
+    raise TimeoutError("nasvec grade: this cell ran over {limit} s and was stopped")
+
+_nasvec_signal.signal(_nasvec_signal.SIGALRM, _nasvec_over_time)
+get_ipython().events.register("pre_run_cell", lambda *_: _nasvec_signal.alarm({limit}))
+get_ipython().events.register("post_run_cell", lambda *_: _nasvec_signal.alarm(0))
+"""
+
+
+def read_manifest(class_dir: Path) -> dict:
+    path = Path(class_dir) / "manifest.json"
+    if not path.is_file():
+        raise ClassroomError(f"no manifest.json in {class_dir}: grade the submissions/ folder of a class set "
+                             "made by `nasvec assign`")
+    return json.loads(path.read_text())
+
+
+def find_submissions(sub_dir: Path, ids: list[str], chapter: str) -> tuple[dict, list[str]]:
+    """``{id: path or None}`` and the names in ``sub_dir`` that belong to no student."""
+    found, used = {}, set()
+    for sid in ids:
+        cands = [sub_dir / f"{sid}.ipynb", sub_dir / sid / f"{chapter}.ipynb"]
+        folder = sub_dir / sid
+        if folder.is_dir():
+            cands += sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+        path = next((p for p in cands if p.is_file()), None)
+        found[sid] = path
+        if path is not None:
+            used.add((sub_dir / sid) if path.parent != sub_dir else path)
+    extra = sorted(p.name for p in sub_dir.iterdir() if p not in used and not p.name.startswith("."))
+    return found, extra
+
+
+def _prepare(path: Path, params: dict, limit: int):
+    """The submission with the student's parameters re-injected and the time guard as its first cell."""
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # noqa: BLE001 - whatever the student returned
+        raise ClassroomError(f"not a readable notebook: {type(err).__name__}: {str(err)[:160]}") from None
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    nb = parameterize_notebook(nb, params, kernel_name="python3", language="python")
+    nb.cells.insert(0, nbformat.v4.new_code_cell(GUARD.format(limit=int(limit))))
+    return nb
+
+
+def _reason(output: str) -> str:
+    """One line from otter's output for a question: how many cases failed and what the first one got."""
+    failed = output.count("Test case failed")
+    total = len(re.findall(r"^\s*\S+ - \d+ result:", output, flags=re.M)) or failed
+    msg = f"{failed} of {total} test cases failed" if failed else "tests failed"
+    m = re.search(r"Failed example:\n\s*(.+?)\n(.*?)(?=\n\s*\S+ - \d+ result:|\Z)", output, flags=re.S)
+    if not m:
+        return msg
+    example, rest = m.group(1).strip(), m.group(2)
+    if "Exception raised:" in rest:
+        lines = [ln.strip() for ln in rest.splitlines() if ln.strip()]
+        got = "raised " + lines[-1]
+    elif "Got nothing" in rest:
+        got = "printed nothing"
+    else:
+        after = rest.split("Got:", 1)[-1].strip().splitlines()
+        got = "gave " + (after[0].strip() if after else "?")
+    return f"{msg}; first: {example[:80]} {got[:120]}"
+
+
+def _run_otter(nb_path: Path, autograder: Path, out_dir: Path, timeout: int) -> tuple[dict | None, str]:
+    cmd = [sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(out_dir), "--no-logo", str(nb_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=out_dir, start_new_session=True)
+    try:
+        log, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, f"the notebook ran over {timeout} s and was stopped"
+    res = out_dir / "results.json"
+    if proc.returncode != 0 or not res.is_file():
+        last = [ln for ln in (log or "").splitlines() if ln.strip()][-1:] or ["no output"]
+        return None, f"otter run failed (exit {proc.returncode}): {last[0][:200]}"
+    return json.loads(res.read_text()), ""
+
+
+def _grade_one(task: dict) -> list[dict]:
+    """The rows of one student (a :func:`nasvec.parallel.pmap` task); never raises for a bad submission."""
+    questions = task["questions"]
+
+    def rows(scores: dict, why: str) -> list[dict]:
+        out = []
+        for q in questions:
+            score, reason = scores.get(q["name"], (0.0, why))
+            out.append({"id": task["id"], "name": task["name"], "question": q["name"], "score": score,
+                        "max_score": q["points"], "reason": reason})
+        return out
+
+    if task["submission"] is None:
+        return rows({}, f"missing: no {task['id']}.ipynb in submissions/")
+    with tempfile.TemporaryDirectory(prefix="nasvec-grade-") as tmp:
+        tmp = Path(tmp)
+        try:
+            nb = _prepare(Path(task["submission"]), task["params"], task["cell_timeout"])
+        except ClassroomError as err:
+            return rows({}, str(err))
+        import nbformat
+
+        nb_path = tmp / f"{task['chapter']}.ipynb"
+        nbformat.write(nb, nb_path)
+        results, why = _run_otter(nb_path, Path(task["autograder"]), tmp, task["timeout"])
+    if results is None:
+        return rows({}, why)
+    scores = {}
+    for t in results.get("tests", []):
+        if t.get("name") in {q["name"] for q in questions}:
+            score = float(t.get("score") or 0.0)
+            full = score >= float(t.get("max_score") or 0.0)
+            scores[t["name"]] = (score, "" if full else _reason(t.get("output", "")))
+    return rows(scores, "no result from the grader for this question")
+
+
+def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = None, cell_timeout: int = 120,
+                timeout: int = 900, backend: str | None = None, workers: int | None = None,
+                progress: bool = True) -> dict:
+    """Grade every student of the class set; writes ``out_csv`` (one row per student and question)."""
+    import pandas as pd
+
+    submissions = Path(submissions).resolve()
+    if not submissions.is_dir():
+        raise ClassroomError(f"{submissions} is not a folder of submissions")
+    class_dir = Path(class_dir).resolve() if class_dir else submissions.parent
+    manifest = read_manifest(class_dir)
+    ch = manifest["chapter"]
+    found, extra = find_submissions(submissions, [s["id"] for s in manifest["students"]], ch)
+    tasks = [{"id": s["id"], "name": s["name"], "params": s["params"], "chapter": ch,
+              "submission": str(found[s["id"]]) if found[s["id"]] else None,
+              "autograder": str(class_dir / "teacher" / s["id"] / "autograder.zip"),
+              "questions": manifest["questions"], "cell_timeout": cell_timeout, "timeout": timeout}
+             for s in manifest["students"]]
+    for t in tasks:
+        if not Path(t["autograder"]).is_file():
+            raise ClassroomError(f"{t['autograder']} is missing: the class folder {class_dir} is incomplete")
+    per_student = pmap(_grade_one, tasks, backend=backend, workers=workers, desc=f"grade {ch}", progress=progress)
+    table = pd.DataFrame([r for rows in per_student for r in rows], columns=list(COLUMNS))
+    with atomic_write(out_csv) as f:
+        table.to_csv(f, index=False)
+    return {"table": table, "ignored": extra, "chapter": ch}
