@@ -1,0 +1,266 @@
+"""The classroom: assignment masters, nasvec assign, nasvec grade (otter-grader, no Docker).
+
+A toy master (``tests/data/toy_assignment.py``) checks the mechanics fast and on purpose-made bad
+submissions; the chapters' own masters are checked end to end in ``test_chapter_class_set``."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nasvec.book.cli import main as cli
+from nasvec.classroom.assign import make_class, read_roster, solution_lines
+from nasvec.classroom.grade import grade_class
+from nasvec.classroom.master import draw_variant, exercise_cells, read_master
+from nasvec.errors import ClassroomError
+
+ROOT = Path(__file__).resolve().parent.parent
+TOY = Path(__file__).parent / "data" / "toy_assignment.py"
+CHAPTERS = sorted(p.stem for p in (ROOT / "assignments").glob("*.py"))
+
+
+def _roster(path: Path, ids) -> Path:
+    path.write_text("id,name\n" + "".join(f"{i},Student {i}\n" for i in ids))
+    return path
+
+
+def _toy_root(tmp: Path, text: str | None = None) -> Path:
+    (tmp / "assignments").mkdir(parents=True, exist_ok=True)
+    (tmp / "assignments" / "toy.py").write_text(text if text is not None else TOY.read_text())
+    return tmp
+
+
+def _code(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def _scores(csv_path: Path) -> dict:
+    out: dict = {}
+    with open(csv_path) as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["id"], {})[row["question"]] = (float(row["score"]), float(row["max_score"]), row["reason"])
+    return out
+
+
+# --------------------------------------------------------------------------- the master
+def test_toy_master_reads():
+    m = read_master(TOY, "toy")
+    assert [q.name for q in m.questions] == ["square_sum", "triangle"]
+    assert m.points == 4 and m.defaults == {"seed": 0, "n": 5, "scale": 1.0}
+    assert all(q.public >= 1 and q.hidden >= 1 for q in m.questions)
+    assert "# SOLUTION" not in m.questions[0].solution and "BEGIN SOLUTION" not in m.questions[1].solution
+    assert m.questions[0].title == "The sum of squares"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("seed: {integer: [0, 999999]}\n", ""), "must draw 'seed'"),
+    (("n: {integer: [3, 40]}", "n: {normal: [3, 40]}"), "variant 'n'"),
+    (("n = 5\n", ""), "not set in the parameters cell"),
+    (("name: triangle", "name: square_sum"), "used twice"),
+    (("# HIDDEN\ntriangle(n)", "triangle(n)"), "one hidden test case"),
+    (("points: 2\n\n# %% [markdown]\n# **Triangle", "points: -1\n\n# %% [markdown]\n# **Triangle"), "'points:' must be"),
+])
+def test_bad_master_named(tmp_path, edit, message):
+    text = TOY.read_text()
+    old, new = edit
+    assert old in text
+    bad = tmp_path / "toy.py"
+    bad.write_text(text.replace(old, new, 1))
+    with pytest.raises(ClassroomError, match=message) as err:
+        read_master(bad)
+    assert str(bad) in str(err.value)
+
+
+def test_master_without_end_question(tmp_path):
+    bad = tmp_path / "toy.py"
+    bad.write_text(TOY.read_text().rsplit("# %% [raw]\n# # END QUESTION", 1)[0])
+    with pytest.raises(ClassroomError, match="no END QUESTION"):
+        read_master(bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True), min_size=2, max_size=6,
+                    unique=True), salt=st.text(max_size=5))
+def test_variants_in_range_and_reproducible(ids, salt):
+    m = read_master(TOY, "toy")
+    draws = [draw_variant(m, i, salt) for i in ids]
+    assert draws == [draw_variant(m, i, salt) for i in ids]
+    for d in draws:
+        assert 0 <= d["seed"] <= 999999 and 3 <= d["n"] <= 40 and 0.5 <= d["scale"] <= 2.0
+    assert len({d["seed"] for d in draws}) == len(ids)    # a collision has probability < 1e-4 here
+
+
+def test_exercises_for_the_book():
+    m = read_master(TOY, "toy")
+    teacher, student = exercise_cells(m), exercise_cells(m, solutions=False)
+    assert sum(c.startswith(":::{exercise}") for c in teacher) == 2
+    assert sum("{solution}" in c for c in teacher) == 2 and ":class: dropdown" in teacher[2]
+    assert not any("{solution}" in c or "total += i" in c for c in student)
+    assert "for i in range(1, k + 1):" in "\n".join(teacher)
+
+
+# --------------------------------------------------------------------------- the roster
+@pytest.mark.parametrize("text, message", [
+    ("ident,name\na,A\n", "needs the columns 'id' and 'name'"),
+    ("id,name\na,A\na,B\n", "line 3: id 'a' appears twice"),
+    ("id,name\n../x,A\n", "line 2: id '../x' is not usable"),
+    ("id,name\n", "no students"),
+])
+def test_bad_roster(tmp_path, text, message):
+    path = tmp_path / "roster.csv"
+    path.write_text(text)
+    with pytest.raises(ClassroomError, match=message):
+        read_roster(path)
+
+
+def test_roster_extra_columns_and_bom(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("\ufeffId,Name,Email\nann,Ann,a@x\n", encoding="utf-8")
+    assert read_roster(path) == [{"id": "ann", "name": "Ann"}]
+
+
+def test_assign_errors(tmp_path):
+    root = _toy_root(tmp_path / "root")
+    roster = _roster(tmp_path / "r.csv", ["s1"])
+    with pytest.raises(ClassroomError, match="no assignment for chapter 'nope'.*toy"):
+        make_class("nope", roster, tmp_path / "out", root=root)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "keep.txt").write_text("x")
+    with pytest.raises(ClassroomError, match="exists and is not empty"):
+        make_class("toy", roster, tmp_path / "busy", root=root)
+    assert (tmp_path / "busy" / "keep.txt").is_file()
+    broken = _toy_root(tmp_path / "root2", TOY.read_text().replace("square_sum = float(np.sum(x ** 2))",
+                                                                   "square_sum = float(np.sum(y ** 2))"))
+    with pytest.raises(ClassroomError, match="reference solution fails for student 's1'.*NameError"):
+        make_class("toy", roster, tmp_path / "out2", root=broken, progress=False)
+    assert not (tmp_path / "out2").exists() and not list(tmp_path.glob(".out2-*"))
+
+
+# --------------------------------------------------------------------------- a class set, graded
+@pytest.fixture(scope="module")
+def toy_class(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("toyclass")
+    root = _toy_root(tmp / "root")
+    roster = _roster(tmp / "roster.csv", ["ann", "bob", "cy", "dee", "eve", "fay"])
+    out = tmp / "class"
+    make_class("toy", roster, out, root=root, salt="test", progress=False)
+    return out
+
+
+def test_class_set_layout(toy_class):
+    man = json.loads((toy_class / "manifest.json").read_text())
+    ids = [s["id"] for s in man["students"]]
+    assert ids == ["ann", "bob", "cy", "dee", "eve", "fay"] and man["chapter"] == "toy"
+    assert [q["name"] for q in man["questions"]] == ["square_sum", "triangle"]
+    secret = solution_lines(nbformat.read(toy_class / "teacher" / "ann" / "toy.ipynb", as_version=4))
+    assert "total += i" in secret
+    params = []
+    for sid in ids:
+        nb = nbformat.read(toy_class / "students" / sid / "toy.ipynb", as_version=4)
+        code = _code(nb)
+        assert not secret & {ln.strip() for ln in code.splitlines()}          # no solution
+        assert "square_sum = ..." in code
+        hidden = json.dumps(nb.metadata.get("otter", {}))
+        assert "triangle(n)" not in hidden and "round(square_sum" not in hidden   # no hidden test
+        injected = [c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1
+        params.append(injected[0])
+        s = next(s for s in man["students"] if s["id"] == sid)
+        assert f"n = {s['params']['n']}" in injected[0]
+    assert len(set(params)) == len(ids)                                       # every notebook differs
+
+
+def _submit(cls: Path, sid: str, nb) -> None:
+    nbformat.write(nb, cls / "submissions" / f"{sid}.ipynb")
+
+
+def _teacher(cls, sid):
+    return nbformat.read(cls / "teacher" / sid / "toy.ipynb", as_version=4)
+
+
+def _student(cls, sid):
+    return nbformat.read(cls / "students" / sid / "toy.ipynb", as_version=4)
+
+
+def _replace(nb, old: str, new: str):
+    cell = next(c for c in nb.cells if c.cell_type == "code" and old in c.source)
+    cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def test_grade_toy(toy_class, tmp_path):
+    cls = toy_class
+    _submit(cls, "ann", _teacher(cls, "ann"))                                           # the reference
+    _submit(cls, "bob", _student(cls, "bob"))                                           # untouched
+    _submit(cls, "cy", _replace(_teacher(cls, "cy"), "float(np.sum(x ** 2))", "float(np.sum(abs(x)))"))  # wrong
+    looping = _replace(_teacher(cls, "dee"), "square_sum = float(np.sum(x ** 2))", "while True:\n    pass")
+    _submit(cls, "dee", looping)                                                       # loops in question 1
+    crash = _teacher(cls, "eve")
+    crash.cells.insert(3, nbformat.v4.new_code_cell("import os\nos._exit(3)"))
+    _submit(cls, "eve", crash)                                                         # the kernel dies
+    tampered = _teacher(cls, "fay")                           # right answers, its injected parameters edited
+    cell = next(c for c in tampered.cells if "injected-parameters" in c.metadata.get("tags", []))
+    cell.source = "seed = 1\nn = 3\nscale = 1.0\n"
+    _submit(cls, "fay", tampered)
+    (cls / "submissions" / "zed.ipynb").write_text("{}")
+    out = tmp_path / "scores.csv"
+    res = grade_class(cls / "submissions", out, cell_timeout=5, timeout=120, progress=False)
+    s = _scores(out)
+    assert res["ignored"] == ["zed.ipynb"]
+    assert s["ann"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}
+    assert all(v[0] == 0 and v[2] for v in s["bob"].values())
+    assert s["cy"]["square_sum"][0] == 1 and s["cy"]["triangle"][0] == 2          # partial: public passes, hidden not
+    assert s["dee"]["square_sum"][0] == 0 and s["dee"]["triangle"][0] == 2         # the loop was stopped, q2 graded
+    assert all(v[0] == 0 and "otter run failed" in v[2] for v in s["eve"].values())
+    assert s["fay"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}          # graded on its own variant
+    assert list(csv.DictReader(open(out)))[0].keys() == {"id", "name", "question", "score", "max_score", "reason"}
+
+
+def test_grade_missing_and_unreadable(toy_class, tmp_path):
+    sub = tmp_path / "class"
+    shutil.copytree(toy_class, sub, ignore=shutil.ignore_patterns("submissions"))
+    (sub / "submissions").mkdir()
+    (sub / "submissions" / "ann.ipynb").write_text("not json")
+    out = tmp_path / "scores.csv"
+    grade_class(sub / "submissions", out, progress=False)
+    s = _scores(out)
+    assert all(v[0] == 0 and "not a readable notebook" in v[2] for v in s["ann"].values())
+    assert all(v[0] == 0 and v[2].startswith("missing") for v in s["bob"].values())
+    assert len(s) == 6
+
+
+def test_grade_cli_errors(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    assert cli(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "s.csv")]) == 1
+    assert "no manifest.json" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
+
+
+# --------------------------------------------------------------------------- every chapter
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_class_set(chapter, tmp_path):
+    """Every chapter's assignment: two students, different parameters, no solutions; the reference scores
+    full marks, the untouched notebook zero on every question, without a crash."""
+    roster = _roster(tmp_path / "roster.csv", ["s1", "s2"])
+    out = tmp_path / "class"
+    assert cli(["assign", chapter, "--roster", str(roster), "--out", str(out), "--quiet"]) == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["students"][0]["params"] != man["students"][1]["params"]
+    secret = solution_lines(nbformat.read(out / "teacher" / "s1" / f"{chapter}.ipynb", as_version=4))
+    assert secret, "the master marks no solution lines"
+    for sid in ("s1", "s2"):
+        code = _code(nbformat.read(out / "students" / sid / f"{chapter}.ipynb", as_version=4))
+        assert not secret & {ln.strip() for ln in code.splitlines()}
+    shutil.copy(out / "teacher" / "s1" / f"{chapter}.ipynb", out / "submissions" / "s1.ipynb")
+    shutil.copy(out / "students" / "s2" / f"{chapter}.ipynb", out / "submissions" / "s2.ipynb")
+    assert cli(["grade", str(out / "submissions"), "--out", str(tmp_path / "scores.csv"), "--quiet"]) == 0
+    s = _scores(tmp_path / "scores.csv")
+    assert all(v[0] == v[1] for v in s["s1"].values()), s["s1"]
+    assert all(v[0] == 0 for v in s["s2"].values()), s["s2"]
+    assert sum(v[1] for v in s["s1"].values()) == sum(q["points"] for q in man["questions"])
