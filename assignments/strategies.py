@@ -90,7 +90,7 @@ np.asarray(neighbours(0)).tolist()[:6]
 
 # %%
 # HIDDEN
-np.asarray(neighbours(my_cell)).tolist()
+np.asarray(neighbours(my_cell)).tolist()[::4]
 
 # %%
 # HIDDEN
