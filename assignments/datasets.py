@@ -33,8 +33,8 @@ skip_prob = 0.3   # probability that a skip connection is set
 # %%
 import numpy as np
 
-from nasvec.data import (ENAS_OPS, enas_statistics, enas_to_graph, generate_enas, graph_to_enas, load_digits,
-                         split_indices, stratified_subset)
+from nasvec.data import ENAS_OPS, enas_to_graph, generate_enas, load_digits, split_indices
+from nasvec.data import stratified_subset   # the book's; for question 2 (question 1 asks you to write it)
 
 digits_x, digits_y = load_digits()          # 1,797 images of 8x8 pixels, labels 0..9
 graphs = generate_enas(300, n_layers=n_layers, skip_prob=skip_prob, seed=seed)
@@ -134,7 +134,7 @@ isinstance(random_gap, int) and isinstance(stratified_gap, int) and 0 <= stratif
 
 # %%
 # HIDDEN
-(random_gap, stratified_gap)
+print(random_gap, stratified_gap)
 
 # %% [raw]
 # # END TESTS
@@ -178,15 +178,16 @@ def to_enas_list(g):
 # # BEGIN TESTS
 
 # %%
-to_enas_list(enas_to_graph([[0], [3, 1], [5, 0, 1]]))
+print(to_enas_list(enas_to_graph([[0], [3, 1], [5, 0, 1]])))
 
 # %%
 # HIDDEN
-to_enas_list(graphs[0])
+print(to_enas_list(graphs[0]))
 
 # %%
 # HIDDEN
-sum(to_enas_list(g) == graph_to_enas(g) for g in graphs), len(graphs)
+from nasvec.data import graph_to_enas
+print(sum(to_enas_list(g) == graph_to_enas(g) for g in graphs), len(graphs))
 
 # %% [raw]
 # # END TESTS
@@ -238,6 +239,7 @@ round(skip_share(graphs), 4)
 
 # %%
 # HIDDEN
+from nasvec.data import enas_statistics
 s = enas_statistics(graphs)
 bool(np.isclose(skip_share(graphs), s["skip_ones"] / (s["skip_ones"] + s["skip_zeros"])))
 
