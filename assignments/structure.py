@@ -220,6 +220,10 @@ aligned_penalty(z_copy, z_opt, 1.0, 1.0)
 # * `v1`: the `k1` entries of $V_1$ with the highest share $\frac1k \sum_j V_{j,1}$ (ties: the lower
 #   index in row-major order, `.reshape(-1)`); `v2` likewise with `k2`;
 # * `a1`, `a2`: each neuron's most frequent activation among the $Z_j$ (ties: the lower activation index).
+#
+# The ties matter: the tests compare your structure with `nasvec`'s vote entry by entry. `np.argsort`
+# is not stable by default; `np.argsort(-share.reshape(-1), kind="stable")` and `np.argmax` break ties
+# as asked. Then run `errors_of_vote(k)` (defined below the answer) for a few $k$.
 
 # %% [raw]
 # # BEGIN SOLUTION
