@@ -17,6 +17,7 @@ from nasvec.book.cli import main as cli
 from nasvec.classroom.assign import make_class, read_roster, solution_lines
 from nasvec.classroom.grade import grade_class
 from nasvec.classroom.master import draw_variant, exercise_cells, read_master
+from nasvec.classroom.report import class_demo
 from nasvec.errors import ClassroomError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +210,7 @@ def test_grade_toy(toy_class, tmp_path):
     _submit(cls, "fay", tampered)
     (cls / "submissions" / "zed.ipynb").write_text("{}")
     out = tmp_path / "scores.csv"
-    res = grade_class(cls / "submissions", out, cell_timeout=5, timeout=120, progress=False)
+    res = grade_class(cls / "submissions", out, cell_timeout=5, timeout=120, jobs=2, progress=False)
     s = _scores(out)
     assert res["ignored"] == ["zed.ipynb"]
     assert s["ann"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}
@@ -227,7 +228,7 @@ def test_grade_missing_and_unreadable(toy_class, tmp_path):
     (sub / "submissions").mkdir()
     (sub / "submissions" / "ann.ipynb").write_text("not json")
     out = tmp_path / "scores.csv"
-    grade_class(sub / "submissions", out, progress=False)
+    grade_class(sub / "submissions", out, jobs=2, progress=False)
     s = _scores(out)
     assert all(v[0] == 0 and "not a readable notebook" in v[2] for v in s["ann"].values())
     assert all(v[0] == 0 and v[2].startswith("missing") for v in s["bob"].values())
@@ -241,12 +242,27 @@ def test_grade_cli_errors(tmp_path, capsys):
     assert not (tmp_path / "s.csv").exists()
 
 
-# --------------------------------------------------------------------------- every chapter
+# --------------------------------------------------------------------------- the chapters' assignments
+def test_class_set_of_three_graded():
+    """The issue's class set: 3 students of one chapter; their notebooks differ in their parameters and hold
+    no solution; the reference scores full marks, the untouched notebook zero, a wrong one part."""
+    demo = class_demo("gumbel", 3, jobs=2)
+    assert len({json.dumps(p, sort_keys=True) for p in demo["params"].values()}) == 3
+    t = demo["scores"]
+    total = t.groupby("submission").score.sum()
+    full = t.groupby("submission").max_score.sum()
+    assert total["reference"] == full["reference"] > 0
+    assert total["untouched"] == 0 and (t[t.submission == "untouched"].reason != "").all()
+    partial = next(k for k in total.index if k.startswith("reference without"))
+    last = t.question.iloc[-1]
+    assert 0 < total[partial] == full[partial] - t[t.question == last].max_score.iloc[0]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_class_set(chapter, tmp_path):
-    """Every chapter's assignment: two students, different parameters, no solutions; the reference scores
-    full marks, the untouched notebook zero on every question, without a crash."""
+    """Every chapter's assignment through the command line: two students, different parameters, no solution
+    in their notebooks; the reference scores full marks, the untouched notebook zero on every question."""
     roster = _roster(tmp_path / "roster.csv", ["s1", "s2"])
     out = tmp_path / "class"
     assert cli(["assign", chapter, "--roster", str(roster), "--out", str(out), "--quiet"]) == 0
@@ -259,7 +275,8 @@ def test_chapter_class_set(chapter, tmp_path):
         assert not secret & {ln.strip() for ln in code.splitlines()}
     shutil.copy(out / "teacher" / "s1" / f"{chapter}.ipynb", out / "submissions" / "s1.ipynb")
     shutil.copy(out / "students" / "s2" / f"{chapter}.ipynb", out / "submissions" / "s2.ipynb")
-    assert cli(["grade", str(out / "submissions"), "--out", str(tmp_path / "scores.csv"), "--quiet"]) == 0
+    assert cli(["grade", str(out / "submissions"), "--out", str(tmp_path / "scores.csv"), "--quiet",
+                "--jobs", "2"]) == 0
     s = _scores(tmp_path / "scores.csv")
     assert all(v[0] == v[1] for v in s["s1"].values()), s["s1"]
     assert all(v[0] == 0 for v in s["s2"].values()), s["s2"]

@@ -136,6 +136,7 @@ def _classroom_parsers(sub) -> None:
     g.add_argument("--class-dir", type=Path, default=None, help="the class folder (default: SUBMISSIONS/..)")
     g.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run (default 120)")
     g.add_argument("--timeout", type=int, default=900, help="seconds one notebook may run (default 900)")
+    g.add_argument("--jobs", type=int, default=1, help="submissions graded at once on this machine (default 1)")
     for p in (a, g):
         p.add_argument("--backend", choices=("serial", "ray"), default=None, help="where the students' runs go")
         p.add_argument("--workers", type=int, default=None, help="Ray workers on this machine (default: all CPUs)")
@@ -162,7 +163,8 @@ def _classroom(args) -> int:
         from ..classroom.grade import grade_class
 
         res = grade_class(args.submissions, args.out, class_dir=args.class_dir, cell_timeout=args.cell_timeout,
-                          timeout=args.timeout, backend=args.backend, workers=args.workers, progress=not args.quiet)
+                          timeout=args.timeout, jobs=args.jobs, backend=args.backend, workers=args.workers,
+                          progress=not args.quiet)
     except NasvecError as err:
         print(f"nasvec {args.command}: error: {err}", file=sys.stderr)
         return 1

@@ -154,9 +154,12 @@ def _grade_one(task: dict) -> list[dict]:
 
 
 def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = None, cell_timeout: int = 120,
-                timeout: int = 900, backend: str | None = None, workers: int | None = None,
+                timeout: int = 900, jobs: int = 1, backend: str | None = None, workers: int | None = None,
                 progress: bool = True) -> dict:
-    """Grade every student of the class set; writes ``out_csv`` (one row per student and question)."""
+    """Grade every student of the class set; writes ``out_csv`` (one row per student and question).
+
+    ``jobs`` > 1 runs that many ``otter run`` processes at once on this machine (threads waiting on
+    processes); ``backend="ray"`` spreads the submissions over a Ray cluster instead."""
     import pandas as pd
 
     submissions = Path(submissions).resolve()
@@ -174,7 +177,19 @@ def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = No
     for t in tasks:
         if not Path(t["autograder"]).is_file():
             raise ClassroomError(f"{t['autograder']} is missing: the class folder {class_dir} is incomplete")
-    per_student = pmap(_grade_one, tasks, backend=backend, workers=workers, desc=f"grade {ch}", progress=progress)
+    if jobs < 1:
+        raise ClassroomError(f"jobs must be >= 1, got {jobs}")
+    if jobs > 1 and backend != "ray":
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm.auto import tqdm
+
+        with ThreadPoolExecutor(jobs) as pool:
+            per_student = list(tqdm(pool.map(_grade_one, tasks), total=len(tasks), desc=f"grade {ch}",
+                                    disable=not progress))
+    else:
+        per_student = pmap(_grade_one, tasks, backend=backend, workers=workers, desc=f"grade {ch}",
+                           progress=progress)
     table = pd.DataFrame([r for rows in per_student for r in rows], columns=list(COLUMNS))
     with atomic_write(out_csv) as f:
         table.to_csv(f, index=False)

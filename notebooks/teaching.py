@@ -1,0 +1,128 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # For teachers: assignments and grading
+#
+# Every chapter of this book ends with exercises. They are also an **assignment**: a notebook in
+# `assignments/<chapter>.py` that a teacher hands out, one variant per student, and grades with
+# [otter-grader](https://otter-grader.readthedocs.io) (version 7, locally, without Docker). Two
+# commands go from this repository to scores:
+#
+# ```bash
+# nasvec assign gumbel --roster roster.csv --out class/     # one notebook per student
+# nasvec grade class/submissions --out scores.csv           # one row per student and question
+# ```
+#
+# This page makes a small class set of one chapter and grades it, so that every number below comes
+# from this run of the book: what the folders hold, what the scores look like for a correct, an
+# untouched and a half-done notebook, and how long it all takes.
+
+# %% tags=["parameters"]
+profile = "quick"          # which profile produced this page (set by `nasvec book`)
+chapter = "gumbel"         # the chapter whose class set this page makes and grades
+n_students = 3             # the demo class: a reference, an untouched and a half-done notebook (then references)
+time_masters = True        # time one run of every chapter's assignment (reference solutions)
+
+# %%
+from nasvec.book import Report
+from nasvec.classroom import report as classroom
+
+rep = Report("teaching")
+
+# %% [markdown]
+# ## The assignments
+#
+# One per chapter, two to four questions each. Each student gets their own **parameters** (always a
+# seed; where it matters, their own data subset or problem instance), drawn from the student's id, the
+# chapter and a class *salt*, so that answers cannot simply be copied and the class set can be made
+# again identically. The questions ask the student to implement a piece that `nasvec` provides, to
+# change a parameter and report its effect, or to test a claim of the papers.
+
+# %%
+rep.table(classroom.assignments_table(), "assignments")
+
+# %% [markdown]
+# ## Making a class set
+#
+# The roster is a CSV file with the columns `id` and `name` (other columns are ignored; an id is
+# used as a file name). For every student, `nasvec assign`
+#
+# 1. draws the student's parameters and injects them into the assignment's master notebook
+#    (papermill, prepare-only);
+# 2. executes the master with the reference solutions, so that **every hidden test's expected output
+#    is recomputed for that student's parameters**;
+# 3. runs `otter assign` on the executed copy: the student's notebook (solutions replaced by `...`,
+#    public tests kept for `grader.check`) and the autograder with the hidden tests;
+# 4. checks that no line of a solution reached the student's notebook.
+#
+# The class folder (built next to its final place and moved there at the end):
+
+# %%
+demo = classroom.class_demo(chapter, n_students)
+print(f"nasvec assign {chapter} --roster roster.csv --out class/   ->   class/")
+print("\n".join("  " + p for p in demo["listing"]))
+
+# %% [markdown]
+# `students/<id>/` is what each student receives; `teacher/` holds each variant's executed reference
+# and autograder; `manifest.json` records the chapter, the salt, the questions and every student's
+# parameters. The students of this demo got these parameters:
+
+# %%
+rep.table(classroom.params_table(demo), "parameters")
+
+# %% [markdown]
+# Students need the book's environment (`make test` or `pip install -e '.[book]'` creates it; it
+# includes otter-grader), open their notebook, write their answers where it says `...`, run
+# `grader.check("name")` to see the public tests, and return the notebook.
+#
+# ## Grading
+#
+# Put the returned notebooks in `class/submissions/` as `<id>.ipynb` (or `<id>/<anything>.ipynb`)
+# and run `nasvec grade class/submissions --out scores.csv`. For each student the grader puts the
+# student's own parameters back (whatever the student did to them), adds a first cell that stops any
+# cell running longer than `--cell-timeout` seconds (default 120), and runs `otter run` with that
+# student's autograder in a process of its own, stopped after `--timeout` seconds (default 900). A
+# question's points are split over its test cases. A missing or unreadable notebook, a kernel that
+# dies, a cell that loops: each scores zero for what it did not answer, with the reason in the
+# `reason` column, and the grading of the others goes on. Files in `submissions/` that match no
+# student are listed and ignored.
+#
+# The demo's submissions, graded:
+
+# %%
+rep.table(classroom.scores_table(demo), "scores")
+
+# %% [markdown]
+# ## How long it takes
+#
+# Making a class set executes each student's variant once; grading executes each submission once
+# more, plus otter's own start-up (a kernel, the tests). Both are per student, and can be spread
+# over cores or a Ray cluster with `--backend ray --workers N`. Measured here:
+
+# %%
+times = classroom.times_table(demo, time_masters)
+rep.table(times, "times_timing")
+rep.note(classroom.times_sentence(demo, times, class_size=30))
+
+# %% [markdown]
+# ## The students' edition of the book
+#
+# `make book STUDENT=1` (or `nasvec book --student`) builds the same book with the exercises and
+# without any solution; the default build shows each solution folded under its exercise.
+#
+# ## Writing or changing an assignment
+#
+# `assignments/README.md` gives the format: otter-grader's master notebook (questions, solutions,
+# public and hidden tests) plus a `# STUDENT VARIANTS` cell that says how each student's parameters
+# are drawn. `nasvec assign` refuses a master whose question has no hidden test, or whose solution
+# would leak into the students' notebooks, and names the file and the question.
