@@ -36,9 +36,7 @@ noise = 0.2
 import numpy as np
 import torch
 
-from nasvec.structure.masked import (ACTIVATIONS, FitConfig, Structure, align, fit_score, mask_penalty, proximity, quality,
-                                     random_structure)
-from nasvec.structure.meta import from_scores
+from nasvec.structure.masked import ACTIVATIONS, FitConfig, Structure, align, fit_score, mask_penalty, quality, random_structure
 from nasvec.structure.tasks import TaskSpec, make_task
 
 torch.manual_seed(seed)
@@ -129,6 +127,7 @@ def F(z, z_opt, q_z, q_opt, alpha, beta):
 
 # %%
 # HIDDEN
+from nasvec.structure.masked import proximity
 bool(np.allclose([F(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs],
                  [proximity(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs]))
 
@@ -273,6 +272,7 @@ vote([subs[0]], k1, k2) == subs[0]
 
 # %%
 # HIDDEN
+from nasvec.structure.meta import from_scores
 def nasvec_vote(zs):
     na = len(ACTIVATIONS)
     return from_scores(np.mean([z.v1 for z in zs], 0), np.mean([np.eye(na)[z.a1] for z in zs], 0),
