@@ -265,8 +265,8 @@ print(f"E f(gamma(0.001)) = {E_f_small:.4f} ± {E_f_small_se:.4f}; claimed {clai
 
 # %%
 _fr = np.asarray(vertex_frequencies(np.zeros(3), uniforms(3000, 3, 0)))
-(_fr.shape, round(float(_fr.sum()), 6), round(corrected_limit(np.array([1.0, 2.0]), np.zeros(2)), 4),
- round(claimed_limit(np.array([1.0, 2.0]), np.array([0.0, 1.0])), 4), limit_answer in ("claimed", "corrected"))
+(_fr.shape, round(float(_fr.sum()), 6), round(float(corrected_limit(np.array([1.0, 2.0]), np.zeros(2))), 4),
+ round(float(claimed_limit(np.array([1.0, 2.0]), np.array([0.0, 1.0]))), 4), limit_answer in ("claimed", "corrected"))
 
 # %%
 # HIDDEN
@@ -287,7 +287,7 @@ _est = nvg.expect(nvg.linear(values), torch.tensor(alpha), 1e-3, n, generator(se
 
 # %%
 # HIDDEN
-limit_answer
+str(limit_answer)
 
 # %% [raw]
 # # END TESTS
