@@ -203,7 +203,7 @@ print("w(s) =", np.round(hyper_weights(s, s_ref, bandwidth), 4), "; max ratio ="
 
 # %%
 (np.shape(hyper_weights(s, s_ref, 1.0)), round(float(np.sum(hyper_weights(s, s_ref, 1.0))), 6),
- np.shape(hyper_alpha(s, s_ref, alpha_ref, 1.0)), max_weight_ratio >= 1)
+ np.shape(hyper_alpha(s, s_ref, alpha_ref, 1.0)), bool(max_weight_ratio >= 1))
 
 # %%
 # HIDDEN
@@ -339,8 +339,8 @@ bool(np.allclose(_a0, _a1, atol=0))        # with kappa = 0 the search ignores s
 
 # %%
 # HIDDEN
-_a = search_one_edge(kappa_high, s, seed + 1)
-OPS[int(np.argmax(_a))]
+_s = [np.roll(s, r) for r in (1, 2)]          # the same penalties moved to the other ops
+print([str(OPS[int(np.argmax(search_one_edge(kappa_high, s_r, seed + 1)))]) for s_r in _s])
 
 # %% [raw]
 # # END TESTS
