@@ -100,7 +100,13 @@ rep.table(classroom.params_table(demo), "parameters")
 # The demo's submissions, graded:
 
 # %%
-rep.table(classroom.scores_table(demo), "scores")
+rep.table(classroom.scores_table(demo), "scores", float_format="%.1f", hide=("reason",))
+
+# %% [markdown]
+# Where points were lost, the grader's reason (in `scores.csv`, one row per student and question):
+
+# %%
+rep.table(classroom.reasons_table(demo), "reasons", float_format="%.1f")
 
 # %% [markdown]
 # ## How long it takes
@@ -111,7 +117,7 @@ rep.table(classroom.scores_table(demo), "scores")
 
 # %%
 times = classroom.times_table(demo, time_masters)
-rep.table(times, "times_timing")
+rep.table(times, "times_timing", float_format="%.1f")
 rep.note(classroom.times_sentence(demo, times, class_size=30))
 
 # %% [markdown]

@@ -109,7 +109,7 @@ def class_demo(chapter: str, n_students: int = 3, root: Path | None = None, work
         scores = res["table"].assign(submission=lambda t: t["id"].map(kinds))
         params = {s["id"]: s["params"] for s in json.loads((cls / "manifest.json").read_text())["students"]}
         return {"scores": scores, "listing": listing, "params": params, "assign_s": t_assign, "grade_s": t_grade,
-                "n": n_students, "jobs": jobs}
+                "n": n_students, "jobs": jobs, "chapter": chapter}
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)
@@ -132,13 +132,21 @@ def scores_table(demo: dict):
     return wide.merge(totals.reset_index(), on="id")
 
 
+def reasons_table(demo: dict, width: int = 110):
+    """The questions the demo's submissions lost points on, with the grader's reason (shortened)."""
+    t = demo["scores"]
+    lost = t[t.score < t.max_score]
+    return lost[["id", "question", "score", "max_score", "reason"]].assign(
+        reason=lambda d: d.reason.str.slice(0, width)).reset_index(drop=True)
+
+
 def times_table(demo: dict, time_masters: bool = True, root: Path | None = None):
     """Seconds per student: making and grading the demo class; one run of each chapter's master."""
     import pandas as pd
 
     n = demo["n"]
-    rows = [{"what": "nasvec assign, per student (demo chapter)", "seconds": demo["assign_s"] / n},
-            {"what": "nasvec grade, per submission (demo chapter)", "seconds": demo["grade_s"] / n}]
+    rows = [{"what": f"nasvec assign, per student ({demo['chapter']})", "seconds": demo["assign_s"] / n},
+            {"what": f"nasvec grade, per submission ({demo['chapter']})", "seconds": demo["grade_s"] / n}]
     if time_masters:
         root = Path(root) if root else repo_root()
         for path in sorted((root / "assignments").glob("*.py")):
