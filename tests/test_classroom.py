@@ -281,3 +281,18 @@ def test_chapter_class_set(chapter, tmp_path):
     assert all(v[0] == v[1] for v in s["s1"].values()), s["s1"]
     assert all(v[0] == 0 for v in s["s2"].values()), s["s2"]
     assert sum(v[1] for v in s["s1"].values()) == sum(q["points"] for q in man["questions"])
+
+
+def test_book_pages_get_the_exercises(tmp_path):
+    """The pipeline appends a chapter's exercises to its page; the students' edition carries no solution."""
+    from nasvec.book.pipeline import add_exercises
+
+    root = _toy_root(tmp_path)
+    page = tmp_path / "toy.ipynb"
+    for student in (False, True):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Toy")]), page)
+        add_exercises(page, "toy", root, student=student)
+        text = "\n".join(c.source for c in nbformat.read(page, as_version=4).cells)
+        assert text.count("{exercise}") == 2 and "## Exercises" in text
+        assert ("total += i" in text) is not student and ("{solution}" in text) is not student
+    add_exercises(page, "no_assignment", root)               # a chapter without one is left alone
