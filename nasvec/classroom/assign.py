@@ -31,8 +31,8 @@ from pathlib import Path
 
 from ..errors import ClassroomError
 from ..parallel import pmap
-from ..utils import repo_root, sha256_file
-from .master import Master, draw_variant, master_path, read_master
+from ..utils import sha256_file
+from .master import Master, draw_variant, master_path, read_master, source_root
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONFIG = """# ASSIGNMENT CONFIG
@@ -148,7 +148,7 @@ def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = Non
     import nbformat
     import otter
 
-    root = Path(root) if root else repo_root()
+    root = Path(root) if root else source_root()
     master = read_master(master_path(chapter, root), chapter)
     students = read_roster(roster)
     out = Path(out).resolve()

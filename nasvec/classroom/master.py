@@ -53,6 +53,17 @@ class Master:
         return sum(q.points for q in self.questions)
 
 
+def source_root() -> Path:
+    """The folder holding ``assignments/``: the book's root (``$NASVEC_ROOT``) if it has one, else the
+    repository this package was installed from (a re-run writing elsewhere still reads the masters)."""
+    from ..utils import repo_root
+
+    for cand in (repo_root(), Path(__file__).resolve().parents[2]):
+        if (cand / "assignments").is_dir():
+            return cand
+    return repo_root()
+
+
 def master_path(chapter: str, root: Path) -> Path:
     """``assignments/<chapter>.py`` under ``root``, or an error listing the chapters that have one."""
     path = root / "assignments" / f"{chapter}.py"
@@ -66,8 +77,11 @@ def read_master(path: Path, chapter: str | None = None) -> Master:
     """Read and check a master; every problem is one :class:`ClassroomError` naming the file."""
     import jupytext
 
+    from ..utils import record_input
+
     path = Path(path)
     nb = jupytext.read(path)
+    record_input(path)                      # the book's cache re-runs a page when a master it read changes
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     if len(params) != 1:

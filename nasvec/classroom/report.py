@@ -12,17 +12,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..utils import repo_root
 from .assign import make_class
 from .grade import grade_class
-from .master import read_master
+from .master import read_master, source_root
 
 
 def assignments_table(root: Path | None = None):
     """One row per chapter with an assignment: its questions, points and per-student parameters."""
     import pandas as pd
 
-    root = Path(root) if root else repo_root()
+    root = Path(root) if root else source_root()
     rows = []
     for path in sorted((root / "assignments").glob("*.py")):
         m = read_master(path)
@@ -36,7 +35,7 @@ def time_master(chapter: str, root: Path | None = None, timeout: int = 600) -> f
     """Seconds one run of the chapter's master (reference solutions, default parameters) takes."""
     import papermill
 
-    root = Path(root) if root else repo_root()
+    root = Path(root) if root else source_root()
     m = read_master(root / "assignments" / f"{chapter}.py", chapter)
     import nbformat
 
@@ -82,7 +81,7 @@ def class_demo(chapter: str, n_students: int = 3, root: Path | None = None, work
     the rest), grade them (``jobs`` at once); returns the scores, the class folder's listing and the times."""
     import nbformat
 
-    root = Path(root) if root else repo_root()
+    root = Path(root) if root else source_root()
     own = workdir is None
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="nasvec-class-"))
     try:
@@ -148,7 +147,7 @@ def times_table(demo: dict, time_masters: bool = True, root: Path | None = None)
     rows = [{"what": f"nasvec assign, per student ({demo['chapter']})", "seconds": demo["assign_s"] / n},
             {"what": f"nasvec grade, per submission ({demo['chapter']})", "seconds": demo["grade_s"] / n}]
     if time_masters:
-        root = Path(root) if root else repo_root()
+        root = Path(root) if root else source_root()
         for path in sorted((root / "assignments").glob("*.py")):
             rows.append({"what": f"one run of the {path.stem} assignment (reference solutions)",
                          "seconds": time_master(path.stem, root)})
