@@ -243,11 +243,19 @@ def test_grade_cli_errors(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- the chapters' assignments
-def test_class_set_of_three_graded():
+def test_class_set_of_three_graded(tmp_path):
     """The issue's class set: 3 students of one chapter; their notebooks differ in their parameters and hold
     no solution; the reference scores full marks, the untouched notebook zero, a wrong one part."""
-    demo = class_demo("gumbel", 3, jobs=2)
+    demo = class_demo("gumbel", 3, workdir=tmp_path, jobs=2)
     assert len({json.dumps(p, sort_keys=True) for p in demo["params"].values()}) == 3
+    cls = tmp_path / "class"
+    injected = set()
+    for sid in demo["params"]:
+        secret = solution_lines(nbformat.read(cls / "teacher" / sid / "gumbel.ipynb", as_version=4))
+        nb = nbformat.read(cls / "students" / sid / "gumbel.ipynb", as_version=4)
+        assert secret and not secret & {ln.strip() for ln in _code(nb).splitlines()}
+        injected |= {c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])}
+    assert len(injected) == 3
     t = demo["scores"]
     total = t.groupby("submission").score.sum()
     full = t.groupby("submission").max_score.sum()
