@@ -39,7 +39,6 @@ import torch
 
 from nasvec.compress import metrics
 from nasvec.compress.base import DagBatch, fit
-from nasvec.compress.base import kl_divergence as nasvec_kl
 from nasvec.compress.pernode import PerNodeVAE
 from nasvec.data.enas import ENAS_TYPES, generate_enas
 
@@ -176,14 +175,15 @@ round(float(kl_term(torch.ones(3, 2), torch.zeros(3, 2))), 4), tuple(reparameter
 
 # %%
 # HIDDEN
+from nasvec.compress.base import kl_divergence as nasvec_kl
 g = torch.Generator().manual_seed(seed)
-mu, logvar = torch.randn(5, structure_dim, generator=g), 0.5 * torch.randn(5, structure_dim, generator=g)
+mu, logvar = torch.randn(5, structure_dim, generator=g).double(), 0.5 * torch.randn(5, structure_dim, generator=g).double()
 bool(torch.allclose(kl_term(mu, logvar), nasvec_kl(mu, logvar))), round(float(kl_term(mu, logvar)), 4)
 
 # %%
 # HIDDEN
 g = torch.Generator().manual_seed(seed + 1)
-mu, logvar, eps = torch.randn(3, 5, structure_dim, generator=g)
+mu, logvar, eps = torch.randn(3, 5, structure_dim, generator=g).double()
 z = reparameterise(mu, logvar, eps)
 bool(torch.allclose(z, mu + eps * (0.5 * logvar).exp())), round(float(z.sum()), 4)
 

@@ -116,14 +116,14 @@ def F(z, z_opt, q_z, q_opt, alpha, beta):
 # # BEGIN TESTS
 
 # %%
-(type(F(z_opt, z_opt, q["Z_opt"], q["Z_opt"], alpha, beta)).__name__, F(z_opt, z_opt, q["Z_opt"], q["Z_opt"], alpha, beta))
+(isinstance(float(F(z_opt, z_opt, q["Z_opt"], q["Z_opt"], alpha, beta)), float), round(float(F(z_opt, z_opt, q["Z_opt"], q["Z_opt"], alpha, beta)), 4))
 
 # %%
-(round(F(z_rand, z_opt, 0.5, 0.5, 1.0, 0.0), 4), round(F(z_rand, z_opt, 0.5, 0.5, 0.0, 1.0), 4))
+(round(float(F(z_rand, z_opt, 0.5, 0.5, 1.0, 0.0)), 4), round(float(F(z_rand, z_opt, 0.5, 0.5, 0.0, 1.0)), 4))
 
 # %%
 # HIDDEN
-[round(F(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta), 4) for k in ("copy", "near", "random")]
+[round(float(F(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta)), 4) for k in ("copy", "near", "random")]
 
 # %%
 # HIDDEN

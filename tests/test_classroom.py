@@ -93,13 +93,20 @@ def test_variants_in_range_and_reproducible(ids, salt):
     assert draws == [draw_variant(m, i, salt) for i in ids]
     for d in draws:
         assert 0 <= d["seed"] <= 999999 and 3 <= d["n"] <= 40 and 0.5 <= d["scale"] <= 2.0
-    assert len({d["seed"] for d in draws}) == len(ids)    # a collision has probability < 1e-4 here
+
+
+
+def test_variants_differ_between_students_and_salts():
+    m = read_master(TOY, "toy")
+    draws = {json.dumps(draw_variant(m, f"s{i}", salt)) for i in range(20) for salt in ("a", "b")}
+    assert len(draws) == 40
 
 
 def test_exercises_for_the_book():
     m = read_master(TOY, "toy")
     teacher, student = exercise_cells(m), exercise_cells(m, solutions=False)
-    assert sum(c.startswith(":::{exercise}") for c in teacher) == 2
+    assert sum(c.startswith("::::{exercise}") for c in teacher) == 2
+    assert "x = np.random.default_rng(seed)" in teacher[1] and "dropdown" in teacher[1]    # the setup, folded
     assert sum("{solution}" in c for c in teacher) == 2 and ":class: dropdown" in teacher[2]
     assert not any("{solution}" in c or "total += i" in c for c in student)
     assert "for i in range(1, k + 1):" in "\n".join(teacher)
@@ -109,6 +116,7 @@ def test_exercises_for_the_book():
 @pytest.mark.parametrize("text, message", [
     ("ident,name\na,A\n", "needs the columns 'id' and 'name'"),
     ("id,name\na,A\na,B\n", "line 3: id 'a' appears twice"),
+    ("id,name\nAnn,A\nann,B\n", "line 3: id 'ann' appears twice"),
     ("id,name\n../x,A\n", "line 2: id '../x' is not usable"),
     ("id,name\n", "no students"),
 ])
@@ -222,17 +230,50 @@ def test_grade_toy(toy_class, tmp_path):
     assert list(csv.DictReader(open(out)))[0].keys() == {"id", "name", "question", "score", "max_score", "reason"}
 
 
-def test_grade_missing_and_unreadable(toy_class, tmp_path):
+def test_grade_odd_submissions(toy_class, tmp_path):
+    """Unreadable, missing, stubborn (ignores the per-cell limit), stripped of its metadata, looping only when a
+    hidden test calls it: each is graded for what it answered, and no kernel outlives the grading."""
+    import psutil
+
     sub = tmp_path / "class"
     shutil.copytree(toy_class, sub, ignore=shutil.ignore_patterns("submissions"))
     (sub / "submissions").mkdir()
     (sub / "submissions" / "ann.ipynb").write_text("not json")
+    stubborn = _teacher(sub, "cy")
+    stubborn.cells.insert(6, nbformat.v4.new_code_cell(
+        "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n    except BaseException:\n        pass"))
+    _submit(sub, "cy", stubborn)
+    bare = _teacher(sub, "dee")
+    bare.metadata = {}
+    for cell in bare.cells:
+        cell.metadata.pop("tags", None)
+    _submit(sub, "dee", bare)
+    _submit(sub, "eve", _replace(_teacher(sub, "eve"), "total = 0", "total = 0\n    while k > 2:\n        pass"))
+    kernels = lambda: {p.pid for p in psutil.process_iter(["cmdline"]) if "ipykernel_launcher" in " ".join(p.info["cmdline"] or [])}  # noqa: E731
+    before = kernels()
     out = tmp_path / "scores.csv"
-    grade_class(sub / "submissions", out, jobs=2, progress=False)
+    grade_class(sub / "submissions", out, cell_timeout=4, timeout=40, jobs=2, progress=False)
     s = _scores(out)
     assert all(v[0] == 0 and "not a readable notebook" in v[2] for v in s["ann"].values())
     assert all(v[0] == 0 and v[2].startswith("missing") for v in s["bob"].values())
+    assert all(v[0] == 0 and "ran over 40 s" in v[2] for v in s["cy"].values())
+    assert s["dee"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}
+    assert s["eve"]["square_sum"][0] == 2 and s["eve"]["triangle"][0] == 1         # public passes, hidden stopped
+    assert "TimeoutError" in s["eve"]["triangle"][2]
     assert len(s) == 6
+    import time
+
+    time.sleep(1)
+    assert not kernels() - before, "a kernel outlived its grading"
+
+
+def test_assign_keeps_returned_work(toy_class, tmp_path):
+    sub = tmp_path / "class"
+    shutil.copytree(toy_class, sub)
+    (sub / "submissions" / "ann.ipynb").write_text("{}")
+    with pytest.raises(ClassroomError, match="holds 1 returned notebook"):
+        make_class("toy", sub / "roster.csv", sub, root=_toy_root(tmp_path / "root"), force=True)
+    assert (sub / "submissions" / "ann.ipynb").is_file()
 
 
 def test_grade_cli_errors(tmp_path, capsys):
@@ -240,6 +281,21 @@ def test_grade_cli_errors(tmp_path, capsys):
     assert cli(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "s.csv")]) == 1
     assert "no manifest.json" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def _hidden_cases(autograder: Path) -> dict:
+    """{question: [the code and expected output of each hidden case]} from an otter autograder zip."""
+    import zipfile
+
+    out = {}
+    with zipfile.ZipFile(autograder) as z:
+        for name in z.namelist():
+            if name.startswith("tests/") and name.endswith(".py"):
+                env: dict = {}
+                exec(z.read(name).decode(), env)          # noqa: S102 - otter's own OK-format test file
+                out[env["test"]["name"]] = [c["code"] for suite in env["test"]["suites"]
+                                            for c in suite["cases"] if c["hidden"]]
+    return out
 
 
 # --------------------------------------------------------------------------- the chapters' assignments
@@ -281,6 +337,10 @@ def test_chapter_class_set(chapter, tmp_path):
     for sid in ("s1", "s2"):
         code = _code(nbformat.read(out / "students" / sid / f"{chapter}.ipynb", as_version=4))
         assert not secret & {ln.strip() for ln in code.splitlines()}
+    expected = [_hidden_cases(out / "teacher" / sid / "autograder.zip") for sid in ("s1", "s2")]
+    assert expected[0].keys() == {q["name"] for q in man["questions"]}
+    for q, cases in expected[0].items():     # each question's hidden expectations were recomputed per student
+        assert cases != expected[1][q], f"question {q}: the hidden tests expect the same for both students"
     shutil.copy(out / "teacher" / "s1" / f"{chapter}.ipynb", out / "submissions" / "s1.ipynb")
     shutil.copy(out / "students" / "s2" / f"{chapter}.ipynb", out / "submissions" / "s2.ipynb")
     assert cli(["grade", str(out / "submissions"), "--out", str(tmp_path / "scores.csv"), "--quiet",

@@ -65,9 +65,9 @@ def read_roster(path: Path) -> list[dict]:
             if not _ID.match(sid):
                 raise ClassroomError(f"roster {path}, line {line}: id {sid!r} is not usable as a file name "
                                      "(letters, digits, '.', '_', '-')")
-            if sid in seen:
-                raise ClassroomError(f"roster {path}, line {line}: id {sid!r} appears twice")
-            seen.add(sid)
+            if sid.lower() in seen:   # Ann and ann would share a folder on macOS and Windows
+                raise ClassroomError(f"roster {path}, line {line}: id {sid!r} appears twice (ids ignore case)")
+            seen.add(sid.lower())
             students.append({"id": sid, "name": row["name"]})
     if not students:
         raise ClassroomError(f"roster {path}: no students")
@@ -154,6 +154,10 @@ def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = Non
     out = Path(out).resolve()
     if out.exists() and any(out.iterdir()) and not force:
         raise ClassroomError(f"{out} exists and is not empty; choose another folder or pass --force to replace it")
+    returned = [p.name for p in (out / "submissions").glob("*")] if (out / "submissions").is_dir() else []
+    if returned:
+        raise ClassroomError(f"{out}/submissions/ holds {len(returned)} returned notebook(s) ({returned[0]}, ...); "
+                             "move them away before making this class set again")
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     t0 = time.perf_counter()

@@ -12,6 +12,7 @@ others. Introduced on the teachers' page of the book.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,17 +27,17 @@ from ..parallel import pmap
 from ..utils import atomic_write
 
 COLUMNS = ("id", "name", "question", "score", "max_score", "reason")
-GUARD = """# nasvec grade: each cell below may run for at most {limit} s
+GUARD = """# nasvec grade: no cell below may run longer than {limit} s at a stretch
 import signal as _nasvec_signal
 
 def _nasvec_over_time(signum, frame):
-    raise TimeoutError("nasvec grade: this cell ran over {limit} s and was stopped")
+    raise TimeoutError("nasvec grade: ran over {limit} s and was stopped")
 
 _nasvec_signal.signal(_nasvec_signal.SIGALRM, _nasvec_over_time)
-get_ipython().events.register("pre_run_cell", lambda *_: _nasvec_signal.alarm({limit}))
-get_ipython().events.register("post_run_cell", lambda *_: _nasvec_signal.alarm(0))
+get_ipython().events.register(   # a repeating timer: a loop in a test case is stopped, and so is the next
+    "pre_run_cell", lambda *_: _nasvec_signal.setitimer(_nasvec_signal.ITIMER_REAL, {limit}, {limit}))
+get_ipython().events.register("post_run_cell", lambda *_: _nasvec_signal.setitimer(_nasvec_signal.ITIMER_REAL, 0))
 """
-
 
 def read_manifest(class_dir: Path) -> dict:
     path = Path(class_dir) / "manifest.json"
@@ -62,7 +63,7 @@ def find_submissions(sub_dir: Path, ids: list[str], chapter: str) -> tuple[dict,
     return found, extra
 
 
-def _prepare(path: Path, params: dict, limit: int):
+def _prepare(path: Path, params: dict, limit: int, chapter: str):
     """The submission with the student's parameters re-injected and the time guard as its first cell."""
     import nbformat
     from papermill.parameterize import parameterize_notebook
@@ -73,6 +74,8 @@ def _prepare(path: Path, params: dict, limit: int):
     except Exception as err:  # noqa: BLE001 - whatever the student returned
         raise ClassroomError(f"not a readable notebook: {type(err).__name__}: {str(err)[:160]}") from None
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata.setdefault("papermill", {})              # a notebook rebuilt by hand may have lost these
+    nb.metadata.setdefault("otter", {})["assignment_name"] = chapter
     for cell in nb.cells:
         cell.metadata.setdefault("tags", [])
     nb = parameterize_notebook(nb, params, kernel_name="python3", language="python")
@@ -81,14 +84,15 @@ def _prepare(path: Path, params: dict, limit: int):
 
 
 def _reason(output: str) -> str:
-    """One line from otter's output for a question: how many cases failed and what the first one got."""
+    """One line from otter's output for a question: how many cases failed and what the first one did (not the
+    test's code: a scores table shared with students must not reveal the hidden tests)."""
     failed = output.count("Test case failed")
     total = len(re.findall(r"^\s*\S+ - \d+ result:", output, flags=re.M)) or failed
     msg = f"{failed} of {total} test cases failed" if failed else "tests failed"
     m = re.search(r"Failed example:\n\s*(.+?)\n(.*?)(?=\n\s*\S+ - \d+ result:|\Z)", output, flags=re.S)
     if not m:
         return msg
-    example, rest = m.group(1).strip(), m.group(2)
+    rest = m.group(2)
     if "Exception raised:" in rest:
         lines = [ln.strip() for ln in rest.splitlines() if ln.strip()]
         got = "raised " + lines[-1]
@@ -97,17 +101,18 @@ def _reason(output: str) -> str:
     else:
         after = rest.split("Got:", 1)[-1].strip().splitlines()
         got = "gave " + (after[0].strip() if after else "?")
-    return f"{msg}; first: {example[:80]} {got[:120]}"
+    return f"{msg}; the first {got[:140]}"
 
 
 def _run_otter(nb_path: Path, autograder: Path, out_dir: Path, timeout: int) -> tuple[dict | None, str]:
     cmd = [sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(out_dir), "--no-logo", str(nb_path)]
+    env = {**os.environ, "TMPDIR": str(out_dir)}       # otter's own temporary copies go where we clean up
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=out_dir, start_new_session=True)
+                            cwd=out_dir, env=env, start_new_session=True)
     try:
         log, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_tree(proc.pid)
         proc.communicate()
         return None, f"the notebook ran over {timeout} s and was stopped"
     res = out_dir / "results.json"
@@ -117,40 +122,62 @@ def _run_otter(nb_path: Path, autograder: Path, out_dir: Path, timeout: int) -> 
     return json.loads(res.read_text()), ""
 
 
+def _kill_tree(pid: int) -> None:
+    """Kill ``otter run`` and everything it started (the kernel runs in a session of its own)."""
+    import psutil
+
+    try:
+        procs = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        procs = []
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _grade_one(task: dict) -> list[dict]:
-    """The rows of one student (a :func:`nasvec.parallel.pmap` task); never raises for a bad submission."""
+    """The rows of one student (a :func:`nasvec.parallel.pmap` task); any failure is the submission's zero."""
+    try:
+        return _grade_submission(task)
+    except Exception as err:  # noqa: BLE001 - one odd submission never stops the class's grading
+        return _rows(task, {}, f"could not be graded: {type(err).__name__}: {str(err)[:160]}")
+
+
+def _rows(task: dict, scores: dict, why: str) -> list[dict]:
+    out = []
+    for q in task["questions"]:
+        score, reason = scores.get(q["name"], (0.0, why))
+        out.append({"id": task["id"], "name": task["name"], "question": q["name"], "score": score,
+                    "max_score": q["points"], "reason": reason})
+    return out
+
+
+def _grade_submission(task: dict) -> list[dict]:
     questions = task["questions"]
-
-    def rows(scores: dict, why: str) -> list[dict]:
-        out = []
-        for q in questions:
-            score, reason = scores.get(q["name"], (0.0, why))
-            out.append({"id": task["id"], "name": task["name"], "question": q["name"], "score": score,
-                        "max_score": q["points"], "reason": reason})
-        return out
-
     if task["submission"] is None:
-        return rows({}, f"missing: no {task['id']}.ipynb in submissions/")
+        return _rows(task, {}, f"missing: no {task['id']}.ipynb in submissions/")
     with tempfile.TemporaryDirectory(prefix="nasvec-grade-") as tmp:
         tmp = Path(tmp)
         try:
-            nb = _prepare(Path(task["submission"]), task["params"], task["cell_timeout"])
+            nb = _prepare(Path(task["submission"]), task["params"], task["cell_timeout"], task["chapter"])
         except ClassroomError as err:
-            return rows({}, str(err))
+            return _rows(task, {}, str(err))
         import nbformat
 
         nb_path = tmp / f"{task['chapter']}.ipynb"
         nbformat.write(nb, nb_path)
         results, why = _run_otter(nb_path, Path(task["autograder"]), tmp, task["timeout"])
     if results is None:
-        return rows({}, why)
+        return _rows(task, {}, why)
     scores = {}
     for t in results.get("tests", []):
         if t.get("name") in {q["name"] for q in questions}:
             score = float(t.get("score") or 0.0)
             full = score >= float(t.get("max_score") or 0.0)
             scores[t["name"]] = (score, "" if full else _reason(t.get("output", "")))
-    return rows(scores, "no result from the grader for this question")
+    return _rows(task, scores, "no result from the grader for this question")
 
 
 def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = None, cell_timeout: int = 120,

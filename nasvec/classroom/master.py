@@ -32,6 +32,7 @@ class Question:
     solution: str                       # the reference solution's code, otter's markers removed
     public: int = 0                     # number of public test cases
     hidden: int = 0                     # number of hidden test cases
+    given: str = ""                     # code cells of the question outside its solution and tests
 
     @property
     def title(self) -> str:
@@ -47,6 +48,7 @@ class Master:
     variants: dict                      # name -> {kind: args}
     defaults: dict                      # the parameters cell's values
     questions: list[Question] = field(default_factory=list)
+    setup: list = field(default_factory=list)   # (cell type, source) outside the questions, title and parameters
 
     @property
     def points(self) -> float:
@@ -93,7 +95,7 @@ def read_master(path: Path, chapter: str | None = None) -> Master:
         raise ClassroomError(f"{path}: the {VARIANTS_MARK} cell must draw 'seed'")
     if missing:
         raise ClassroomError(f"{path}: variant(s) {', '.join(missing)} not set in the parameters cell")
-    master = Master(chapter or path.stem, path, nb, variants, defaults, _questions(nb, path))
+    master = Master(chapter or path.stem, path, nb, variants, defaults, _questions(nb, path), _setup(nb))
     if not 1 <= len(master.questions) <= 6:
         raise ClassroomError(f"{path}: {len(master.questions)} questions; a master has 1 to 6")
     return master
@@ -180,6 +182,22 @@ def _questions(nb, path: Path) -> list[Question]:
     return out
 
 
+def _setup(nb) -> list:
+    """The cells a student runs that belong to no question (the title, parameters and variants excepted)."""
+    out, depth, titled = [], 0, False
+    for cell in nb.cells:
+        mark = _marker(cell)
+        depth += mark == "BEGIN QUESTION"
+        depth -= mark == "END QUESTION"
+        if depth or cell.cell_type == "raw" or "parameters" in cell.metadata.get("tags", []) or not cell.source.strip():
+            continue
+        if cell.cell_type == "markdown" and not titled:
+            titled = True                   # the assignment's title and introduction: the chapter is the context
+            continue
+        out.append((cell.cell_type, cell.source))
+    return out
+
+
 def _question_config(source: str, path: Path, i: int) -> Question:
     try:
         cfg = yaml.safe_load(source.split("\n", 1)[1]) if "\n" in source else None
@@ -205,6 +223,8 @@ def _add_cell(q: Question, block: str | None, cell) -> None:
         q.public += not hidden
     elif block is None and cell.cell_type == "markdown":
         q.prompt = (q.prompt + "\n\n" + cell.source).strip()
+    elif block is None and cell.cell_type == "code":
+        q.given = (q.given + "\n\n" + cell.source).strip()
 
 
 def _check_question(q: Question, path: Path, seen: set) -> None:
@@ -221,6 +241,11 @@ def _check_question(q: Question, path: Path, seen: set) -> None:
 
 
 # --------------------------------------------------------------------------- the book's exercises
+def _demote(markdown: str) -> str:
+    """Markdown headings as bold lines: a heading inside an admonition would break the page's outline."""
+    return re.sub(r"^#+\s*(.+)$", r"**\1**", markdown.strip(), flags=re.M)
+
+
 def exercise_cells(master: Master, solutions: bool = True) -> list[str]:
     """Markdown sources of the chapter's *Exercises* section (sphinx-exercise directives).
 
@@ -232,11 +257,18 @@ def exercise_cells(master: Master, solutions: bool = True) -> list[str]:
              f"(`nasvec assign {ch}`; see *For teachers*). In the assignment each student works on "
              f"their own variant; here the defaults are used: "
              + ", ".join(f"`{k} = {master.defaults[k]!r}`" for k in master.variants) + "."]
+    if master.setup:
+        body = "\n\n".join(f"```python\n{src.strip()}\n```" if kind == "code" else _demote(src)
+                           for kind, src in master.setup)
+        cells.append("::::{admonition} The assignment's setup: the names the exercises use\n:class: dropdown\n\n"
+                     f"{body}\n::::")
     for q in master.questions:
         label = f"ex-{ch}-{q.name}".replace("_", "-")
         prompt = re.sub(r"^\*\*(.+?)\*\*\s*", "", q.prompt.strip(), count=1)
+        if q.given:
+            prompt += f"\n\n```python\n{q.given}\n```"
         pts = f"{q.points:g} point{'s' if q.points != 1 else ''}"
-        cells.append(f":::{{exercise}} {q.title} ({pts})\n:label: {label}\n\n{prompt}\n:::")
+        cells.append(f"::::{{exercise}} {q.title} ({pts})\n:label: {label}\n\n{prompt}\n::::")
         if solutions:
             cells.append(f"::::{{solution}} {label}\n:class: dropdown\n\n```python\n{q.solution}\n```\n::::")
     return cells
