@@ -19,6 +19,7 @@ half-made class set. Introduced on the teachers' page of the book.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import io
 import json
@@ -96,7 +97,7 @@ def solution_lines(nb) -> set[str]:
 def _master_notebook(master: Master):
     import nbformat
 
-    nb = nbformat.from_dict(json.loads(nbformat.writes(master.notebook)))
+    nb = copy.deepcopy(master.notebook)
     nb.cells.insert(0, nbformat.v4.new_raw_cell(_CONFIG.format(chapter=master.chapter)))
     return nb
 
