@@ -163,4 +163,5 @@ def times_sentence(demo: dict, times, class_size: int = 30) -> str:
             f"on this machine. At "
             f"these rates a class of {class_size} takes about {class_size * a / n / 60:.1f} min to make and "
             f"{class_size * g / n / 60:.1f} min to grade (an extrapolation from the per-student times; a "
-            f"chapter with a slower assignment costs its extra run time twice, see the table).")
+            f"chapter with a slower assignment costs its extra run time twice"
+            + (", see the table)." if len(times) > 2 else "; the standard profile times every chapter's)."))
