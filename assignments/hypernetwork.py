@@ -41,8 +41,8 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from nasvec.search import HyperNet, SLIDES_OPS, cost as nasvec_cost, default_references, make_op, to_simplex
-from nasvec.search.space import MixedOp, count_params
+from nasvec.dnas import HyperNet, SLIDES_OPS, cost as nasvec_cost, default_references, make_op, to_simplex
+from nasvec.dnas.cells import MixedOp, count_params
 
 torch.set_num_threads(1)
 OPS = SLIDES_OPS            # ("max_pool_3x3", "skip_connect", "conv_3x3"): s = (pool, identity, conv)
@@ -86,7 +86,7 @@ print(f"s = {s.tolist()}, channels = {channels}, bandwidth = {bandwidth}")
 # 2. `cost(gamma, s)`: `gamma` an array `(E, k)` (one row per edge), `s` an array `(k,)`; return
 #    $\mathrm{Cost}(\gamma; s)$ as a float.
 # 3. `param_complexity(channels, stride)`: the complexity vector that penalises each op of `OPS`
-#    by its number of parameters, built with `nasvec.search.make_op(name, channels, stride)` (the
+#    by its number of parameters, built with `nasvec.dnas.make_op(name, channels, stride)` (the
 #    defaults otherwise): return a NumPy array `(3,)`, the parameter counts divided by their sum.
 #    (Why does it make no sense for `stride=1`? On a reduction edge, `stride=2`, the identity is a
 #    factorised reduction with parameters.)
@@ -222,7 +222,7 @@ print(np.round(np.asarray(hyper_weights(s, s_ref, bandwidth), dtype=np.float64),
 
 # %%
 # HIDDEN
-from nasvec.search import simplex_grid
+from nasvec.dnas import simplex_grid
 _hn = HyperNet(3, bandwidth=bandwidth, shape=(n_edges,))
 with torch.no_grad():
     _w = _hn.weights(simplex_grid(3, 10)).double()

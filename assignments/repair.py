@@ -39,9 +39,9 @@ import torch
 
 import nasvec
 from nasvec.experiments.repair import reference_graphs
-from nasvec.repair.arrays import decode_edges
-from nasvec.repair.damage import damage, kept
-from nasvec.repair.emit import reaching
+from nasvec.repair_rules.arrays import decode_edges
+from nasvec.repair_rules.damage import damage, kept
+from nasvec.repair_rules.emit import reaching
 
 torch.set_num_threads(1)
 rng = np.random.default_rng(seed)
@@ -190,7 +190,7 @@ all(a == reaching(ins, len(ins)) for a, ins in zip(answers, cases)), sum(map(sum
 #
 # The setup below builds `network` (a reference CNN of `nasvec.data.reference`, 32×32 RGB input, 10
 # classes) as a graph `original` and its vector representation `arrays = nasvec.encode(original)`;
-# `arrays.edge_index` is its `[2, E]` edge list. `nasvec.repair.damage.damage(g, k, kind, seed)` damages
+# `arrays.edge_index` is its `[2, E]` edge list. `nasvec.repair_rules.damage.damage(g, k, kind, seed)` damages
 # `k` per cent of the entries of every array; `nasvec.repair(v, input_shape=shape, num_classes=10)`
 # repairs it.
 

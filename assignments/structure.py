@@ -36,8 +36,8 @@ noise = 0.2
 import numpy as np
 import torch
 
-from nasvec.structure.masked import ACTIVATIONS, FitConfig, Structure, align, fit_score, mask_penalty, quality, random_structure
-from nasvec.structure.tasks import TaskSpec, make_task
+from nasvec.subsample.masked import ACTIVATIONS, FitConfig, Structure, align, fit_score, mask_penalty, quality, random_structure
+from nasvec.subsample.tasks import TaskSpec, make_task
 
 torch.manual_seed(seed)
 torch.set_num_threads(1)
@@ -83,7 +83,7 @@ for name, z in zs.items():
 # points: 2
 
 # %% [markdown]
-# **The proximity $F$.** A structure `z` (a `nasvec.structure.masked.Structure`) has boolean masks
+# **The proximity $F$.** A structure `z` (a `nasvec.subsample.masked.Structure`) has boolean masks
 # `z.v1` (inputs $\times$ hidden) and `z.v2` (hidden $\times$ outputs) and activations `z.a1`, `z.a2`.
 # The paper's proximity of $Z$ to the optimal $Z_{opt}$ is
 #
@@ -127,7 +127,7 @@ def F(z, z_opt, q_z, q_opt, alpha, beta):
 
 # %%
 # HIDDEN
-from nasvec.structure.masked import proximity
+from nasvec.subsample.masked import proximity
 bool(np.allclose([F(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs],
                  [proximity(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs]))
 
@@ -272,7 +272,7 @@ vote([subs[0]], k1, k2) == subs[0]
 
 # %%
 # HIDDEN
-from nasvec.structure.meta import from_scores
+from nasvec.subsample.meta import from_scores
 def nasvec_vote(zs):
     na = len(ACTIVATIONS)
     return from_scores(np.mean([z.v1 for z in zs], 0), np.mean([np.eye(na)[z.a1] for z in zs], 0),

@@ -5,8 +5,8 @@
 Every reference network (:mod:`nasvec.data.reference`, 32x32 RGB input) and a seeded sample of ``--zoo`` CNN-zoo
 graphs of at most 600 nodes (each at its own input shape) is encoded; ``k`` per cent of the entries of each array
 are damaged (NaN, inf, huge, random ids, mixed; or k per cent of the edges flipped) for k in 0.5 .. 50, and
-Gaussian noise is added to every entry (:mod:`nasvec.repair.damage`); each is repaired for its own input shape
-(:func:`nasvec.repair.repair`, 10 classes). Prints, per kind and k, the nodes, edges and attributes kept and the
+Gaussian noise is added to every entry (:mod:`nasvec.repair_rules.damage`); each is repaired for its own input shape
+(:func:`nasvec.repair_rules.repair`, 10 classes). Prints, per kind and k, the nodes, edges and attributes kept and the
 edit distance (mean over seeds, then mean and worst over networks), validity, the issue's targets, and the time
 per repair on the arbitrary decoder outputs of ``benchmarks/repair.py`` against the 0.93 ms measured before
 minimal repair. ``--run N`` also runs N repaired networks forward and backward in torch.
@@ -40,7 +40,7 @@ def zoo_sample(n: int, seed: int = 0, max_nodes: int = 600) -> dict:
 def repair_time(n: int = 2000, seed: int = 0) -> float:
     """Mean ms per repair of ``n`` arbitrary decoder outputs of 1-30 nodes (as benchmarks/repair.py draws them)."""
     from nasvec.experiments.repair import DECODER_KINDS, random_decoder_output
-    from nasvec.repair import repair
+    from nasvec.repair_rules import repair
 
     rng = np.random.default_rng(seed)
     outs = [random_decoder_output(rng, DECODER_KINDS[k % len(DECODER_KINDS)], int(rng.integers(1, 31)))
@@ -62,8 +62,8 @@ def main(argv=None) -> int:
 
     from nasvec import to_torch
     from nasvec.experiments.repair import damage_study, damage_summary, reference_graphs
-    from nasvec.repair import repair
-    from nasvec.repair.damage import damage
+    from nasvec.repair_rules import repair
+    from nasvec.repair_rules.damage import damage
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()

@@ -52,7 +52,9 @@ def imports_of(name: str, path: Path, known: dict) -> set[str]:
                 mod = ".".join(base + ([node.module] if node.module else []))
             else:
                 mod = node.module or ""
-            targets = [mod] + [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in known]
+            subs = [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in known]
+            # ``from . import emit, passes``: the dependency is on the submodules, not on the package's __init__
+            targets = subs if subs and len(subs) == len(node.names) else [mod] + subs
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
             if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 targets = [node.args[0].value]

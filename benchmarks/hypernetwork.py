@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nasvec.data import load_images  # noqa: E402
-from nasvec.search import FixedAlpha, HyperNet, SuperNet, search  # noqa: E402
+from nasvec.dnas import FixedAlpha, HyperNet, SuperNet, differentiable_search  # noqa: E402
 
 
 def main():
@@ -45,7 +45,7 @@ def main():
     for _ in range(args.blocks):
         for k, arch in runs.items():
             w0, c0 = time.perf_counter(), time.process_time()
-            search(nets[k], arch, images.x_train, images.y_train, 1, s=None if k == "hypernetwork" else [1 / 3] * 3,
+            differentiable_search(nets[k], arch, images.x_train, images.y_train, 1, s=None if k == "hypernetwork" else [1 / 3] * 3,
                    progress=False)
             wall[k].append(time.perf_counter() - w0)
             cpu[k].append(time.process_time() - c0)

@@ -20,7 +20,7 @@ def _train(item):
     import torch
 
     from nasvec.experiments.hypernetwork import TRAINING
-    from nasvec.search import NetConfig, Network, SLIDES_OPS, derive
+    from nasvec.dnas import NetConfig, Network, SLIDES_OPS, derive
     from nasvec.train import accuracy, fit
 
     images, epochs, seed = item

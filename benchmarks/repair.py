@@ -4,7 +4,7 @@
 
 Repairs ``n`` arbitrary decoder outputs (the five kinds of :func:`nasvec.experiments.repair.random_decoder_output`,
 in turn; sizes mostly 1-30 nodes, 1 % with 100-500 nodes) plus ``big`` outputs of 1000-3000 nodes;
-checks every result with :func:`nasvec.repair.problem` (validate, shape inference, to_torch support,
+checks every result with :func:`nasvec.repair_rules.problem` (validate, shape inference, to_torch support,
 at batch 1 and 3) and runs every result (or a seeded sample of ``--sample`` of them, for a quicker
 look) in onnxruntime (``to_onnx`` with the full checker) and as ``to_torch`` (forward and backward at
 batch 3). The outputs go in chunks through :func:`nasvec.parallel.pmap` (serial, or Ray with ``--backend ray``),
@@ -28,7 +28,7 @@ def _chunk(item) -> dict:
 
     from nasvec import to_onnx, to_torch
     from nasvec.experiments.repair import DECODER_KINDS, random_decoder_output
-    from nasvec.repair import problem, repair
+    from nasvec.repair_rules import problem, repair
 
     k0, k1, n_small_total, seed, run_share = item
     torch.set_num_threads(1)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from nasvec.structure.masked import FitConfig, random_structure, train
+from nasvec.subsample.masked import FitConfig, random_structure, train
 
 
 def main():

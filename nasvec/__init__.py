@@ -7,7 +7,7 @@ below it, and never in a circle (``tests/test_layers.py`` checks both)::
     book/          the book: pipeline, report, plots, command line   (only notebooks and the CLI use it)
     classroom/     assignments per student and their grading (otter-grader): nasvec assign, nasvec grade
     experiments/   chapter glue: one module per chapter, the tables and studies its notebook calls
-    compress/ repair/ search/ structure/ strategies/   the methods (chapters 2-7); none imports another
+    compress/ repair_rules/ dnas/ subsample/ strategies/   the methods (chapters 2-7); none imports another
     train          the one training loop, and the classifier trainer built on it
     data/          image data and splits, ENAS architectures, reference CNNs, the CNN zoo
     io/            ONNX and torch, in and out of the graph representation
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 LAYERS = (
     ("errors",), ("utils",), ("config",), ("cache",), ("parallel",),
     ("graph",), ("io",), ("data",), ("train",),
-    ("compress", "repair", "search", "structure", "strategies"),
+    ("compress", "repair_rules", "dnas", "subsample", "strategies"),
     ("experiments",),
     ("classroom",),
     ("book",),
@@ -59,13 +59,13 @@ _EXPORTS = {
     "DVAE": "nasvec.compress.dvae",
     "DVAEEMB": "nasvec.compress.dvae",
     "CompressorConfig": "nasvec.compress.registry",
-    "repair": "nasvec.repair",
-    "relaxed_mean": "nasvec.search.gumbel",
-    "exact_mean": "nasvec.search.gumbel",
-    "vertex_expectation": "nasvec.search.gumbel",
-    "HyperNet": "nasvec.search.hyper",
-    "SuperNet": "nasvec.search.space",
-    "Genotype": "nasvec.search.space",
+    "repair": "nasvec.repair_rules.engine",
+    "relaxed_mean": "nasvec.dnas.gumbel",
+    "exact_mean": "nasvec.dnas.gumbel",
+    "vertex_expectation": "nasvec.dnas.gumbel",
+    "HyperNet": "nasvec.dnas.hyper",
+    "SuperNet": "nasvec.dnas.cells",
+    "Genotype": "nasvec.dnas.cells",
     "SearchError": "nasvec.errors",
 }
 

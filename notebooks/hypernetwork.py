@@ -29,7 +29,7 @@
 #   + \kappa\, \mathrm{Cost}(\bar\gamma(s); s) \Big] \to \min_{w, a},$$
 #
 # so that every $s$ yields an architecture without another search. This chapter implements the
-# method (`nasvec.search`), reproduces the slides' table for four complexity vectors, maps the whole
+# method (`nasvec.dnas`), reproduces the slides' table for four complexity vectors, maps the whole
 # family over the simplex, compares one hypernetwork run with separate fixed-$s$ searches, and
 # builds $s$ from latencies measured on this machine.
 
@@ -59,7 +59,7 @@ from nasvec import data, seed_everything
 from nasvec.book import Report
 from nasvec.book.plots import hypernetwork as figures
 from nasvec.experiments import hypernetwork as chapter, hypernetwork_seeds as seeds_chapter
-from nasvec.search import NetConfig, SearchConfig, derive, simplex_grid
+from nasvec.dnas import NetConfig, SearchConfig, derive, simplex_grid
 
 seed_everything(seed)
 torch.set_num_threads(threads)
@@ -101,13 +101,13 @@ print(f"{images.spec['data']}: {len(images.y_train)} training and {len(images.y_
 # inputs per node" is `rule="top2"`).
 
 # %%
-rep.table(study.settings(), "settings")
+rep.table(chapter.settings(study), "settings")
 
 # %% [markdown]
 # ## One hypernetwork search
 
 # %%
-hyper, hyper_run, hyper_cached = study.search()
+hyper, hyper_run, hyper_cached = study.run_search()
 rep.figure(figures.search_curves(pd.DataFrame(hyper_run["history"])), "search_curves")
 print(f"search: {study.search_cfg.epochs} epochs, {'loaded from the cache' if hyper_cached else 'run now'}")
 
@@ -123,7 +123,7 @@ print(f"search: {study.search_cfg.epochs} epochs, {'loaded from the cache' if hy
 POINTS = chapter.POINTS
 geno = dict(zip(POINTS, study.family(hyper, list(POINTS.values()))))
 res = dict(zip(POINTS, study.train(list(geno.values()))))
-rep.table(study.slides_table(geno, res), "slides_table", float_format="%.2f")
+rep.table(chapter.slides_table(study, geno, res), "slides_table", float_format="%.2f")
 
 # %% [markdown]
 # The counts compare directly (28 edges in both); accuracy and parameters only roughly: the slides
@@ -166,7 +166,8 @@ rep.table(seeds_chapter.slides_spread_page(spread), "slides_table_seeds_page")
 
 # %%
 grid_geno = study.family(hyper, grid)
-fam = study.family_table(grid, grid_geno, study.train(grid_geno))
+grid_res = study.train(grid_geno)
+fam = chapter.family_table(study, grid, grid_geno, grid_res)
 rep.table(fam, "family", float_format="%.4g")
 print(f"{len(grid)} grid points, {len(set(grid_geno))} distinct architectures")
 
@@ -207,7 +208,7 @@ rep.note(seeds_chapter.spread_line(spread, fam_seeds).capitalize() + ".")
 fixed = chapter.fixed_searches(study, POINTS)
 fixed_geno = {name: derive(arch(None), study.ops) for name, (arch, _, _) in fixed.items()}
 fixed_res = dict(zip(POINTS, study.train(list(fixed_geno.values()))))
-rep.table(study.comparison(geno, res, fixed_geno, fixed_res), "hyper_vs_fixed", float_format="%.2f")
+rep.table(chapter.comparison(study, geno, res, fixed_geno, fixed_res), "hyper_vs_fixed", float_format="%.2f")
 
 # %%
 times, line = chapter.search_timing(hyper_run, hyper_cached, fixed)
@@ -223,9 +224,9 @@ print(line)
 # smoothness limits how far the architecture follows $s$. Only the op counts are compared (no training).
 
 # %%
-sharp, sharp_run, sharp_cached = study.search(bandwidth=sharp_bandwidth)
+sharp, sharp_run, sharp_cached = study.run_search(bandwidth=sharp_bandwidth)
 sharp_geno = dict(zip(POINTS, study.family(sharp, list(POINTS.values()))))
-rep.table(study.bandwidth_counts(geno, sharp_geno, fixed_geno, sharp_bandwidth), "bandwidth_counts")
+rep.table(chapter.bandwidth_counts(study, geno, sharp_geno, fixed_geno, sharp_bandwidth), "bandwidth_counts")
 
 # %% [markdown]
 # ## Costs measured on this machine
@@ -244,11 +245,11 @@ rep.table(study.bandwidth_counts(geno, sharp_geno, fixed_geno, sharp_bandwidth),
 # pooling most — which is what "control on the target device" has to pick up.
 
 # %%
-meas = study.op_costs(latency_batch, latency_repeats, seed=seed)
+meas = chapter.op_costs(study, latency_batch, latency_repeats, seed=seed)
 rep.table(meas, "op_costs_timing", float_format="%.4g")
 
 # %%
-lat = study.device_table(hyper, meas, latency_batch, latency_repeats, latency_rounds)
+lat, lat_res = chapter.device_table(study, hyper, meas, latency_batch, latency_repeats, latency_rounds)
 rep.table(lat, "device_timing", float_format="%.4g")
 
 # %%
@@ -262,7 +263,8 @@ bw = study.search_cfg.bandwidth
 runs = {"hypernetwork search": (hyper_run, hyper_cached),
         f"hypernetwork search, bandwidth {sharp_bandwidth:g}": (sharp_run, sharp_cached),
         **{f"fixed-s search {n}": (r, c) for n, (_, r, c) in fixed.items()}}
-rep.table(study.provenance(runs), "provenance_timing", float_format="%.3g")
+trainings = [list(res.values()), grid_res, list(fixed_res.values()), lat_res]
+rep.table(chapter.provenance(study, runs, trainings), "provenance_timing", float_format="%.3g")
 
 # %% [markdown]
 # ## What the runs show

@@ -18,7 +18,7 @@
 # and trains. A decoder is free to emit an op id outside the vocabulary, a cycle, a node nobody reads,
 # an `Add` with one operand, a 40×40 kernel on a 7×7 map or a `Gemm` reading a 4-D tensor. The paper
 # says that rules repair such graphs but does not list them; this chapter designs them
-# (`nasvec.repair`), tests them on garbage and on the decodes of an attribute-aware compressor, and
+# (`nasvec.repair_rules`, the function `nasvec.repair`), tests them on garbage and on the decodes of an attribute-aware compressor, and
 # redoes the paper's Table 2: ResNet18 and AlexNet trained from scratch as originally written, after
 # graph → vectors → graph, and after compression and repair.
 
@@ -62,7 +62,7 @@ rep = Report("repair")
 # `repair(v)` first tries the exact decode: if the arrays decode to a graph that validates, whose
 # shapes infer for the input shape and that `to_torch` supports, that graph is returned unchanged
 # (so `repair(encode(g)) == g` for every network that runs). Otherwise the rules below run in this
-# order; each is a named function of the package `nasvec/repair/` with a test in `tests/test_repair.py` that shows
+# order; each is a named function of the package `nasvec/repair_rules/` with a test in `tests/test_repair.py` that shows
 # the defect it fixes. Nothing is random, so repair is deterministic, and every pass is linear in
 # nodes and edges. A repaired CNN never mixes the batch axis (Flatten axis 1, Concat/Slice/
 # ReduceMean/Pad/Softmax leave axis 0 alone, Gemm never transposes its input), so it trains with any
@@ -111,7 +111,7 @@ rep.table(firing, "rule_firing")
 # the rules restore a damaged value from what the rest of the decode implies, reconnect rather than drop,
 # and fix a shape clash on the offending branch (the rule table above states the order of preference).
 # To measure it, real CNNs (`damage_networks`, 32×32 RGB input) are encoded and `damage_ks` per cent
-# of the entries of each array damaged (`nasvec.repair.damage`): NaN, ±inf, ±1e9, random ids (a
+# of the entries of each array damaged (`nasvec.repair_rules.damage`): NaN, ±inf, ±1e9, random ids (a
 # different op, a rewired edge, a wrong small integer), a mix of these, or edges flipped; and Gaussian
 # noise (deviation 0.25) on every entry. Each is repaired for its own input shape. The table gives the
 # shares of the original nodes, edges and attribute values kept (nodes aligned in topological order, the

@@ -26,7 +26,7 @@
 # structure $Z = \{V_1, \vec\alpha_1, V_2, \vec\alpha_2\}$: binary masks $V_k = [W_k \ne 0]$ and one
 # activation per neuron, chosen from a class (here identity, ReLU, tanh, sigmoid). $K(Z)$ is the
 # number of active connections (the paper says "active neurons" but counts non-zero weights).
-# A masked network $f_Z$ is trained with its masks fixed (`nasvec.structure.masked`).
+# A masked network $f_Z$ is trained with its masks fixed (`nasvec.subsample.masked`).
 #
 # **Quality and proximity.** $\mathfrak L(Z) = L(y, f_Z(X)) + g(K)$ with $g(K) = C\,K$ and $L$ the
 # error rate (the paper names accuracy; we use $1 -$ accuracy so that lower is better), measured on
@@ -42,7 +42,7 @@
 # trained on the pairs $(D_j, Z_j)$ predicts $Z$ for the whole data set.
 #
 # **What the paper leaves open, and what this chapter chooses.**
-# * *The meta-model.* Not specified. We run four, from none to learned (`nasvec.structure.meta`):
+# * *The meta-model.* Not specified. We run four, from none to learned (`nasvec.subsample.meta`):
 #   *best subsample* (the best $Z_j$ as it is), *vote* (per connection, the share of the $Z_j$ that
 #   hold it; the most voted, as many as the search's share gives), *extrapolate* (that vote share
 #   fitted linearly in $\log m$ over the sizes up to $m$ and read off at the whole set's size) and
@@ -66,7 +66,7 @@
 # %% tags=["parameters"]
 profile = "quick"          # which profile produced this page (set by `nasvec book`)
 seeds = [0, 1, 2, 3, 4]
-tasks = [                  # each a nasvec.structure.tasks.TaskSpec
+tasks = [                  # each a nasvec.subsample.tasks.TaskSpec
     {"name": "planted-binary", "source": "planted", "features": 10, "n_train": 600, "n_val": 200, "n_test": 600},
     {"name": "digits-binary", "source": "digits", "classes": [3, 8], "features": 10, "n_train": 200, "n_val": 60,
      "n_test": 95},

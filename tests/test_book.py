@@ -262,14 +262,14 @@ def test_site_sync_stamps_changed_pages_so_sphinx_rebuilds_them(tmp_path):
     import os
     import time
 
-    from nasvec.book.pipeline import _sync_tree
+    from nasvec.book.pipeline import sync_tree
 
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()
     (src / "a.ipynb").write_text("standard")
     os.utime(src / "a.ipynb", (946684800, 946684800))   # 2000-01-01
-    _sync_tree(src, dst)
+    sync_tree(src, dst)
     assert (dst / "a.ipynb").read_text() == "standard" and (dst / "a.ipynb").stat().st_mtime > time.time() - 600
     os.utime(dst / "a.ipynb", (946684800, 946684800))
-    _sync_tree(src, dst)   # unchanged content: left alone
+    sync_tree(src, dst)   # unchanged content: left alone
     assert (dst / "a.ipynb").stat().st_mtime == 946684800

@@ -17,7 +17,7 @@ from nasvec.book.cli import main as cli
 from nasvec.classroom.assign import make_class, read_roster, solution_lines
 from nasvec.classroom.grade import grade_class
 from nasvec.classroom.master import draw_variant, exercise_cells, read_master
-from nasvec.classroom.report import class_demo
+from nasvec.classroom.page import class_demo
 from nasvec.errors import ClassroomError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from nasvec.compress.base import fit
 from nasvec.errors import CompressError, ConfigError
 from nasvec.experiments.repair import prior_validity
 from nasvec.graph.vocab import OPS
-from nasvec.repair import problem, repair
+from nasvec.repair_rules import problem, repair
 
 SHAPE = (1, 1, 12, 12)
 

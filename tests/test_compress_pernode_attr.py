@@ -62,7 +62,7 @@ def test_a_trained_model_gives_its_graph_back_exactly():
     fit(m, NodeBatch.from_graphs([g], codec, cfg.window), cfg.epochs, batch_size=len(g), lr=cfg.lr, progress=False)
     r = reconstruction_report(m, [g])
     assert r["per_network"]["everything"] == 1.0 and r["per_node"]["everything"] == 1.0
-    from nasvec.repair import repair
+    from nasvec.repair_rules import repair
     from nasvec.graph.distance import edit_distance
     # valid as decoded: repair keeps it (a dense adjacency does not hold the order of an op's inputs)
     assert edit_distance(g, repair(compress_graph(m, g), input_shape=(1, 1, 8, 8))).total == 0
@@ -79,5 +79,5 @@ def test_reports_are_shares_and_untrained_decodes_repair(case):
     for part in ("op", "row", "attributes", "everything"):
         assert 0 <= r["per_node"][part] <= 1 and r["per_network"][part] in (0.0, 1.0)
     assert r["per_node"]["everything"] <= min(r["per_node"][p] for p in ("op", "row", "attributes"))
-    from nasvec.repair import problem, repair
+    from nasvec.repair_rules import problem, repair
     assert problem(repair(compress_graph(m, g), input_shape=shape), shape) is None

@@ -398,7 +398,7 @@ def test_op_cases_cover_the_vocabulary():
 def test_the_wrong_type_is_one_named_error(bad):
     from nasvec import GraphError, decode, encode, to_onnx, to_torch
     from nasvec.errors import RepairError
-    from nasvec.repair import repair
+    from nasvec.repair_rules import repair
 
     with pytest.raises(GraphError, match="decode: expected a VectorRep"):
         decode(bad)

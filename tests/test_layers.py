@@ -39,10 +39,10 @@ def test_no_import_against_the_layers(graph):
 def test_the_checks_find_what_they_look_for():
     """The walker sees function-level, relative and importlib imports, and flags circles and upward arrows."""
     fake = {"nasvec.graph.core": {"nasvec.graph.vocab"}, "nasvec.graph.vocab": {"nasvec.graph.core"},
-            "nasvec.repair.x": {"nasvec.compress.y"}, "nasvec.compress.y": {"nasvec.graph.core"},
+            "nasvec.repair_rules.x": {"nasvec.compress.y"}, "nasvec.compress.y": {"nasvec.graph.core"},
             "nasvec.io.a": {"nasvec.book.b"}, "nasvec.book.b": set()}
     assert house.circles(fake) == [["nasvec.graph.core", "nasvec.graph.vocab"]]
-    assert house.upward(fake, nasvec.LAYERS) == [("nasvec.io.a", "nasvec.book.b"), ("nasvec.repair.x", "nasvec.compress.y")]
+    assert house.upward(fake, nasvec.LAYERS) == [("nasvec.io.a", "nasvec.book.b"), ("nasvec.repair_rules.x", "nasvec.compress.y")]
     known = house.modules(ROOT)
     found = house.imports_of("nasvec.book.cli", known["nasvec.book.cli"], known)
     assert "nasvec.book.pipeline" in found and "nasvec.errors" in found  # both imported inside main()

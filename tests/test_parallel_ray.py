@@ -69,7 +69,7 @@ def _family_study():
 
     from nasvec import data
     from nasvec.experiments import hypernetwork as chapter
-    from nasvec.search import NetConfig, SLIDES_OPS, SearchConfig, derive
+    from nasvec.dnas import NetConfig, SLIDES_OPS, SearchConfig, derive
 
     images = data.load_images(False, 120, 60, seed=0)
     study = chapter.Study(images, NetConfig(layers=("normal", "reduction"), channels=4),
@@ -80,17 +80,17 @@ def _family_study():
 
 
 def _trained(item):
-    from nasvec.experiments.hypernetwork import _train_task
+    from nasvec.experiments.hypernetwork import train_task
 
     study, job = item
-    res, _ = _train_task(job, study=study)
+    res, _ = train_task(job, study=study)
     return res["accuracy"], res["params"], [round(x, 6) for x in res["losses"]]
 
 
 def _repaired(seed):
     from nasvec.graph.vectors import encode
-    from nasvec.repair import repair
-    from nasvec.repair.damage import damage
+    from nasvec.repair_rules import repair
+    from nasvec.repair_rules.damage import damage
     from nasvec.io.onnx_read import from_torch
     from nasvec.data.reference import reference
 
@@ -131,7 +131,7 @@ def test_chapter_6_runs_are_the_same_on_both_backends(ray_started):
     import pandas as pd
 
     from nasvec.experiments import structure as chapter
-    from nasvec.structure.masked import FitConfig
+    from nasvec.subsample.masked import FitConfig
 
     tasks = [{"name": "p", "source": "planted", "features": 4, "live": 2, "fan_in": 1, "informative": 2,
               "n_train": 120, "n_val": 40, "n_test": 40}]

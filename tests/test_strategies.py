@@ -21,7 +21,7 @@ from nasvec.experiments.strategies import (PUBLISHED_NB101, anytime, cost, laten
                                            run_study)
 from nasvec.strategies.bo import GPBO, Bananas
 from nasvec.strategies.runner import Table, run
-from nasvec.strategies.search import LocalSearch, RandomSearch, RegularizedEvolution, Reinforce
+from nasvec.strategies.blackbox import LocalSearch, RandomSearch, RegularizedEvolution, Reinforce
 from nasvec.strategies.space import NB201_PATHS, Space, nb201_paths
 
 pytestmark = pytest.mark.usefixtures("one_thread")

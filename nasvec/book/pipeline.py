@@ -182,7 +182,7 @@ def is_fresh(ch: Chapter, paths: Paths, key: str) -> bool:
     return data.get("key") == key and _inputs_unchanged(data.get("inputs", {}))
 
 
-def _sync_tree(src: Path, dst: Path) -> None:
+def sync_tree(src: Path, dst: Path) -> None:
     """Make ``dst`` a copy of ``src`` (files copied atomically when they differ, stale files removed). A file
     copied is stamped with the current time: Sphinx rebuilds a page only when its source is newer than the last
     build, and an executed copy of another profile may be older than that build."""
@@ -263,7 +263,7 @@ def execute(ch: Chapter, paths: Paths, key: str, force: bool = False, log=print)
     os.unlink(log_path)
     saved_dir = paths.saved_outputs(ch)
     for d in paths.outputs(ch):
-        _sync_tree(d, saved_dir / d.parent.name)
+        sync_tree(d, saved_dir / d.parent.name)
     with atomic_write(paths.stamp(ch), "w") as fh:
         json.dump({"key": key, "parameters": ch.parameters, "elapsed_s": round(elapsed, 2),
                    "inputs": {p: fingerprint(Path(p), length=64) for p in read if Path(p).is_file()}}, fh, indent=1)
@@ -283,7 +283,7 @@ def execute_all(root: Path | None = None, profile: str = "quick", only: list[str
         head = f"[{i}/{len(chs)}] {ch.name} ({profile})"
         if not force and is_fresh(ch, paths, key):
             for d in paths.outputs(ch):  # another profile may have written this chapter's outputs since
-                _sync_tree(paths.saved_outputs(ch) / d.parent.name, d)
+                sync_tree(paths.saved_outputs(ch) / d.parent.name, d)
             log(f"{head}: up to date")
             continue
         log(f"{head}: executing ...")
@@ -341,7 +341,7 @@ def assemble_site(root: Path, profile: str, student: bool = False) -> Path:
                     nbformat.write(nb, fh)
                 shutil.copystat(ch.source, dst)
             add_exercises(dst, ch.name, root, student)
-        _sync_tree(staging, paths.site)
+        sync_tree(staging, paths.site)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return paths.site

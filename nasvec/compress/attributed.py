@@ -16,7 +16,7 @@ graph has no Output; the repair rules add one when a prefix is decoded) and padd
 **Networks.** The node attribute one-hots go through a shared per-node linear embedding (``embed`` dims)
 before the MLP encoder, and the decoder's per-node features go through a shared linear head per column,
 so the model stays small for graphs of ~100 nodes. :meth:`AttributedSplitVAE.to_arrays` turns a code into
-the arrays :func:`nasvec.repair.repair` takes.
+the arrays :func:`nasvec.repair_rules.repair` takes.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ class AttributedSplitVAE(SplitVAE):
         return AttrBatch(base.types, base.adj, cls)
 
     def to_arrays(self, z: torch.Tensor) -> list[dict]:
-        """Codes -> the raw arrays :func:`nasvec.repair.repair` takes (ops, dense adjacency, attrs)."""
+        """Codes -> the raw arrays :func:`nasvec.repair_rules.repair` takes (ops, dense adjacency, attrs)."""
         with torch.no_grad():
             b = self.decode_full(z)
         out = []

@@ -18,7 +18,7 @@ A node's code is ``[z_structure, z_type, z_attr of every column]``; a graph's is
 topological order, so a network of ``n`` nodes is ``[n, node_dim]``. The paper names the parts, not
 their sizes or activations; ours are :class:`PerNodeAttrConfig`'s defaults, and ReLU.
 :meth:`PerNodeAttributedVAE.to_arrays` decodes a graph's codes into the arrays
-:func:`nasvec.repair.repair` takes. Introduced in chapter 3 ("Repair rules").
+:func:`nasvec.repair_rules.repair` takes. Introduced in chapter 3 ("Repair rules").
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class PerNodeAttributedVAE(nn.Module):
         return NodeBatch((rows > 0).float(), ops.argmax(-1), attrs.argmax(-1), torch.zeros(len(z), dtype=torch.long))
 
     def to_arrays(self, z: torch.Tensor) -> dict:
-        """One graph's node codes ``[n, node_dim]`` -> the arrays :func:`nasvec.repair.repair` takes
+        """One graph's node codes ``[n, node_dim]`` -> the arrays :func:`nasvec.repair_rules.repair` takes
         (op ids, dense adjacency from the decoded offsets inside the graph, attribute matrix)."""
         nodes = self.decode_nodes(z)
         n = len(z)
@@ -217,7 +217,7 @@ def train_pernode_attr(graphs: Sequence[ArchGraph], cfg: PerNodeAttrConfig, prog
 
 
 def compress_graph(model: PerNodeAttributedVAE, g: ArchGraph) -> dict:
-    """``g`` encoded node by node (mean codes) and decoded: the arrays for :func:`nasvec.repair.repair`."""
+    """``g`` encoded node by node (mean codes) and decoded: the arrays for :func:`nasvec.repair_rules.repair`."""
     return model.to_arrays(model.encode(NodeBatch.from_graphs([g], model.codec, model.window)))
 
 

@@ -150,7 +150,7 @@ def equal_budget(trained: dict, train: DagBatch, test: DagBatch, budget: float, 
 
 
 # --------------------------------------------------------------------------- the closing note
-def _verdict(t1: pd.DataFrame, names: dict) -> list[str]:
+def verdict_lines(t1: pd.DataFrame, names: dict) -> list[str]:
     """The sentences on the paper's "4 + 2", from Table 1."""
     t = t1.set_index("model")
     lines = []
@@ -199,7 +199,7 @@ def closing_note(profile: str, arch: Architectures, real_data: bool, t1: pd.Data
         lines.append(f"* {name} ({r['code']}, {r['epochs']} epochs, {r['runs']} run(s), {r['origin']}): "
                      f"{r['per graph %']:.2f}{sd} % of test graphs exactly, {r['per node %']:.2f} % of nodes; "
                      f"validity {r['validity %']:.2f} % (scaled prior), {r['validity N(0, I) %']:.2f} % from N(0, I).")
-    lines += _verdict(t1, names)
+    lines += verdict_lines(t1, names)
     split_name = names.get("split")
     if split_name in set(sweep_df["model"]):
         s = sweep_df[(sweep_df["model"] == split_name) & (sweep_df["per_graph"] >= 0.99)]

@@ -2,7 +2,7 @@
 its cached runs and tables.
 
 A :class:`Study` holds the chapter's images and its three configs — the network
-(:class:`~nasvec.search.NetConfig`), the searches (:class:`~nasvec.search.SearchConfig`) and the
+(:class:`~nasvec.dnas.NetConfig`), the searches (:class:`~nasvec.dnas.SearchConfig`) and the
 from-scratch trainings (:class:`~nasvec.train.TrainConfig`) — and runs searches (hypernetwork or
 fixed ``s``) and trainings, each stored with :func:`nasvec.cache.cached` under its full configuration
 together with the wall-clock seconds it took when it was computed.
@@ -21,12 +21,13 @@ import torch
 from ..cache import cached
 from ..errors import SearchError
 from ..parallel import pmap, resolve as resolve_backend
-from ..search.config import NetConfig, SearchConfig
-from ..search.hyper import FixedAlpha, HyperNet, search
-from ..search.latency import activation_bytes, compare_latency, measure_ops, to_simplex
-from ..search.ops import SLIDES_OPS
-from ..search.simplex import check_simplex, default_references
-from ..search.space import Genotype, Network, SuperNet, count_params, derive
+from ..dnas.cells import NetConfig
+from ..dnas.hyper import SearchConfig
+from ..dnas.hyper import FixedAlpha, HyperNet, differentiable_search
+from ..dnas.latency import activation_bytes, compare_latency, measure_ops, to_simplex
+from ..dnas.ops import SLIDES_OPS
+from ..dnas.simplex import check_simplex, default_references
+from ..dnas.cells import Genotype, Network, SuperNet, count_params, derive
 from ..train import TrainConfig, accuracy, fit, resolve_device
 
 #: the from-scratch training unless a profile says otherwise: Adam, lr 3e-3, torch's cosine annealing
@@ -51,8 +52,8 @@ def make_arch(k: int, cfg: SearchConfig, fixed: bool):
 class Study:
     """Chapter 5's runs on ``images`` with one network, search and training config (all cached).
 
-    ``device``: ``cpu``, ``cuda`` or ``auto`` (:func:`nasvec.train.resolve_device`). ``trained`` collects
-    every from-scratch result by genotype, for the provenance table.
+    ``device``: ``cpu``, ``cuda`` or ``auto`` (:func:`nasvec.train.resolve_device`). A study keeps no results:
+    every run returns its own, and the chapter's tables (the functions below the class) take them.
     """
 
     def __init__(self, images, net: NetConfig, search_cfg: SearchConfig, training: TrainConfig, device: str = "cpu",
@@ -60,7 +61,6 @@ class Study:
         self.images, self.net, self.search_cfg, self.training = images, net, search_cfg, training
         self.device = resolve_device(device)
         self.threads = threads   # torch threads of each search and training run through nasvec.parallel
-        self.trained: dict = {}
 
     @property
     def ops(self) -> tuple:
@@ -71,7 +71,7 @@ class Study:
         return tuple(self.ops) == SLIDES_OPS
 
     # --- runs -----------------------------------------------------------------
-    def search(self, s=None, progress: bool = True, **changes):
+    def run_search(self, s=None, progress: bool = True, **changes):
         """One search: the hypernetwork objective (``s=None``) or the fixed-``s`` baseline (``changes``:
         settings that differ from the study's search config). Returns ``(arch, result, from_cache)``."""
         cfg = self.search_cfg.replace(**changes)
@@ -84,7 +84,7 @@ class Study:
             supernet = SuperNet(net.ops, **net.kwargs(images))
             arch = make_arch(k, cfg, fixed=s is not None)
             start = time.perf_counter()
-            history = search(supernet, arch, images.x_train, images.y_train, cfg.epochs, s=s_list, kappa=cfg.kappa,
+            history = differentiable_search(supernet, arch, images.x_train, images.y_train, cfg.epochs, s=s_list, kappa=cfg.kappa,
                              batch_size=cfg.batch_size, lr_w=cfg.lr_w, lr_a=cfg.lr_a, seed=cfg.seed, progress=progress,
                              device=self.device, desc="hypernetwork search" if s is None else f"fixed-s search {s_list}")
             return {"arch_state": arch.state_dict(), "history": history, "seconds": time.perf_counter() - start}
@@ -101,17 +101,15 @@ class Study:
                      self.device, self.threads)
 
     def slim(self) -> "Study":
-        """This study without the results it collected: what the tasks of :func:`nasvec.parallel.pmap` receive
-        (once per map). A GPU study refuses the Ray backend, whose workers are CPU processes."""
+        """A copy of this study for the tasks of :func:`nasvec.parallel.pmap` (once per map). A GPU study refuses
+        the Ray backend, whose workers are CPU processes."""
         if self.device != "cpu" and resolve_backend()[0] == "ray":
             raise SearchError(f"the Ray backend runs on CPU workers, this study on {self.device!r}: use the serial "
                               "backend on a GPU machine (or device: cpu)")
-        out = copy.copy(self)
-        out.trained = {}
-        return out
+        return copy.copy(self)
 
     def arch_from(self, result: dict, s=None, **changes):
-        """The architecture parameters a search's ``result`` holds (what :meth:`search` returns first)."""
+        """The architecture parameters a search's ``result`` holds (what :meth:`run_search` returns first)."""
         arch = make_arch(len(self.ops), self.search_cfg.replace(**changes), fixed=s is not None)
         arch.load_state_dict(result["arch_state"])
         return arch
@@ -134,14 +132,12 @@ class Study:
 
     def train(self, genotypes, progress: bool = True) -> list[dict]:
         """Train every distinct genotype of the list once (independent tasks of :func:`nasvec.parallel.pmap`: serial,
-        or on Ray); one result per entry (with ``from_cache``)."""
+        or on Ray); one result per entry (with ``from_cache`` and its ``genotype``)."""
         distinct = list(dict.fromkeys(genotypes))
-        out = pmap(partial(_train_task, study=self.slim()), [(None, g) for g in distinct],
+        out = pmap(partial(train_task, study=self.slim()), [(None, g) for g in distinct],
                    desc="train derived architectures", progress=progress, cpus_per_task=self.threads)
-        done = {g: {**res, "from_cache": loaded} for g, (res, loaded) in zip(distinct, out)}
-        results = [done[g] for g in genotypes]
-        self.trained.update(zip(genotypes, results))
-        return results
+        done = {g: {**res, "from_cache": loaded, "genotype": g} for g, (res, loaded) in zip(distinct, out)}
+        return [done[g] for g in genotypes]
 
     def family(self, arch, points, rule: str = "argmax") -> list[Genotype]:
         """The genotype derived from ``arch(s)`` at each point ``s``."""
@@ -155,90 +151,103 @@ class Study:
             model.load_state_dict(state)
         return model
 
-    # --- the chapter's tables ------------------------------------------------------
-    def settings(self) -> pd.DataFrame:
-        """What the runs were: data, ops, cells, search, hypernetwork, training."""
-        images, net, cfg, tr = self.images, self.net, self.search_cfg, self.training
-        return pd.DataFrame([
-            {"setting": "data", "value": f"{images.spec['data']} ({len(images.y_train)} train / {len(images.y_test)} test)"},
-            {"setting": "ops (order of s)", "value": ", ".join(net.ops)},
-            {"setting": "cells", "value": " → ".join(net.layers) + f", {net.channels} channels, stem stride {net.stem_stride}"},
-            {"setting": "search", "value": cfg.describe()},
-            {"setting": "hypernetwork", "value": f"m = {len(default_references(len(net.ops)))} fixed reference points, "
-                                                 f"bandwidth {cfg.bandwidth:g}"},
-            {"setting": "from-scratch training", "value": f"{tr.epochs} epochs, {_OPTIMIZER_NAMES[tr.optimizer]} lr "
-                                                          f"{_sci(tr.lr)} ({tr.schedule.split('-')[0]}), "
-                                                          f"batch {tr.batch_size}"},
-        ])
 
-    def slides_table(self, geno: dict, res: dict) -> pd.DataFrame:
-        """A-D: the architecture derived at each of the slides' points, trained, beside the slides' numbers."""
-        return pd.DataFrame([{"arch": n, "s (pool, id, conv)": str(tuple(round(v, 2) for v in s)),
-                              **describe(geno[n], res[n]),
-                              **(dict(zip(PAPER_COLUMNS, PAPER[n])) if self.slides_ops else {}),
-                              "train epochs": self.training.epochs}
-                             for n, s in POINTS.items()])
+# --------------------------------------------------------------------------- the chapter's tables
+def settings(study: Study) -> pd.DataFrame:
+    """What the runs were: data, ops, cells, search, hypernetwork, training."""
+    images, net, cfg, tr = study.images, study.net, study.search_cfg, study.training
+    return pd.DataFrame([
+        {"setting": "data", "value": f"{images.spec['data']} ({len(images.y_train)} train / {len(images.y_test)} test)"},
+        {"setting": "ops (order of s)", "value": ", ".join(net.ops)},
+        {"setting": "cells", "value": " → ".join(net.layers) + f", {net.channels} channels, stem stride {net.stem_stride}"},
+        {"setting": "search", "value": cfg.describe()},
+        {"setting": "hypernetwork", "value": f"m = {len(default_references(len(net.ops)))} fixed reference points, "
+                                             f"bandwidth {cfg.bandwidth:g}"},
+        {"setting": "from-scratch training", "value": f"{tr.epochs} epochs, {_OPTIMIZER_NAMES[tr.optimizer]} lr "
+                                                      f"{sci(tr.lr)} ({tr.schedule.split('-')[0]}), "
+                                                      f"batch {tr.batch_size}"},
+    ])
 
-    def family_table(self, grid, genotypes, results) -> pd.DataFrame:
-        """The family over the grid: per point its architecture's counts, accuracy, size, Pareto membership."""
-        fam = pd.DataFrame([{**{f"s_{o}": v for o, v in zip(self.ops, p)}, **describe(g, r)}
-                            for p, g, r in zip(grid, genotypes, results)])
-        fam["pareto"] = pareto_mask(fam.params, fam["accuracy %"])
-        fam["train epochs"] = self.training.epochs
-        return fam
 
-    def comparison(self, geno, res, fixed_geno, fixed_res) -> pd.DataFrame:
-        """A-D from the hypernetwork beside A-D from separate fixed-``s`` searches."""
-        return pd.DataFrame([{"arch": name, "search": how, **describe(g, r), "search epochs": self.search_cfg.epochs,
-                              "train epochs": self.training.epochs}
-                             for name in POINTS
-                             for how, g, r in (("hypernetwork", geno[name], res[name]),
-                                               ("fixed s", fixed_geno[name], fixed_res[name]))])
+def slides_table(study: Study, geno: dict, res: dict) -> pd.DataFrame:
+    """A-D: the architecture derived at each of the slides' points, trained, beside the slides' numbers."""
+    return pd.DataFrame([{"arch": n, "s (pool, id, conv)": str(tuple(round(v, 2) for v in s)),
+                          **describe(geno[n], res[n]),
+                          **(dict(zip(PAPER_COLUMNS, PAPER[n])) if study.slides_ops else {}),
+                          "train epochs": study.training.epochs}
+                         for n, s in POINTS.items()])
 
-    def bandwidth_counts(self, geno, sharp_geno, fixed_geno, sharp_bandwidth: float) -> pd.DataFrame:
-        """Op counts of A-D from the slides' hypernetwork, a sharper one and the fixed-``s`` searches."""
-        b = self.search_cfg.bandwidth
-        counts = pd.DataFrame([{"arch": n, "search": how, **describe(g)}
-                               for n in POINTS for how, g in ((f"hypernetwork, b = {b:g}", geno[n]),
-                                                              (f"hypernetwork, b = {sharp_bandwidth:g}", sharp_geno[n]),
-                                                              ("fixed s", fixed_geno[n]))])
-        counts["search epochs"] = self.search_cfg.epochs
-        return counts
 
-    def op_costs(self, batch: int, repeats: int, seed: int = 0) -> pd.DataFrame:
-        """Each op timed alone at the first cell's channels and resolution, and its memory; normalised to ``s``."""
-        side = self.images.shape[1] // self.net.stem_stride
-        meas = pd.DataFrame(measure_ops(self.ops, self.net.channels, side, side, batch, repeats=repeats, seed=seed))
-        meas["s from latency"] = to_simplex(meas.latency_ms)
-        meas["s from memory"] = to_simplex(meas.memory_bytes)
-        return meas
+def family_table(study: Study, grid, genotypes, results) -> pd.DataFrame:
+    """The family over the grid: per point its architecture's counts, accuracy, size, Pareto membership."""
+    fam = pd.DataFrame([{**{f"s_{o}": v for o, v in zip(study.ops, p)}, **describe(g, r)}
+                        for p, g, r in zip(grid, genotypes, results)])
+    fam["pareto"] = pareto_mask(fam.params, fam["accuracy %"])
+    fam["train epochs"] = study.training.epochs
+    return fam
 
-    def device_table(self, hyper, meas: pd.DataFrame, batch: int, repeats: int, rounds: int) -> pd.DataFrame:
-        """The architectures the hypernetwork gives for the uniform ``s`` and the measured ones, trained and timed."""
-        candidates = {"A (uniform)": POINTS["A"], "latency s": tuple(meas["s from latency"]),
-                      "memory s": tuple(meas["s from memory"])}
-        geno = dict(zip(candidates, self.family(hyper, list(candidates.values()))))
-        res = dict(zip(candidates, self.train(list(geno.values()))))
-        x = torch.as_tensor(self.images.x_test[:batch])
-        models = {name: self.build(g, res[name]["state"]) for name, g in geno.items()}
-        latency = compare_latency(models, x, repeats, rounds)
-        return pd.DataFrame([{"architecture": name, "s": str(tuple(round(v, 3) for v in s)),
-                              "latency ms (batch)": 1e3 * latency[name],
-                              "memory MB": activation_bytes(models[name], x) / 2**20, **describe(geno[name], res[name])}
-                             for name, s in candidates.items()])
 
-    def provenance(self, runs: dict) -> pd.DataFrame:
-        """Where every run came from: ``runs`` maps a name to ``(result, from_cache)`` of a search."""
-        return pd.DataFrame(
-            [{"run": name, "epochs": self.search_cfg.epochs, "from cache": c, "seconds": r["seconds"]}
-             for name, (r, c) in runs.items()]
-            + [{"run": f"from-scratch trainings ({len(self.trained)} distinct architectures)",
-                "epochs": self.training.epochs, "from cache": all(r["from_cache"] for r in self.trained.values()),
-                "seconds": sum(r["seconds"] for r in self.trained.values())}])
+def comparison(study: Study, geno, res, fixed_geno, fixed_res) -> pd.DataFrame:
+    """A-D from the hypernetwork beside A-D from separate fixed-``s`` searches."""
+    return pd.DataFrame([{"arch": name, "search": how, **describe(g, r), "search epochs": study.search_cfg.epochs,
+                          "train epochs": study.training.epochs}
+                         for name in POINTS
+                         for how, g, r in (("hypernetwork", geno[name], res[name]),
+                                           ("fixed s", fixed_geno[name], fixed_res[name]))])
+
+
+def bandwidth_counts(study: Study, geno, sharp_geno, fixed_geno, sharp_bandwidth: float) -> pd.DataFrame:
+    """Op counts of A-D from the slides' hypernetwork, a sharper one and the fixed-``s`` searches."""
+    b = study.search_cfg.bandwidth
+    counts = pd.DataFrame([{"arch": n, "search": how, **describe(g)}
+                           for n in POINTS for how, g in ((f"hypernetwork, b = {b:g}", geno[n]),
+                                                          (f"hypernetwork, b = {sharp_bandwidth:g}", sharp_geno[n]),
+                                                          ("fixed s", fixed_geno[n]))])
+    counts["search epochs"] = study.search_cfg.epochs
+    return counts
+
+
+def op_costs(study: Study, batch: int, repeats: int, seed: int = 0) -> pd.DataFrame:
+    """Each op timed alone at the first cell's channels and resolution, and its memory; normalised to ``s``."""
+    side = study.images.shape[1] // study.net.stem_stride
+    meas = pd.DataFrame(measure_ops(study.ops, study.net.channels, side, side, batch, repeats=repeats, seed=seed))
+    meas["s from latency"] = to_simplex(meas.latency_ms)
+    meas["s from memory"] = to_simplex(meas.memory_bytes)
+    return meas
+
+
+def device_table(study: Study, hyper, meas: pd.DataFrame, batch: int, repeats: int,
+                 rounds: int) -> tuple[pd.DataFrame, list[dict]]:
+    """The architectures the hypernetwork gives for the uniform ``s`` and the measured ones, trained and timed:
+    ``(table, the trainings' results)``."""
+    candidates = {"A (uniform)": POINTS["A"], "latency s": tuple(meas["s from latency"]),
+                  "memory s": tuple(meas["s from memory"])}
+    geno = dict(zip(candidates, study.family(hyper, list(candidates.values()))))
+    res = dict(zip(candidates, study.train(list(geno.values()))))
+    x = torch.as_tensor(study.images.x_test[:batch])
+    models = {name: study.build(g, res[name]["state"]) for name, g in geno.items()}
+    latency = compare_latency(models, x, repeats, rounds)
+    table = pd.DataFrame([{"architecture": name, "s": str(tuple(round(v, 3) for v in s)),
+                           "latency ms (batch)": 1e3 * latency[name],
+                           "memory MB": activation_bytes(models[name], x) / 2**20, **describe(geno[name], res[name])}
+                          for name, s in candidates.items()])
+    return table, list(res.values())
+
+
+def provenance(study: Study, runs: dict, trainings) -> pd.DataFrame:
+    """Where every run came from: ``runs`` maps a name to ``(result, from_cache)`` of a search; ``trainings`` lists
+    the result lists of :meth:`Study.train` (an architecture trained twice counts once)."""
+    trained = {r["genotype"]: r for results in trainings for r in results}
+    return pd.DataFrame(
+        [{"run": name, "epochs": study.search_cfg.epochs, "from cache": c, "seconds": r["seconds"]}
+         for name, (r, c) in runs.items()]
+        + [{"run": f"from-scratch trainings ({len(trained)} distinct architectures)",
+            "epochs": study.training.epochs, "from cache": all(r["from_cache"] for r in trained.values()),
+            "seconds": sum(r["seconds"] for r in trained.values())}])
 
 
 # --------------------------------------------------------------------------- across seeds (nasvec.parallel)
-def _train_task(item, study: Study):
+def train_task(item, study: Study):
     """The from-scratch training of ``item = (seed, genotype)`` (cached; seed ``None``: the study's own): a task
     of :func:`nasvec.parallel.pmap`."""
     seed, genotype = item
@@ -246,17 +255,17 @@ def _train_task(item, study: Study):
     return (study if seed is None else study.for_seed(seed)).train_one(genotype, progress=False)
 
 
-def _fixed_task(s, study: Study):
+def fixed_task(s, study: Study):
     """One fixed-``s`` search (cached): a task of :func:`nasvec.parallel.pmap`."""
     torch.set_num_threads(study.threads)
-    _, result, loaded = study.search(s=s, progress=False)
+    _, result, loaded = study.run_search(s=s, progress=False)
     return result, loaded
 
 
 def fixed_searches(study: Study, points: dict) -> dict:
     """The fixed-``s`` search at each of ``points`` (name -> s), as independent tasks of
     :func:`nasvec.parallel.pmap`: ``{name: (arch, result, from_cache)}`` like :meth:`Study.search`."""
-    out = pmap(partial(_fixed_task, study=study.slim()), list(points.values()), desc="fixed-s searches",
+    out = pmap(partial(fixed_task, study=study.slim()), list(points.values()), desc="fixed-s searches",
                cpus_per_task=study.threads)
     return {name: (study.arch_from(r, s=s), r, c) for (name, s), (r, c) in zip(points.items(), out)}
 
@@ -264,7 +273,7 @@ def fixed_searches(study: Study, points: dict) -> dict:
 _OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
 
-def _sci(x: float) -> str:
+def sci(x: float) -> str:
     """``0.003`` -> ``3e-3``."""
     mantissa, exponent = f"{x:e}".split("e")
     return f"{float(mantissa):g}e{int(exponent)}"

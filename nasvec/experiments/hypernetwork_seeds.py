@@ -2,7 +2,7 @@
 repeated for every seed of the profile, and the tables and the sentence that show their spread.
 
 The searches and trainings are independent tasks of :func:`nasvec.parallel.pmap` (serial, or on Ray), each
-cached as a serial run would be (:meth:`~nasvec.experiments.hypernetwork.Study.search`,
+cached as a serial run would be (:meth:`~nasvec.experiments.hypernetwork.Study.run_search`,
 :meth:`~nasvec.experiments.hypernetwork.Study.train_one`).
 """
 
@@ -16,13 +16,13 @@ import torch
 
 from ..cache import fingerprint
 from ..parallel import pmap
-from .hypernetwork import PAPER, PAPER_COLUMNS, POINTS, Study, _train_task, describe
+from .hypernetwork import PAPER, PAPER_COLUMNS, POINTS, Study, train_task, describe
 
 
-def _search_task(seed: int, study: Study):
+def search_task(seed: int, study: Study):
     """The hypernetwork search of ``study`` with ``seed`` (cached): a task of :func:`nasvec.parallel.pmap`."""
     torch.set_num_threads(study.threads)
-    _, result, loaded = study.for_seed(seed).search(progress=False)
+    _, result, loaded = study.for_seed(seed).run_search(progress=False)
     return result, loaded
 
 
@@ -37,12 +37,12 @@ def across_seeds(study: Study, seeds, grid, threads: int = 1, backend: str | Non
     base = study.slim()
     base.threads = threads
     studies = [study.for_seed(s) for s in seeds]
-    searched = pmap(partial(_search_task, study=base), seeds, backend=backend, workers=workers,
+    searched = pmap(partial(search_task, study=base), seeds, backend=backend, workers=workers,
                     desc="hypernetwork searches, one per seed", cpus_per_task=threads)
     points = [np.asarray(p, dtype=np.float64) for p in POINTS.values()] + list(np.asarray(grid, dtype=np.float64))
     genos = [st.family(st.arch_from(r), points) for st, (r, _) in zip(studies, searched)]
     jobs = list(dict.fromkeys((i, g) for i, gs in enumerate(genos) for g in gs))
-    trained = pmap(partial(_train_task, study=base), [(seeds[i], g) for i, g in jobs], backend=backend,
+    trained = pmap(partial(train_task, study=base), [(seeds[i], g) for i, g in jobs], backend=backend,
                    workers=workers, desc="from-scratch trainings, all seeds", cpus_per_task=threads)
     done = {job: {**res, "from_cache": loaded} for job, (res, loaded) in zip(jobs, trained)}
     out = []

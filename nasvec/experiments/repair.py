@@ -24,8 +24,8 @@ from ..errors import ConfigError
 from ..graph.codec import encode_attrs
 from ..graph.core import ArchGraph, Node
 from ..graph.vocab import N_COLUMNS, OP_INDEX, OPS
-from ..repair import RULES, problem, raw_arrays, repair, rule_table, valid_before_repair
-from ..repair.damage import damage, kept, kept_nodes
+from ..repair_rules import RULES, problem, raw_arrays, repair, rule_table, valid_before_repair
+from ..repair_rules.damage import damage, kept, kept_nodes
 
 __all__ = ["DAMAGE_KINDS", "DECODER_KINDS", "attribute_accuracy", "change_log_example", "damage_study", "damage_summary", "reference_graphs", "pernode_compressor", "pernode_reconstruction", "broken_decode", "chapter2_decodes", "closing_lines", "compressor_line",
            "compressor_provenance", "enas_decode_study", "enas_decoder_output", "prior_validity", "prior_validity_table",
@@ -133,7 +133,7 @@ def _enas_layers(channels):
 
 def enas_decoder_output(types, adj, vocab=None, channels: int = 16) -> dict:
     """A decode of a chapter-2 model (an ENAS cell) as a decoder output in the CNN vocabulary, for
-    :func:`nasvec.repair.repair`.
+    :func:`nasvec.repair_rules.repair`.
 
     ``types``: ``[N]`` ids into ``vocab`` (default :data:`nasvec.data.ENAS_TYPES`), ``-1`` padding at the
     end; ``adj``: ``[N, N]``, ``adj[i, j] > 0.5`` for an edge ``i -> j`` (``i < j``; the rest is ignored),
@@ -212,10 +212,10 @@ def reference_graphs(names=None, input_shape=(1, 3, 32, 32)) -> dict:
 
 
 def damage_study(graphs: dict, kinds, ks, seeds=range(3), num_classes: int | None = 10) -> pd.DataFrame:
-    """Each graph (``{name: (graph, input shape)}``) damaged (:func:`nasvec.repair.damage.damage`) for every kind,
+    """Each graph (``{name: (graph, input shape)}``) damaged (:func:`nasvec.repair_rules.damage.damage`) for every kind,
     share ``k`` % and seed, then repaired for its own input shape: one row per repair with the shares of nodes,
     edges and attributes kept, the share of the *undamaged* nodes kept, the edit distance, whether the result
-    is valid (:func:`nasvec.repair.problem`) and the milliseconds the repair took."""
+    is valid (:func:`nasvec.repair_rules.problem`) and the milliseconds the repair took."""
     rows = []
     for name, (g, shape) in graphs.items():
         for kind in kinds:
@@ -234,13 +234,13 @@ def damage_study(graphs: dict, kinds, ks, seeds=range(3), num_classes: int | Non
     return pd.DataFrame(rows)
 
 
-#: the kinds of damage chapter 3 shows (:data:`nasvec.repair.damage.KINDS`)
+#: the kinds of damage chapter 3 shows (:data:`nasvec.repair_rules.damage.KINDS`)
 DAMAGE_KINDS = ("nan", "inf", "huge", "ids", "mixed", "flip", "noise")
 
 
 def change_log_example(name: str, k: float, seed: int = 0, kind: str = "mixed") -> pd.DataFrame:
-    """:func:`nasvec.repair.changes_table` of reference network ``name`` with ``k`` % of its entries damaged."""
-    from ..repair import changes_table
+    """:func:`nasvec.repair_rules.changes_table` of reference network ``name`` with ``k`` % of its entries damaged."""
+    from ..repair_rules import changes_table
 
     g, shape = reference_graphs([name])[name]
     return changes_table(repair(damage(g, k, kind, seed=seed), input_shape=shape, num_classes=10))

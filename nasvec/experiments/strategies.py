@@ -16,10 +16,10 @@ import pandas as pd
 
 from ..cache import cached
 from ..errors import ConfigError
-from ..strategies import bo, runner, search, space
+from ..strategies import blackbox, bo, runner, space
 from ..strategies.bo import GPBO, Bananas
 from ..strategies.runner import Table, Trace, run
-from ..strategies.search import LocalSearch, RandomSearch, RegularizedEvolution, Reinforce
+from ..strategies.blackbox import LocalSearch, RandomSearch, RegularizedEvolution, Reinforce
 from ..strategies.space import Space
 
 #: BANANAS paper (White et al. 2021), NAS-Bench-101, test error % after 150 queries, mean of 200 trials
@@ -127,7 +127,7 @@ def makers(bench: Table, settings: dict | None = None, latent: dict | None = Non
     return out
 
 
-_SOURCES = [inspect.getsource(m) for m in (space, search, bo, runner)]
+_SOURCES = [inspect.getsource(m) for m in (space, blackbox, bo, runner)]
 
 
 def run_study(bench: Table, strategies: dict, n_seeds: int, n_queries: int, seed: int = 0) -> dict[str, Trace]:

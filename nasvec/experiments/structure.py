@@ -22,11 +22,11 @@ import pandas as pd
 from ..cache import cached
 from ..config import Config, check
 from ..parallel import pmap
-from ..structure.competitors import COMPETITORS, run as run_competitor
-from ..structure.masked import FitConfig, Ledger, align, counts, fit_score, mask_penalty, proximity, quality
-from ..structure.meta import META_MODELS, predict, subsample_search
-from ..structure.tasks import TaskSpec, make_task
-from ..structure import competitors as competitors_module, masked as masked_module, meta as meta_module, \
+from ..subsample.competitors import COMPETITORS, run as run_competitor
+from ..subsample.masked import FitConfig, Ledger, align, counts, fit_score, mask_penalty, proximity, quality
+from ..subsample.meta import META_MODELS, predict, subsample_search
+from ..subsample.tasks import TaskSpec, make_task
+from ..subsample import competitors as competitors_module, masked as masked_module, meta as meta_module, \
     tasks as tasks_module
 
 #: the method's modules and :func:`run_seed`: their source is part of every run's cache key
@@ -41,7 +41,7 @@ class StudyConfig(Config):
     per subsample (the paper's random search; also N of the whole-data reference search), the ``share``
     of active connections per layer, ``C`` of ``g(K) = C K``, F's ``alpha`` and ``beta``, the held-out
     ``val_fraction`` of each subsample, the set encoder's training ``set_steps``, and ``fit``: how every
-    network is trained (:class:`~nasvec.structure.masked.FitConfig`)."""
+    network is trained (:class:`~nasvec.subsample.masked.FitConfig`)."""
 
     sizes: tuple = (50, 100, 200, 400)
     ks: tuple = (1, 2, 4, 8)

@@ -28,7 +28,7 @@ from ..errors import ConfigError
 from ..graph.distance import edit_distance
 from ..graph.vectors import decode, encode
 from ..io import from_torch, to_torch
-from ..repair import repair
+from ..repair_rules import repair
 from ..train import TrainConfig, fit
 
 VARIANTS = ("original", "roundtrip", "compressed")
@@ -99,7 +99,7 @@ def per_node(compressor):
 def variant_graph(g, variant: str, input_shape, num_classes: int = 10, compress=None):
     """``(graph, rules fired)`` of a Table 2 cell built from the original graph ``g``: ``roundtrip`` is
     :func:`decode` of :func:`encode` (no rules: None); ``compressed``: ``compress(g)`` (the arrays a compressor decodes,
-    e.g. :func:`per_node`), then :func:`nasvec.repair.repair`."""
+    e.g. :func:`per_node`), then :func:`nasvec.repair_rules.repair`."""
     if variant == "roundtrip":
         return decode(encode(g)), None
     if variant != "compressed":

@@ -7,7 +7,7 @@ this module is the one place that switches on the kind. Three readers share it:
   writes values the vocabulary would reject, for tests and demonstrations of repair);
 * :func:`decode_attrs` reads a row back exactly (:func:`nasvec.graph.vectors.decode`);
 * :func:`read_attrs` reads whatever is legible in a row of a decoder's raw output, for one op
-  (:func:`nasvec.repair.repair`): unreadable cells count as missing, integers are rounded and
+  (:func:`nasvec.repair_rules.repair`): unreadable cells count as missing, integers are rounded and
   clipped, tensor-valued attributes are never read.
 """
 

@@ -17,12 +17,12 @@ from ..errors import GraphError
 from .vocab import validate as _validate
 
 
-def _canon(value: Any):
+def canonical_value(value: Any):
     """A hashable, comparable form of an attribute value."""
     if isinstance(value, np.ndarray):
         return ("ndarray", str(value.dtype), value.shape, value.tobytes())
     if isinstance(value, (list, tuple)):
-        return tuple(_canon(v) for v in value)
+        return tuple(canonical_value(v) for v in value)
     if isinstance(value, (float, np.floating)):
         # float attributes are float32 numbers, as in ONNX: compare at that precision
         return float(np.float32(value)) if np.isfinite(value) and abs(value) < 3.4e38 else float(value)
@@ -47,7 +47,7 @@ class Node:
     name: str = ""
 
     def key(self):
-        return (self.op, tuple(sorted((k, _canon(v)) for k, v in self.attrs.items())))
+        return (self.op, tuple(sorted((k, canonical_value(v)) for k, v in self.attrs.items())))
 
     def __eq__(self, other):
         return isinstance(other, Node) and self.key() == other.key()

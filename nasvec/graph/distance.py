@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import GraphError
-from .core import ArchGraph, _canon
+from .core import ArchGraph, canonical_value
 
 KINDS = ("nodes_removed", "nodes_added", "ops_changed", "edges_removed", "edges_added", "attrs_changed")
 
@@ -72,7 +72,7 @@ def align(a: ArchGraph, b: ArchGraph) -> dict[int, int]:
 
 
 def _fmt(v) -> str:
-    c = _canon(v)
+    c = canonical_value(v)
     return str(list(c)) if isinstance(c, tuple) else str(c)
 
 
@@ -95,7 +95,7 @@ def edit_distance(a: ArchGraph, b: ArchGraph) -> EditDistance:
             continue
         for key in sorted(set(node.attrs) | set(other.attrs)):
             va, vb = node.attrs.get(key), other.attrs.get(key)
-            if (va is None) != (vb is None) or (va is not None and _canon(va) != _canon(vb)):
+            if (va is None) != (vb is None) or (va is not None and canonical_value(va) != canonical_value(vb)):
                 d.attrs_changed += 1
                 d.edits.append(f"node {i} {node.op}: {key} {'-' if va is None else _fmt(va)} -> "
                                f"{'-' if vb is None else _fmt(vb)}")

@@ -93,10 +93,10 @@ def decode(v: VectorRep, name: str = "") -> ArchGraph:
     """The graph of a vector representation: the exact inverse of :func:`encode`.
 
     The input must be well formed (op ids in range, attribute columns as :func:`encode` writes them,
-    edges going forward); a decoder's raw output goes through :func:`nasvec.repair.repair` instead.
+    edges going forward); a decoder's raw output goes through :func:`nasvec.repair_rules.repair` instead.
     """
     if not isinstance(v, VectorRep):
-        hint = " (a decoder's raw arrays go through nasvec.repair.repair)" if isinstance(v, dict) else ""
+        hint = " (a decoder's raw arrays go through nasvec.repair_rules.repair)" if isinstance(v, dict) else ""
         raise GraphError(f"decode: expected a VectorRep (from nasvec.encode), got {type(v).__name__}{hint}")
     ops = v.ops.detach().cpu().numpy() if isinstance(v.ops, torch.Tensor) else np.asarray(v.ops)
     attrs = v.attrs.detach().cpu().numpy() if isinstance(v.attrs, torch.Tensor) else np.asarray(v.attrs)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import SearchError
-from .search import Strategy
+from .blackbox import Strategy
 
 
 class _Batched(Strategy):

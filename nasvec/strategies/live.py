@@ -119,7 +119,7 @@ def _net(cell, cfg: LiveConfig):
     return CellNet(cell, cfg.channels, cfg.cells_per_stage, in_channels=1, n_classes=10)
 
 
-class _threads:
+class torch_threads:
     """``torch.set_num_threads(n)`` for a block, the previous number restored."""
 
     def __init__(self, n):
@@ -156,7 +156,7 @@ def train_cell(cell, cfg: LiveConfig, epochs: int | None = None, fraction: float
     n = max(2, int(round(fraction * cfg.n_train)))
     tc = TrainConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
                      weight_decay=cfg.weight_decay, seed=cfg.seed)
-    with _threads(cfg.threads):
+    with torch_threads(cfg.threads):
         t0 = time.perf_counter()
         torch.manual_seed(cfg.seed)
         net = _net(cell, cfg)
@@ -195,7 +195,7 @@ def cell_proxies(cell, cfg: LiveConfig, names: Sequence[str] = _proxies.PROXIES)
     cell = check_cell(cell)
     d = live_data(cfg)
     k = cfg.proxy_batch
-    with _threads(cfg.threads):
+    with torch_threads(cfg.threads):
         return _proxies.proxy_scores(lambda: _net(cell, cfg), d["x_train"][:k], d["y_train"][:k], names, cfg.seed)
 
 

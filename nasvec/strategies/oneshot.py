@@ -88,7 +88,7 @@ def oneshot_search(cfg, epochs: int | None = None, tau=(10.0, 0.1), seed: int | 
     "history": the argmax cell and the mean training loss after each epoch}``; seeded by ``seed``
     (default ``cfg.seed``)."""
     from ..train import TrainConfig, make_optimizer, make_schedule, run_epochs
-    from .live import _threads, live_data
+    from .live import torch_threads, live_data
 
     epochs = cfg.epochs if epochs is None else epochs
     if not (isinstance(epochs, int) and epochs >= 1):
@@ -99,7 +99,7 @@ def oneshot_search(cfg, epochs: int | None = None, tau=(10.0, 0.1), seed: int | 
     seed = cfg.seed if seed is None else int(seed)
     d = live_data(cfg)
     x, y, xv, yv = d["x_train"], d["y_train"], d["x_val"], d["y_val"]
-    with _threads(cfg.threads):
+    with torch_threads(cfg.threads):
         t0 = time.perf_counter()
         torch.manual_seed(seed)
         net = SuperNet(cfg.channels, cfg.cells_per_stage, in_channels=x.shape[1], n_classes=10)

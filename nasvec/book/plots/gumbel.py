@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from ...experiments.gumbel import OPS
-from ...search import gumbel
-from ...search.simplex import simplex_grid, to_plane
+from ...dnas import gumbel
+from ...dnas.simplex import simplex_grid, to_plane
 
 CORNER = to_plane(torch.eye(3))
 

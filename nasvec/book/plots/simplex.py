@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...search.simplex import CORNERS, to_plane
-from ...search.space import CELL_TYPES
+from ...dnas.simplex import CORNERS, to_plane
+from ...dnas.cells import CELL_TYPES
 
 
 def ternary(ax, points, values, labels=("pool", "identity", "conv"), title="", cmap="viridis",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...structure.masked import ACTIVATIONS
+from ...subsample.masked import ACTIVATIONS
 
 _COLORS = {"best subsample": "#8c564b", "vote": "#1f77b4", "extrapolate": "#2ca02c", "set encoder": "#9467bd",
            "random search": "#ff7f0e", "evolution": "#d62728", "reinforce": "#e377c2", "adanet": "#17becf",

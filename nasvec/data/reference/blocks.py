@@ -12,7 +12,7 @@ from ...errors import ConfigError
 # shared building blocks
 
 
-def _check_args(num_classes, in_channels, small_input):
+def check_builder_args(num_classes, in_channels, small_input):
     for name, value in (("num_classes", num_classes), ("in_channels", in_channels)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -20,7 +20,7 @@ def _check_args(num_classes, in_channels, small_input):
         raise ConfigError(f"small_input must be True or False, got {small_input!r}")
 
 
-def _make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round a channel count to a multiple of ``divisor`` without losing more than 10% (MobileNet)."""
     min_value = min_value or divisor
     new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
@@ -67,5 +67,5 @@ class Classifier(nn.Module):
         return self.fc(self.dropout(torch.flatten(self.pool(x), 1)))
 
 
-def _stem_stride(small_input):
+def stem_stride_of(small_input):
     return 1 if small_input else 2

@@ -7,7 +7,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from .blocks import Classifier, _check_args, conv_bn_act
+from .blocks import Classifier, check_builder_args, conv_bn_act
 
 # ---------------------------------------------------------------------------------------------
 # ResNet / ResNeXt (He et al. 2016; Xie et al. 2017), torchvision's v1.5 (stride on the 3x3)
@@ -84,17 +84,17 @@ class ResNet(nn.Module):
 
 
 def resnet18(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return ResNet(BasicBlock, (2, 2, 2, 2), num_classes, in_channels, small_input)
 
 
 def resnet50(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, in_channels, small_input)
 
 
 def resnext50_32x4d(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, in_channels, small_input, groups=32, width_per_group=4)
 
 
@@ -136,12 +136,12 @@ class VGG(nn.Module):
 
 
 def vgg11(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return VGG(_VGG_CFG["vgg11"], num_classes, in_channels, small_input)
 
 
 def vgg16(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return VGG(_VGG_CFG["vgg16"], num_classes, in_channels, small_input)
 
 
@@ -178,7 +178,7 @@ class AlexNet(nn.Module):
 
 
 def alexnet(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return AlexNet(num_classes, in_channels, small_input)
 
 
@@ -217,7 +217,7 @@ class SqueezeNet(nn.Module):
 
 
 def squeezenet1_1(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return SqueezeNet(num_classes, in_channels, small_input)
 
 
@@ -277,7 +277,7 @@ class DenseNet(nn.Module):
 
 
 def densenet121(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return DenseNet(32, (6, 12, 24, 16), 64, 4, num_classes, in_channels, small_input)
 
 
@@ -323,5 +323,5 @@ class GoogLeNet(nn.Module):
 
 
 def googlenet(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return GoogLeNet(num_classes, in_channels, small_input)

@@ -8,7 +8,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from .blocks import Classifier, SqueezeExcite, _check_args, _make_divisible, _stem_stride, conv_bn_act
+from .blocks import Classifier, SqueezeExcite, check_builder_args, make_divisible, stem_stride_of, conv_bn_act
 
 # ---------------------------------------------------------------------------------------------
 # Inverted residuals: MobileNetV2 (Sandler et al. 2018), MobileNetV3 (Howard et al. 2019),
@@ -42,7 +42,7 @@ class MobileNetV2(nn.Module):
 
     def __init__(self, num_classes=1000, in_channels=3, small_input=False):
         super().__init__()
-        layers = [conv_bn_act(in_channels, 32, 3, _stem_stride(small_input), act=nn.ReLU6)]
+        layers = [conv_bn_act(in_channels, 32, 3, stem_stride_of(small_input), act=nn.ReLU6)]
         inp = 32
         for k, (t, c, n, s) in enumerate(self.SETTINGS):
             if small_input and k == 1:
@@ -59,7 +59,7 @@ class MobileNetV2(nn.Module):
 
 
 def mobilenet_v2(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return MobileNetV2(num_classes, in_channels, small_input)
 
 
@@ -83,7 +83,7 @@ class MobileNetV3(nn.Module):
     def __init__(self, config, last_channel, num_classes=1000, in_channels=3, small_input=False):
         super().__init__()
         bn = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
-        layers = [conv_bn_act(in_channels, 16, 3, _stem_stride(small_input), act=nn.Hardswish, bn=bn)]
+        layers = [conv_bn_act(in_channels, 16, 3, stem_stride_of(small_input), act=nn.Hardswish, bn=bn)]
         first_stride2 = True
         for inp, k, exp, out, use_se, act, s in config:
             if small_input and s == 2 and first_stride2:
@@ -102,16 +102,16 @@ class MobileNetV3(nn.Module):
 
 
 def _v3_se(channels):
-    return SqueezeExcite(channels, _make_divisible(channels // 4, 8), nn.ReLU, nn.Hardsigmoid)
+    return SqueezeExcite(channels, make_divisible(channels // 4, 8), nn.ReLU, nn.Hardsigmoid)
 
 
 def mobilenet_v3_large(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return MobileNetV3(_V3_LARGE, 1280, num_classes, in_channels, small_input)
 
 
 def mobilenet_v3_small(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return MobileNetV3(_V3_SMALL, 1024, num_classes, in_channels, small_input)
 
 
@@ -123,7 +123,7 @@ class MNASNet(nn.Module):
     def __init__(self, num_classes=1000, in_channels=3, small_input=False):
         super().__init__()
         bn = partial(nn.BatchNorm2d, momentum=1 - 0.9997)
-        layers = [conv_bn_act(in_channels, 32, 3, _stem_stride(small_input), bn=bn),
+        layers = [conv_bn_act(in_channels, 32, 3, stem_stride_of(small_input), bn=bn),
                   conv_bn_act(32, 32, 3, 1, groups=32, bn=bn),
                   conv_bn_act(32, 16, 1, act=None, bn=bn)]
         for k, (inp, out, kernel, stride, exp, n) in enumerate(self.STACKS):
@@ -142,7 +142,7 @@ class MNASNet(nn.Module):
 
 
 def mnasnet1_0(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return MNASNet(num_classes, in_channels, small_input)
 
 
@@ -153,7 +153,7 @@ class EfficientNet(nn.Module):
 
     def __init__(self, num_classes=1000, in_channels=3, small_input=False):
         super().__init__()
-        layers = [conv_bn_act(in_channels, 32, 3, _stem_stride(small_input), act=nn.SiLU)]
+        layers = [conv_bn_act(in_channels, 32, 3, stem_stride_of(small_input), act=nn.SiLU)]
         for k, (t, kernel, stride, inp, out, n) in enumerate(self.STAGES):
             if small_input and k == 1:
                 stride = 1
@@ -174,7 +174,7 @@ def _b0_se(channels, squeeze):
 
 
 def efficientnet_b0(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return EfficientNet(num_classes, in_channels, small_input)
 
 
@@ -207,7 +207,7 @@ class ShuffleNetV2(nn.Module):
     def __init__(self, repeats=(4, 8, 4), channels=(24, 116, 232, 464, 1024), num_classes=1000,
                  in_channels=3, small_input=False):
         super().__init__()
-        stem = [conv_bn_act(in_channels, channels[0], 3, _stem_stride(small_input))]
+        stem = [conv_bn_act(in_channels, channels[0], 3, stem_stride_of(small_input))]
         if not small_input:
             stem.append(nn.MaxPool2d(3, 2, 1))
         layers, inp = stem, channels[0]
@@ -224,7 +224,7 @@ class ShuffleNetV2(nn.Module):
 
 
 def shufflenet_v2_x1_0(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return ShuffleNetV2(num_classes=num_classes, in_channels=in_channels, small_input=small_input)
 
 
@@ -244,7 +244,7 @@ def regnet_widths(depth, w_0, w_a, w_m, group_width, quant=8):
             stage_widths.append(w)
             stage_depths.append(1)
     groups = [min(group_width, w) for w in stage_widths]
-    stage_widths = [_make_divisible(w, g) for w, g in zip(stage_widths, groups)]
+    stage_widths = [make_divisible(w, g) for w, g in zip(stage_widths, groups)]
     return stage_widths, stage_depths, groups
 
 
@@ -267,7 +267,7 @@ class RegNet(nn.Module):
     def __init__(self, depth=22, w_0=24, w_a=24.48, w_m=2.54, group_width=16, num_classes=1000,
                  in_channels=3, small_input=False):
         super().__init__()
-        layers, inp = [conv_bn_act(in_channels, 32, 3, _stem_stride(small_input))], 32
+        layers, inp = [conv_bn_act(in_channels, 32, 3, stem_stride_of(small_input))], 32
         for k, (w, d, g) in enumerate(zip(*regnet_widths(depth, w_0, w_a, w_m, group_width))):
             for i in range(d):
                 stride = 2 if i == 0 and not (small_input and k == 0) else 1
@@ -281,5 +281,5 @@ class RegNet(nn.Module):
 
 
 def regnet_x_400mf(num_classes=1000, in_channels=3, small_input=False):
-    _check_args(num_classes, in_channels, small_input)
+    check_builder_args(num_classes, in_channels, small_input)
     return RegNet(num_classes=num_classes, in_channels=in_channels, small_input=small_input)

@@ -216,7 +216,7 @@ class Fire(nn.Module):
         return x + y if self.bypass else y
 
 
-def _conv_out(h, k, s, p, d=1, ceil=False):
+def conv_out_size(h, k, s, p, d=1, ceil=False):
     v = (h + 2 * p - d * (k - 1) - 1) / s + 1
     return int(math.ceil(v) if ceil else math.floor(v))
 
@@ -240,7 +240,7 @@ class Hourglass(nn.Module):
             c = w
             if cfg["down"] == "conv":
                 self.down.append(ConvUnit(c, c, 3, 2, norm=norm, act=act))
-                h = _conv_out(h, 3, 2, 1)
+                h = conv_out_size(h, 3, 2, 1)
             else:
                 self.down.append(nn.MaxPool2d(2, 2))
                 h = h // 2

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ...errors import ConfigError
-from .blocks import ACTIVATIONS, _conv_out
+from .blocks import ACTIVATIONS, conv_out_size
 from .builders import FAMILIES
 
 INPUT_SHAPES = ((1, 28, 28), (3, 32, 32))
@@ -92,12 +92,12 @@ def _sample_alexnet(rng, c, target):
     k = _pick(rng, [5, 7, 11])
     stride = _pick(rng, [1, 2])
     c["stem"] = {"width": _width(rng, 8, 32), "kernel": k, "stride": stride}
-    size = _conv_out(size, k, stride, k // 2)
+    size = conv_out_size(size, k, stride, k // 2)
     stages = []
     for i in range(_int(rng, 2, 5 + target // 60)):
         pool = size >= 5 and (size > 7 or rng.random() < 0.5)
         stages.append({"width": _width(rng, 8, 64), "kernel": _pick(rng, [3, 3, 5]), "pool": bool(pool)})
-        size = _conv_out(size, 3, 2, 0) if pool else size
+        size = conv_out_size(size, 3, 2, 0) if pool else size
     c["stages"] = stages
     c["head"] = {"pool": "flatten", "hidden": [_width(rng, 32, 64) for _ in range(_int(rng, 1, 2))],
                  "dropout": _pick(rng, [0.0, 0.5])}

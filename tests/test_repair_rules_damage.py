@@ -1,4 +1,4 @@
-"""Minimal repair under controlled damage (nasvec.repair.damage): what repair keeps, and that it keeps more
+"""Minimal repair under controlled damage (nasvec.repair_rules.damage): what repair keeps, and that it keeps more
 when less is damaged."""
 
 import numpy as np
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from nasvec.errors import RepairError
 from nasvec.experiments.repair import damage_study, damage_summary, reference_graphs
 from nasvec.graph.vectors import encode
-from nasvec.repair import RULES, changes_table, problem, repair
-from nasvec.repair.damage import KINDS, damage, kept
+from nasvec.repair_rules import RULES, changes_table, problem, repair
+from nasvec.repair_rules.damage import KINDS, damage, kept
 
 from graphgen import runnable_cnns
 

@@ -212,7 +212,7 @@ class Ledger:
         self.cpu_s += float(cpu_s)
 
 
-def _stack(structs: list[Structure]):
+def stack_structures(structs: list[Structure]):
     if not structs:
         raise SearchError("train: no structures given")
     shapes = {z.shape for z in structs}
@@ -236,7 +236,7 @@ _COEF = torch.tensor([  # a, b, c, k, d
 ])
 
 
-def _activate(z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+def activate(z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
     """Each neuron's own activation: ``z`` ``(P, m, h)``, ``onehot`` ``(P, h, a)`` over :data:`ACTIVATIONS`."""
     a, b, c, k, d = (onehot @ _COEF).unsqueeze(1).unbind(-1)     # each (P, 1, h)
     out = a * z + d
@@ -249,13 +249,13 @@ def _activate(z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
 
 def forward(x: torch.Tensor, w1, w2, v1, a1, v2, a2) -> torch.Tensor:
     """Outputs ``(P, m, c)`` of ``P`` masked networks on ``x`` ``(m, n)`` (shared) or ``(P, m, n)`` (own)."""
-    h = _activate(torch.matmul(x, w1 * v1), a1)
-    return _activate(torch.bmm(h, w2 * v2), a2)
+    h = activate(torch.matmul(x, w1 * v1), a1)
+    return activate(torch.bmm(h, w2 * v2), a2)
 
 
 def init_weights(structs: list[Structure], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Initial weights ``N(0, 1 / fan-in)``, fan-in counted over the mask (at least 1), zero outside it."""
-    v1, _, v2, _ = _stack(structs)
+    v1, _, v2, _ = stack_structures(structs)
     w1 = torch.randn(v1.shape, generator=generator) / v1.sum(1, keepdim=True).clamp(min=1).sqrt()
     w2 = torch.randn(v2.shape, generator=generator) / v2.sum(1, keepdim=True).clamp(min=1).sqrt()
     return w1 * v1, w2 * v2
@@ -294,7 +294,7 @@ def train(structs: list[Structure], x, y, cfg: FitConfig, seed: int = 0, init=No
     out1, out2 = [], []
     for lo in range(0, len(structs), cfg.chunk):
         sl = slice(lo, lo + cfg.chunk)
-        v1, a1, v2, a2 = _stack(structs[sl])
+        v1, a1, v2, a2 = stack_structures(structs[sl])
         w1 = (w1_all[sl] * v1).clone().requires_grad_(True)
         w2 = (w2_all[sl] * v2).clone().requires_grad_(True)
         xb, yb = (x[sl], y[sl]) if x.ndim == 3 else (x, y.expand(len(v1), -1))
@@ -321,7 +321,7 @@ def errors(structs: list[Structure], weights, x, y, chunk: int = 256) -> np.ndar
     out = []
     for lo in range(0, len(structs), chunk):
         sl = slice(lo, lo + chunk)
-        v1, a1, v2, a2 = _stack(structs[sl])
+        v1, a1, v2, a2 = stack_structures(structs[sl])
         xb, yb = (x[sl], y[sl]) if x.ndim == 3 else (x, y.expand(len(v1), -1))
         pred = forward(xb, w1_all[sl], w2_all[sl], v1, a1, v2, a2).argmax(-1)
         out.append((pred != yb).float().mean(1))

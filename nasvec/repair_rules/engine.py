@@ -1,4 +1,4 @@
-"""Repair rules (chapter 3): whatever a decoder emits becomes a network that runs and trains.
+"""The repair engine (chapter 3): :func:`repair` and the rules it runs, :data:`RULES`.
 
 ``repair(v)`` takes a vector representation in the form :func:`nasvec.graph.vectors.encode` returns
 (a :class:`~nasvec.graph.vectors.VectorRep` or a dict with ``ops``, ``edge_index`` or ``adjacency``,
@@ -25,7 +25,7 @@ it; only then replace a node by an Identity (``fallback``) or drop what no longe
 to a graph that validates, whose shapes infer for ``input_shape`` and that ``to_torch`` supports,
 that graph is the result: ``repair(encode(g)) == g``. Otherwise the rules of :data:`RULES` run, in
 that order, each a named function: the array rules (:mod:`.arrays`), the structural passes
-(:mod:`.structure`), then the shapes pass that emits node by node and applies the node rules
+(:mod:`.passes`), then the shapes pass that emits node by node and applies the node rules
 (:mod:`.emit`, :mod:`.attributes`). They are deterministic (no randomness, stable orders) and linear
 in the number of nodes and edges.
 
@@ -37,23 +37,19 @@ trains with any batch size. Layer sizes are capped (:data:`MAX_CHANNELS`, :data:
 
 from __future__ import annotations
 
-import sys
-import types
+from dataclasses import dataclass
 
 import numpy as np
-from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import RepairError
 from ..graph.codec import read_attrs
 from ..graph.vocab import OPS
-from . import emit, structure
+from . import emit, passes
 from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
                      is_classifier, problem, raw_arrays, valid_before_repair)
-from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
 
-__all__ = ["changes_table", "MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
-           "Rule", "problem", "raw_arrays", "repair", "rule_table", "valid_before_repair"]
+__all__ = ["RULES", "Rule", "changes_table", "repair", "rule_table"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +58,8 @@ class Rule:
 
     ``stage``: ``"arrays"`` (reading the decoder's arrays, before any pass), ``"structure"`` (a pass over
     the whole skeleton: :func:`repair` runs these in the order of :data:`RULES`) or ``"node"`` (applied
-    to each node as the shapes pass emits it, by :func:`~nasvec.repair.emit.emit_node` and
-    :func:`~nasvec.repair.emit.emit_output`). For the array and node rules ``apply`` is the function
+    to each node as the shapes pass emits it, by :func:`~nasvec.repair_rules.emit.emit_node` and
+    :func:`~nasvec.repair_rules.emit.emit_output`). For the array and node rules ``apply`` is the function
     where the rule is written; only the structural passes are called through it.
     """
 
@@ -86,25 +82,25 @@ RULES = {
                           "is read from the row: the op that takes the inputs and fits the row best, a known op only "
                           "for one whose key attribute the row holds (KEY_ATTR); a row without attributes gives Add "
                           "(two inputs) or Relu",
-                          structure.op_from_attrs, "structure"),
+                          passes.op_from_attrs, "structure"),
     "shape_ops": Rule("shape arithmetic (Shape, Gather, Unsqueeze, Squeeze) -> Identity; Constant dropped; a Reshape "
-                      "or Transpose stays only if it keeps the batch axis apart", structure.shape_ops, "structure"),
+                      "or Transpose stays only if it keeps the batch axis apart", passes.shape_ops, "structure"),
     "one_source": Rule("exactly one Input, first: extra Inputs -> Identity, a missing one is added, edges into it "
-                       "dropped", structure.one_source, "structure"),
+                       "dropped", passes.one_source, "structure"),
     "one_sink": Rule("exactly one Output, last: extra Outputs -> Identity, a missing one is added, edges out of it "
-                     "dropped", structure.one_sink, "structure"),
+                     "dropped", passes.one_sink, "structure"),
     "orphans": Rule("a node with no inputs reads the node just before it (a Slice after a Slice: what that Slice "
-                    "reads)", structure.orphans, "structure"),
+                    "reads)", passes.orphans, "structure"),
     "arity": Rule("inputs beyond an op's arity are dropped: first those read by others too, then the farthest back "
-                  "(a node left unread is reconnected by the next rule)", structure.limit_arity, "structure"),
+                  "(a node left unread is reconnected by the next rule)", passes.limit_arity, "structure"),
     "dangling": Rule("a node nobody reads feeds the nearest later node that lacks an input it needs (a Concat of one "
                      "input, a binary op of one operand), else the nearest with a free input slot or one whose input "
-                     "is read by others too (that input moves to it)", structure.dangling,
+                     "is read by others too (that input moves to it)", passes.dangling,
                      "structure"),
-    "prune": Rule("nodes not on a path from the Input to the Output are dropped", structure.prune, "structure"),
+    "prune": Rule("nodes not on a path from the Input to the Output are dropped", passes.prune, "structure"),
     "symmetric": Rule("a conv or pool whose strides or dilations differ between axes (-> the smaller) or one of whose "
                       "pads differs from all its others (-> theirs), among convs and pools at least 3 in 4 of which "
-                      "are symmetric", structure.odd_lists, "structure"),
+                      "are symmetric", passes.odd_lists, "structure"),
     "no_layers": Rule("an Output reading the Input directly gets an Identity in between", emit.emit_output, "node"),
     "attributes": Rule("attribute values made legal for the op and the input shape (kernel, stride, pads, group, "
                        "channels, axes, ...); missing required ones filled with defaults", emit.with_attrs, "node"),
@@ -166,7 +162,7 @@ def _fixed_point(ops, edge_index, adjacency, attrs, tensors, names, input_shape,
     return g
 
 
-def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> structure.Skeleton:
+def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> passes.Skeleton:
     """The array rules: op ids, the attribute matrix, a forward edge list."""
     ids = decode_ops(ops, count)
     raw = array(ops, "ops")
@@ -184,11 +180,11 @@ def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> str
     for s_, d_ in zip(e[0].tolist(), e[1].tolist()):
         ins[d_].append(s_)
     names = [str(names[i]) if i < len(names) else "" for i in range(n)]
-    return structure.Skeleton([OPS[k] for k in ids], rows, ins, names, count, unread=unread.tolist(),
-                              present=structure.evidence(matrix))
+    return passes.Skeleton([OPS[k] for k in ids], rows, ins, names, count, unread=unread.tolist(),
+                              present=passes.evidence(matrix))
 
 
-def _shapes(s: structure.Skeleton, input_shape, num_classes):
+def _shapes(s: passes.Skeleton, input_shape, num_classes):
     """The shapes pass: emit the kept nodes in order, applying the node rules, then prune again."""
     d = emit.Draft(input_shape, s.count, input_name=s.names[0])
     emitted = {0: 0}
@@ -220,7 +216,7 @@ def repair(v, input_shape=(1, 1, 28, 28), num_classes: int | None = None, report
     if g is not None:
         g.meta.update(input_shape=input_shape, repairs={}, changes=[])
         return (g, {}) if report else g
-    count = structure.Tally()
+    count = passes.Tally()
     skeleton = _skeleton(ops, edge_index, adjacency, attrs, names, edge_threshold, count)
     for rule in RULES.values():
         if rule.stage == "structure":
@@ -230,11 +226,3 @@ def repair(v, input_shape=(1, 1, 28, 28), num_classes: int | None = None, report
     return (g, dict(g.meta["repairs"])) if report else g
 
 
-class _CallableModule(types.ModuleType):
-    """``nasvec.repair`` is both this package and the function: ``from nasvec import repair; repair(v)``."""
-
-    def __call__(self, *args, **kwargs):
-        return repair(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -4,7 +4,7 @@ The graph is rebuilt in topological order with the shape of every node known as 
 emitted (:class:`Draft`, through :func:`nasvec.graph.shapes.infer_node`), so each node can be fixed
 for the tensors it actually reads. Per node the rules below apply, cheapest first:
 
-* ``attributes`` — the fixers of :mod:`nasvec.repair.attributes` (counted when a value changed);
+* ``attributes`` — the fixers of :mod:`nasvec.repair_rules.attributes` (counted when a value changed);
 * ``rank`` — a Flatten before a Gemm on a tensor of rank > 2, a ``[N, C] -> [N, C, 1, ...]``
   Reshape before a conv or pool, a global pool of a 2-D tensor replaced by Identity;
 * ``operands`` — :func:`adapt`: the operands of Add/Mul/Sub/Div/Concat made to fit (pooling or

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from nasvec.errors import ConfigError
-from nasvec.experiments.hypernetwork import Study, describe, pareto_mask, penalty_effect
-from nasvec.search import (DARTS_OPS, N_EDGES, SLIDES_OPS, FixedAlpha, Genotype, HyperNet, NetConfig, Network,
+from nasvec.experiments.hypernetwork import Study, describe, pareto_mask, penalty_effect, provenance
+from nasvec.dnas import (DARTS_OPS, N_EDGES, SLIDES_OPS, FixedAlpha, Genotype, HyperNet, NetConfig, Network,
                            SearchConfig, SearchError, SuperNet, check_simplex, cost, count_params, derive, make_op,
-                           measure_ops, resolve_ops, sample_simplex, search, simplex_grid, temperature, to_simplex)
-from nasvec.search.simplex import to_plane
+                           measure_ops, resolve_ops, sample_simplex, differentiable_search, simplex_grid, temperature, to_simplex)
+from nasvec.dnas.simplex import to_plane
 from nasvec.train import TrainConfig, resolve_device
 
 
@@ -131,7 +131,7 @@ def test_raising_a_penalty_lowers_that_ops_weight():
             s = s / s.sum()
             torch.manual_seed(0)
             net, arch = SuperNet("slides", 4, n_classes=3), FixedAlpha(3, generator=torch.Generator().manual_seed(0))
-            search(net, arch, x, y, epochs=3, s=s, kappa=0.5, batch_size=16, progress=False)
+            differentiable_search(net, arch, x, y, epochs=3, s=s, kappa=0.5, batch_size=16, progress=False)
             weights.append(torch.softmax(arch.alpha, -1)[..., op].mean().item())
         assert weights[1] < weights[0], (op, weights)
 
@@ -141,7 +141,7 @@ def test_hypernetwork_learns_to_follow_s():
     x, y = _toy()
     torch.manual_seed(0)
     net, hyp = SuperNet("slides", 4, n_classes=3), HyperNet(3, bandwidth=0.1, generator=torch.Generator().manual_seed(0))
-    search(net, hyp, x, y, epochs=4, kappa=1.0, batch_size=8, progress=False)
+    differentiable_search(net, hyp, x, y, epochs=4, kappa=1.0, batch_size=8, progress=False)
     with torch.no_grad():
         for op in range(3):
             s_hi = np.full(3, 0.1); s_hi[op] = 0.8
@@ -153,9 +153,9 @@ def test_search_rejects_bad_settings():
     x, y = _toy(8)
     net, arch = SuperNet("slides", 4, n_classes=3), FixedAlpha(3)
     with pytest.raises(SearchError, match="length 3"):
-        search(net, arch, x, y, epochs=1, s=[0.5, 0.5], progress=False)
+        differentiable_search(net, arch, x, y, epochs=1, s=[0.5, 0.5], progress=False)
     with pytest.raises(SearchError, match="kappa"):
-        search(net, arch, x, y, epochs=1, kappa=-1, progress=False)
+        differentiable_search(net, arch, x, y, epochs=1, kappa=-1, progress=False)
 
 
 @pytest.mark.parametrize("ops", ["slides", "darts"])
@@ -256,22 +256,34 @@ def test_cached_search_and_training_reload(tmp_path, monkeypatch):
                        torch.rand(16, 1, 8, 8, generator=g), torch.randint(0, 3, (16,), generator=g), {"data": "toy"})
     study = Study(images, NetConfig(channels=4, layers=("normal", "reduction")), SearchConfig(epochs=1, batch_size=16),
                   TrainConfig(epochs=1))
-    arch, res, loaded = study.search(progress=False)
-    arch2, res2, loaded2 = study.search(progress=False)
+    arch, res, loaded = study.run_search(progress=False)
+    arch2, res2, loaded2 = study.run_search(progress=False)
     assert not loaded and loaded2 and torch.equal(arch.alpha_ref, arch2.alpha_ref)
-    fixed, _, _ = study.search(s=[0.2, 0.3, 0.5], progress=False)
+    fixed, _, _ = study.run_search(s=[0.2, 0.3, 0.5], progress=False)
     assert fixed(None).shape == (2, N_EDGES, 3)
-    _, _, sharper = study.search(bandwidth=0.1, progress=False)
+    _, _, sharper = study.run_search(bandwidth=0.1, progress=False)
     assert not sharper  # another setting is another search
     geno = _genotype("skip_connect")
     out = study.train([geno, geno], progress=False)
     assert out[0] is out[1] and 0 <= out[0]["accuracy"] <= 1 and not out[0]["from_cache"]
-    assert list(study.trained) == [geno] and len(study.provenance({})) == 1
+    assert out[0]["genotype"] == geno
     with pytest.raises(ConfigError, match="unknown setting"):
         SearchConfig.from_dict({"epoch": 3})
     with pytest.raises(ConfigError, match="epochs and batch_size"):
         SearchConfig(epochs=0)
     assert NetConfig(ops="darts").ops == DARTS_OPS
+
+
+def test_provenance_counts_the_trainings_it_is_given_once_each():
+    """The provenance table depends only on the results passed in, not on what the study ran before."""
+    study = Study(None, NetConfig(channels=4, layers=("normal",)), SearchConfig(epochs=2), TrainConfig(epochs=3))
+    a, b = _genotype("skip_connect"), _genotype("max_pool_3x3")
+    first = {"genotype": a, "from_cache": True, "seconds": 2.0}
+    second = {"genotype": b, "from_cache": False, "seconds": 3.0}
+    table = provenance(study, {"search": ({"seconds": 1.0}, True)}, [[first, first], [second, first]])
+    assert table.run.tolist() == ["search", "from-scratch trainings (2 distinct architectures)"]
+    assert table["from cache"].tolist() == [True, False] and table.seconds.tolist() == [1.0, 5.0]
+    assert provenance(study, {}, [[second], [first]]).equals(provenance(study, {}, [[first], [second]]))
 
 
 def test_resolve_device():

@@ -11,7 +11,7 @@ from graphgen import runnable_cnns
 from nasvec import encode, from_torch, repair, to_onnx, to_torch
 from nasvec.graph import ArchGraph, Node
 from nasvec.errors import RepairError
-from nasvec.repair import RULES, Rule, problem, raw_arrays, rule_table
+from nasvec.repair_rules import RULES, Rule, problem, raw_arrays, rule_table
 from nasvec.graph.shapes import infer_shapes
 from nasvec.graph.vocab import N_COLUMNS, OP_INDEX, OPS
 
@@ -334,7 +334,7 @@ def test_rule_size_cap():
 def test_rule_fallback(monkeypatch):
     import sys
 
-    emit = sys.modules["nasvec.repair.emit"]
+    emit = sys.modules["nasvec.repair_rules.emit"]
     monkeypatch.setattr(emit, "fix_simple", lambda op, a, x: {"axis": 99})
     g, c = repair(chain(("Input", {}), ("Softmax", {})), report=True)  # no Output: the rules run
     assert g.ops == ["Input", "Identity", "Output"] and c["fallback"] == 1
@@ -376,7 +376,7 @@ def test_rules_are_named_functions_and_repair_dispatches_the_passes_in_order(mon
 
     import sys
 
-    package = sys.modules["nasvec.repair"]
+    package = sys.modules["nasvec.repair_rules.engine"]
     traced = {k: (tracing(k, r) if r.stage == "structure" else r) for k, r in RULES.items()}
     monkeypatch.setattr(package, "RULES", traced)
     g = repair(chain(("Input", {}), CONV))  # no Output: the rules run
@@ -407,7 +407,7 @@ def test_valid_enas_cells_need_no_repair(layers):
     from nasvec import data
     from nasvec.compress.base import DagBatch
     from nasvec.experiments.repair import enas_decoder_output
-    from nasvec.repair import valid_before_repair
+    from nasvec.repair_rules import valid_before_repair
 
     arch = [[op] + [int(p > 0.5 + 0.1 * j) for j in range(i)] for i, (op, p) in enumerate(layers)]
     b = DagBatch.from_graphs([data.enas_to_graph(arch)], data.ENAS_TYPES)
@@ -443,7 +443,7 @@ def test_enas_decode_study_counts_valid_cells_and_repairs_the_rest():
 def test_conv_transpose_output_padding_stays_below_the_stride():
     """onnxruntime refuses output_padding >= stride even where torch allows it up to the dilation (found by
     benchmarks/repair.py: stride 1, dilation 4, output_padding 3)."""
-    from nasvec.repair.attributes import fix_conv
+    from nasvec.repair_rules.attributes import fix_conv
 
     a = {"strides": [1, 2], "dilations": [4, 4], "output_padding": [3, 3], "kernel_shape": [3, 3], "out_channels": 4,
          "pads": [0, 0, 0, 0]}

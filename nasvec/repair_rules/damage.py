@@ -2,7 +2,7 @@
 
 A decoder's output is usually *close* to a real network. :func:`damage` corrupts a known share of
 the entries of each array of :func:`nasvec.graph.vectors.encode`'s output, and :func:`kept` measures
-what :func:`nasvec.repair.repair` gives back: the share of the original nodes, edges and attributes
+what :func:`nasvec.repair_rules.repair` gives back: the share of the original nodes, edges and attributes
 kept, and the graph edit distance (:func:`nasvec.graph.distance.edit_distance`).
 
 Kinds of damage (:data:`KINDS`), applied to ``k`` per cent of the entries of every array (op ids,
@@ -53,7 +53,7 @@ def _corrupt(a: np.ndarray, share: float, kind: str, rng: np.random.Generator, h
 
 def damage(g: ArchGraph, k: float, kind: str = "mixed", seed: int = 0, sigma: float = 0.25) -> dict:
     """The arrays of ``g`` (``ops``, ``edge_index``, ``attrs``, ``tensors``) with ``k`` per cent of the entries
-    of each array damaged as ``kind`` says (see the module docstring); a dict :func:`nasvec.repair.repair` takes.
+    of each array damaged as ``kind`` says (see the module docstring); a dict :func:`nasvec.repair_rules.repair` takes.
     ``"damaged"`` lists the nodes whose own entries were touched (their op, a cell of their attribute row, or
     an end of an edge into or out of them; every node for ``noise``)."""
     if kind not in KINDS:
@@ -107,6 +107,6 @@ def kept(original: ArchGraph, repaired: ArchGraph) -> dict:
 
 
 def _same(a, b) -> bool:
-    from ..graph.core import _canon
+    from ..graph.core import canonical_value
 
-    return _canon(a) == _canon(b)
+    return canonical_value(a) == canonical_value(b)

@@ -1,7 +1,7 @@
 """The structural rules of repair (chapter 3): passes over a graph's skeleton, before any shape is known.
 
 A :class:`Skeleton` is a decoded graph that may be anything: ops by name, each node's attribute row
-and inputs. Each pass below is one rule of :data:`nasvec.repair.RULES`, applied in this order; each
+and inputs. Each pass below is one rule of :data:`nasvec.repair_rules.RULES`, applied in this order; each
 counts how often it fired in ``skeleton.count``. After them the skeleton has one Input first, one
 Output last, every node reading and read, no op with more inputs than it takes, and ``keep`` marks
 the nodes on a path to the Output.
@@ -131,7 +131,7 @@ def _tables():
 
 
 def op_from_attrs(s: Skeleton) -> None:
-    """Rule ``op_from_attrs`` (see :data:`nasvec.repair.RULES`): an unread op id, one its attribute row
+    """Rule ``op_from_attrs`` (see :data:`nasvec.repair_rules.RULES`): an unread op id, one its attribute row
     contradicts, or one that takes fewer inputs than the node has while its row names a foreign attribute (then
     only for an op that takes more inputs), is taken from the row (:func:`evidence`): the op that takes the
     node's inputs and whose allowed attributes cover the row's best (most covered minus uncovered, then fewest
@@ -340,7 +340,7 @@ SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool")
 
 def odd_lists(s: Skeleton) -> None:
     """Rule ``symmetric``: a conv or pool whose strides or dilations differ between axes, or one of whose pads
-    differs from all its others, is made symmetric (:func:`nasvec.repair.attributes.symmetric`) — only when at
+    differs from all its others, is made symmetric (:func:`nasvec.repair_rules.attributes.symmetric`) — only when at
     least 3 in 4 of the decode's kept convs and pools (and at least 4) are symmetric: an odd one out among
     symmetric siblings is a damaged value, while a network that is asymmetric by design keeps its lists."""
     nodes = [k for k in range(len(s)) if s.keep[k] and s.ops[k] in SPATIAL_OPS and s.rows[k] is not None]

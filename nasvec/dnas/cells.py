@@ -20,6 +20,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..config import Config, check
 from ..errors import SearchError
 from .ops import OP_KIND, FactorizedReduce, ReLUConvBN, make_op, resolve_ops
 
@@ -27,6 +28,32 @@ N_NODES = 4
 EDGES = tuple((src, node) for node in range(N_NODES) for src in range(node + 2))  # (source state, node)
 N_EDGES = len(EDGES)  # 14
 CELL_TYPES = ("normal", "reduction")
+
+
+@dataclass(frozen=True)
+class NetConfig(Config):
+    """The network around the cells: candidate ops (``"slides"``, ``"darts"`` or names), channels of
+    the first cell, the cell sequence (``normal`` / ``reduction``), the stem's stride."""
+
+    ops: tuple = "slides"
+    channels: int = 8
+    layers: tuple = ("normal", "reduction", "normal")
+    stem_stride: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "ops", tuple(resolve_ops(self.ops)))
+        object.__setattr__(self, "layers", tuple(self.layers))
+        check(isinstance(self.channels, int) and self.channels > 0, f"net: channels must be a positive integer, "
+                                                                     f"got {self.channels!r}")
+
+    def kwargs(self, images) -> dict:
+        """Constructor arguments of :class:`~nasvec.dnas.SuperNet` / :class:`~nasvec.dnas.Network` for ``images``."""
+        return {"channels": self.channels, "layers": self.layers, "stem_stride": self.stem_stride,
+                "in_channels": images.shape[0], "n_classes": images.num_classes}
+
+    def describe(self) -> str:
+        return (f"{' → '.join(self.layers)}, {self.channels} channels, stem stride {self.stem_stride}; "
+                f"ops {', '.join(self.ops)}")
 
 
 @dataclass(frozen=True)

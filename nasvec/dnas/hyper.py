@@ -7,7 +7,7 @@
   the reference logits ``alpha_ref_r`` are learned, the reference points ``s_ref_r`` are fixed by
   default (vertices, edge midpoints and centre of the simplex) and learned with ``learn_ref=True``
   (kept on the simplex by a softmax parametrisation). ``bandwidth=1`` is the slides' formula.
-* :func:`search` minimises ``E_s [ E_gamma L_task(w, gamma) + kappa Cost(gamma_bar(s); s) ]`` with
+* :func:`differentiable_search` minimises ``E_s [ E_gamma L_task(w, gamma) + kappa Cost(gamma_bar(s); s) ]`` with
   ``s ~ Dirichlet(1)`` (uniform on the simplex), ``gamma ~ GumbelSoftmax(alpha(s), t)``, ``t`` linear
   from 1.0 to 0.2 over the epochs, and Adam on both the network weights and the hypernetwork
   (single-level, on the training data, as the slides state). ``gamma_bar(s)`` is ``softmax(alpha(s))``,
@@ -17,14 +17,43 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from ..config import Config, check
 from ..errors import SearchError
 from ..train import run_epochs
 from .gumbel import sample as gumbel_sample
 from .simplex import check_simplex, default_references, sample_simplex
-from .space import N_EDGES
+from .cells import N_EDGES
+
+
+@dataclass(frozen=True)
+class SearchConfig(Config):
+    """One search (:func:`nasvec.dnas.search`): epochs (temperature 1.0 -> 0.2), cost weight ``kappa``,
+    batch size, Adam's learning rates for the weights (``lr_w``) and the architecture (``lr_a``), the
+    hypernetwork's ``bandwidth`` and ``learn_ref``, and the seed."""
+
+    epochs: int = 8
+    kappa: float = 0.2
+    batch_size: int = 64
+    lr_w: float = 3e-3
+    lr_a: float = 3e-2
+    bandwidth: float = 1.0
+    learn_ref: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        check(self.epochs >= 1 and self.batch_size >= 1, f"search: epochs and batch_size must be >= 1, got "
+                                                          f"{self.epochs!r} and {self.batch_size!r}")
+        check(self.kappa >= 0 and self.bandwidth > 0, f"search: kappa must be >= 0 and bandwidth > 0, got "
+                                                       f"{self.kappa!r} and {self.bandwidth!r}")
+
+    def describe(self) -> str:
+        return (f"{self.epochs} epochs, batch {self.batch_size}, κ = {self.kappa}, t 1.0 → 0.2, "
+                f"Adam lr {self.lr_w:g} (w) / {self.lr_a:g} (a)")
 
 
 def cost(gamma: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -87,7 +116,7 @@ def temperature(epoch: int, epochs: int, t0: float = 1.0, t1: float = 0.2) -> fl
     return t0 + (t1 - t0) * epoch / (epochs - 1)
 
 
-def search(net, arch, x, y, epochs: int, s=None, kappa: float = 0.05, batch_size: int = 64,
+def differentiable_search(net, arch, x, y, epochs: int, s=None, kappa: float = 0.05, batch_size: int = 64,
            lr_w: float = 3e-3, lr_a: float = 3e-2, t0: float = 1.0, t1: float = 0.2, seed: int = 0,
            progress: bool = True, desc: str = "search", device: str = "cpu") -> list[dict]:
     """Train super-network ``net`` and architecture model ``arch`` (a :class:`HyperNet` or :class:`FixedAlpha`).

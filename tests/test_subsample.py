@@ -7,10 +7,10 @@ from hypothesis import given, settings, strategies as st
 
 from nasvec.errors import ConfigError, DataError, SearchError
 from nasvec.experiments import structure as chapter
-from nasvec.structure import competitors, meta
-from nasvec.structure.masked import (ACTIVATIONS, FitConfig, Ledger, Structure, align, counts, errors, forward,
+from nasvec.subsample import competitors, meta
+from nasvec.subsample.masked import (ACTIVATIONS, FitConfig, Ledger, Structure, align, counts, errors, forward,
                                      init_weights, mask_penalty, mutate, proximity, quality, random_structure, train)
-from nasvec.structure.tasks import Task, TaskSpec, make_task
+from nasvec.subsample.tasks import Task, TaskSpec, make_task
 
 FAST = FitConfig(steps=40, lr=0.05)
 
@@ -121,9 +121,9 @@ def test_masked_weights_get_zero_gradient_and_stay_zero():
     w1, w2 = init_weights(zs, torch.Generator().manual_seed(0))
     w1.requires_grad_(True)
     w2.requires_grad_(True)
-    from nasvec.structure.masked import _stack
+    from nasvec.subsample.masked import stack_structures
 
-    v1, a1, v2, a2 = _stack(zs)
+    v1, a1, v2, a2 = stack_structures(zs)
     x = torch.randn(20, 5)
     forward(x, w1, w2, v1, a1, v2, a2).square().sum().backward()
     assert torch.all(w1.grad[v1 == 0] == 0) and torch.all(w2.grad[v2 == 0] == 0)

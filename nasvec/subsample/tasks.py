@@ -16,7 +16,7 @@ import torch
 
 from ..config import Config, check
 from ..errors import ConfigError, DataError
-from .masked import ACTIVATIONS, Structure, _activate, _stack
+from .masked import ACTIVATIONS, Structure, activate, stack_structures
 
 
 @dataclass
@@ -94,13 +94,13 @@ def planted_structure(spec: TaskSpec, rng: np.random.Generator) -> Structure:
 def _teacher_labels(z: Structure, x: np.ndarray, rng: np.random.Generator, tries: int = 100) -> np.ndarray:
     """Labels ``argmax f(x)`` of a teacher with structure ``z`` and weights ``N(0, 1)`` on its masks (no biases,
     like the students); weights are redrawn until every class holds at least half its equal share."""
-    v1, a1, v2, a2 = _stack([z])
+    v1, a1, v2, a2 = stack_structures([z])
     c = z.shape[2]
     for _ in range(tries):
         w1 = torch.from_numpy(rng.standard_normal(v1.shape)).float() * v1
         w2 = torch.from_numpy(rng.standard_normal(v2.shape)).float() * v2
         with torch.no_grad():
-            y = _activate(_activate(torch.from_numpy(x)[None] @ w1, a1) @ w2, a2)[0].argmax(1).numpy()
+            y = activate(activate(torch.from_numpy(x)[None] @ w1, a1) @ w2, a2)[0].argmax(1).numpy()
         if np.bincount(y, minlength=c).min() >= len(y) / (2 * c):
             return y
     raise DataError(f"planted teacher {z.describe()}: no balanced labelling in {tries} draws of its weights")
