@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from nasvec.compress import metrics
-from nasvec.compress.base import DagBatch, fit
+from nasvec.compress.base import DagBatch, fit_compressor
 from nasvec.compress.pernode import PerNodeVAE
 from nasvec.data.enas import ENAS_TYPES, generate_enas
 
@@ -206,7 +206,7 @@ enas = generate_enas(400, n_layers=n_layers, skip_prob=skip_prob, seed=seed + 2)
 batch = DagBatch.from_graphs(enas, ENAS_TYPES)
 train, test = batch[:300], batch[300:]
 model = PerNodeVAE(ENAS_TYPES, max_nodes=n_layers + 2, structure_dim=structure_dim, type_dim=2)
-history = fit(model, train, epochs=20, batch_size=32, lr=1e-2, beta=0.005, seed=seed, progress=False)
+history = fit_compressor(model, train, epochs=20, batch_size=32, lr=1e-2, beta=0.005, seed=seed, progress=False)
 print(f"final training loss per graph {history[-1]['loss']:.3f}")
 
 # %% [raw]

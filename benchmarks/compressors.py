@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nasvec import data  # noqa: E402
-from nasvec.compress.base import DagBatch, fit  # noqa: E402
+from nasvec.compress.base import DagBatch, fit_compressor  # noqa: E402
 from nasvec.compress import MODEL_KEYS, available_models, make_compressor  # noqa: E402
 
 DVAE_REFERENCE_S_PER_EPOCH = 316.0   # D-VAE's own code, ENAS-6, batch 32, this machine (DESIGN.md)
@@ -190,10 +190,10 @@ def main(argv=None):
         kwargs = {"hidden": args.hidden} if args.hidden and key in ("dvae", "dvae_emb") else {}
         model = make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs)
         n_params = sum(p.numel() for p in model.parameters())
-        fit(make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs),
+        fit_compressor(make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs),
             batch[:2 * args.batch_size], 1, batch_size=args.batch_size, progress=False)   # warm-up, not timed
         cpu0 = time.process_time()
-        hist = fit(model, part, 1, batch_size=args.batch_size, lr=LR.get(key, 1e-3), progress=False)
+        hist = fit_compressor(model, part, 1, batch_size=args.batch_size, lr=LR.get(key, 1e-3), progress=False)
         cpu_epoch = (time.process_time() - cpu0) * len(batch) / n_fit
         s_epoch = hist[0]["seconds"] * len(batch) / n_fit
         model.eval()

@@ -21,7 +21,7 @@ def _train(item):
 
     from nasvec.experiments.hypernetwork import TRAINING
     from nasvec.dnas import NetConfig, Network, SLIDES_OPS, derive
-    from nasvec.train import accuracy, fit
+    from nasvec.train import accuracy, fit_classifier
 
     images, epochs, seed = item
     torch.set_num_threads(1)
@@ -29,7 +29,7 @@ def _train(item):
     genotype = derive(torch.randn(2, 14, len(SLIDES_OPS), generator=gen), SLIDES_OPS)
     torch.manual_seed(seed)
     model = Network(genotype, **NetConfig(layers=("normal", "reduction"), stem_stride=2).kwargs(images))
-    fit(model, images, TRAINING.replace(epochs=epochs, seed=seed), evaluate=False)
+    fit_classifier(model, images, TRAINING.replace(epochs=epochs, seed=seed), evaluate=False)
     return round(accuracy(model, images.x_test, images.y_test), 6)
 
 

@@ -7,7 +7,7 @@ generator, cut into mini-batches; per batch the caller's ``step`` computes the l
 zeroes the gradients, back-propagates and steps the optimizers and schedules. What differs between
 trainings — the loss, extra random draws per batch, what is logged — is the ``step``.
 
-:func:`fit` trains a classifier on an :class:`~nasvec.data.ImageData` with a :class:`TrainConfig`
+:func:`fit_classifier` trains a classifier on an :class:`~nasvec.data.ImageData` with a :class:`TrainConfig`
 (cross-entropy, a cosine learning-rate schedule to 0, the test accuracy after every epoch).
 Deterministic for a given seed on the CPU; torch's seeding of the weights happens where the model is
 built (build it after :func:`nasvec.utils.seed_everything` or ``torch.manual_seed``).
@@ -32,7 +32,7 @@ SCHEDULES = ("cosine", "cosine-annealing", "constant")
 
 @dataclass(frozen=True)
 class TrainConfig(Config):
-    """How a classifier is trained from scratch: the arguments of :func:`fit`, its cache key, its provenance.
+    """How a classifier is trained from scratch: the arguments of :func:`fit_classifier`, its cache key, its provenance.
 
     ``optimizer``: ``"adam"`` (torch's Adam; a weight decay is added to the gradient), ``"adamw"``
     (AdamW: decoupled weight decay) or ``"sgd"`` (Nesterov momentum 0.9). ``schedule``: ``"cosine"`` sets ``lr * (1 + cos(pi s / S)) / 2`` at step ``s`` of ``S``;
@@ -160,7 +160,7 @@ def accuracy(model, x, y, batch_size: int = 500) -> float:
     return correct / len(x)
 
 
-def fit(model, data, cfg: TrainConfig, evaluate: bool = True, device: str = "cpu", progress: bool = False,
+def fit_classifier(model, data, cfg: TrainConfig, evaluate: bool = True, device: str = "cpu", progress: bool = False,
         desc: str = "epochs") -> dict:
     """Train classifier ``model`` on ``data`` (an :class:`~nasvec.data.ImageData`) as ``cfg`` says.
 
@@ -170,7 +170,7 @@ def fit(model, data, cfg: TrainConfig, evaluate: bool = True, device: str = "cpu
     epoch, when ``evaluate``), "final_acc", "seconds", "params"}``.
     """
     if not isinstance(cfg, TrainConfig):
-        raise ConfigError(f"fit: cfg must be a TrainConfig, got {type(cfg).__name__}")
+        raise ConfigError(f"fit_classifier: cfg must be a TrainConfig, got {type(cfg).__name__}")
     gen = torch.Generator().manual_seed(int(cfg.seed))
     torch.manual_seed(int(cfg.seed))
     model.to(device)

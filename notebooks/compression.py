@@ -79,7 +79,8 @@ torch.set_num_threads(threads)
 # space instead (see the chapter *Data sets used in this book*).
 
 # %%
-data_spec, configs, seeds = chapter.compressor_setup(compressors or shared(profile, "compressors"))
+compressor_set = chapter.CompressorSet.from_dict(compressors or shared(profile, "compressors"))
+configs, seeds, data_spec = compressor_set.configs(), compressor_set.seed_list(), compressor_set.data.as_dict()
 names = chapter.model_names(configs)
 arch = chapter.architectures(**data_spec)
 print(f"{len(arch.train_idx)} training and {len(arch.test_idx)} test architectures")

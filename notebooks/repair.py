@@ -31,9 +31,9 @@ random_max_nodes = 30      # their sizes: 1 .. random_max_nodes nodes
 compressors = None         # chapter 2's models, reloaded from its cache; None: the profile's `shared: compressors:`
 ch2_prior = 200            # prior codes decoded per chapter-2 model
 zoo_n = 60                 # CNN zoo graphs the attribute-aware compressors are trained on
-pernode = {"epochs": 5}    # PerNodeAttrConfig settings of the paper's per-node compressor (others: its defaults)
+pernode = {"training": {"epochs": 5}}    # PerNodeAttrConfig settings of the paper's per-node compressor (others: its defaults)
 table2_copies = 20         # times each Table 2 network joins the per-node compressor's training graphs
-compressor = {"max_nodes": 80, "epochs": 40, "batch_size": 8}   # AttributedConfig settings of our per-graph variant
+compressor = {"max_nodes": 80, "training": {"epochs": 40, "batch_size": 8}}   # AttributedConfig settings of our per-graph variant
 prior_samples = 100        # codes z ~ N(0, I) decoded for the prior-validity figures
 damage_networks = ["resnet18", "vgg11", "mobilenet_v2"]   # reference CNNs damaged on purpose (None: all)
 damage_ks = [1, 5, 25]     # % of the entries of each array damaged
@@ -148,7 +148,8 @@ rep.table(chapter.change_log_example("resnet18", 2, seed=seed), "damage_changes_
 # cells (D-VAE's check, as in chapter 2), the networks that run as decoded, and after repair.
 
 # %%
-data_spec, configs, _ = ch2.compressor_setup(compressors or shared(profile, "compressors"))
+compressor_set = ch2.CompressorSet.from_dict(compressors or shared(profile, "compressors"))
+configs, data_spec = compressor_set.configs(), compressor_set.data.as_dict()
 trained2 = ch2.train_all(configs, ch2.architectures(**data_spec).train, progress=False)
 decodes, provenance = chapter.chapter2_decodes(trained2, ch2_prior, seed=seed)
 rep.table(decodes, "chapter2_decodes", float_format="%.1f")
@@ -175,7 +176,7 @@ rep.table(decodes, "chapter2_decodes", float_format="%.1f")
 # reconstructed when every node's op, row and attributes are.
 
 # %%
-pn_cfg = pernode_attr.PerNodeAttrConfig.from_dict({"seed": seed, **pernode})
+pn_cfg = pernode_attr.PerNodeAttrConfig.from_dict(pernode).replace(training={"seed": seed})
 t2_cfg = t2.Table2Config.from_dict({"split_seed": seed, **table2})
 targets = {name: t2.original_graph(name, t2_cfg.input_shape(name)) for name in t2_cfg.models}
 zoo, pn, pn_hist, pn_cached = chapter.pernode_compressor(zoo_n, pn_cfg, targets.values(), table2_copies)
@@ -194,8 +195,8 @@ rep.table(pd.concat([pn_recon, zoo_only]), "pernode_reconstruction", float_forma
 
 # %%
 rep.table(pn_columns.head(15), "pernode_attribute_columns", float_format="%.2f")
-provenance += [{"what": "per-node compressor", "model": label, "variant": "", "seed": pn_cfg.seed,
-                "epochs": pn_cfg.epochs, "seconds": sum(h["seconds"] for h in hist), "from cache": hit,
+provenance += [{"what": "per-node compressor", "model": label, "variant": "", "seed": pn_cfg.training.seed,
+                "epochs": pn_cfg.training.epochs, "seconds": sum(h["seconds"] for h in hist), "from cache": hit,
                 "config": pn_cfg.describe()} for label, hist, hit in
                [("zoo + Table 2 networks", pn_hist, pn_cached), ("zoo only", pn_zoo_hist, pn_zoo_cached)]]
 
@@ -209,7 +210,7 @@ provenance += [{"what": "per-node compressor", "model": label, "variant": "", "s
 # the mean code of every training graph.
 
 # %%
-comp_cfg = attributed.AttributedConfig.from_dict({"seed": seed, **compressor})
+comp_cfg = attributed.AttributedConfig.from_dict(compressor).replace(training={"seed": seed})
 zoo, comp, zoo_batch, comp_hist, comp_cached = chapter.zoo_compressor(zoo_n, comp_cfg)
 print(chapter.compressor_line(zoo, comp_cfg, comp_hist, comp_cached))
 recon = attributed.reconstruction_report(comp, zoo_batch)

@@ -50,13 +50,15 @@ nb201 = {"seeds": 20, "queries": 150}          # NAS-Bench-201 runs
 enas = None                # e.g. {"seeds": 50, "queries": 300}: the ENAS-6 pool (real data; standard profile)
 settings = {"BANANAS": {"epochs": 50}}         # per strategy, its settings (nasvec.experiments.strategies.makers)
 latent = {                 # chapter 2's compressors retrained on NB201 cells (NB201LatentConfig)
-    "per node": {"model": "pernode", "latent_dim": 6, "n_train": 2000, "epochs": 20, "lr": 0.003},
-    "D-VAE": {"model": "dvae", "latent_dim": 16, "kwargs": {"hidden": 64}, "n_train": 2000, "epochs": 6, "lr": 0.003},
+    "per node": {"compressor": {"model": "pernode", "latent_dim": 6, "training": {"epochs": 20, "lr": 0.003}},
+                 "n_train": 2000},
+    "D-VAE": {"compressor": {"model": "dvae", "latent_dim": 16, "kwargs": {"hidden": 64},
+                             "training": {"epochs": 6, "lr": 0.003}}, "n_train": 2000},
 }
 enas_latent = {"per node": "pernode", "D-VAE": "dvae"}   # the ENAS pool's codes: chapter 2's models
 compressors = None         # chapter 2's compressors; None: the profile's `shared: compressors:`
 live = {"dataset": "digits", "n_train": 600, "n_val": 400, "n_test": 797, "channels": 8, "cells_per_stage": 1,
-        "epochs": 3, "batch_size": 32}
+        "training": {"epochs": 3, "batch_size": 32}}
 live_cells = 24
 fidelities = [[1, 1.0], [1, 0.5]]              # (epochs, share of the training data)
 live_search = {"seeds": 20, "queries": 15}

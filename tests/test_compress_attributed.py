@@ -8,7 +8,7 @@ from torch import nn
 from nasvec import encode, from_torch
 from nasvec.compress.attributed import (AttrBatch, AttrCodec, AttributedConfig, AttributedSplitVAE,
                                         reconstruction_report, train_attributed, truncate)
-from nasvec.compress.base import fit
+from nasvec.compress.base import fit_compressor
 from nasvec.errors import CompressError, ConfigError
 from nasvec.experiments.repair import prior_validity
 from nasvec.graph.vocab import OPS
@@ -84,7 +84,7 @@ def test_loss_decreases_and_decodes_are_repairable(graphs):
     b = AttrBatch.from_graphs_attrs(graphs, codec, n)
     torch.manual_seed(0)
     m = AttributedSplitVAE(codec, n, hidden=(64,))
-    hist = fit(m, b, 40, batch_size=6, lr=3e-3, progress=False)
+    hist = fit_compressor(m, b, 40, batch_size=6, lr=3e-3, progress=False)
     assert hist[-1]["recon"] < 0.5 * hist[0]["recon"]
     r = reconstruction_report(m, b)
     assert 0 <= r["node_attr_acc"] <= 1 and set(r["per_attr"]) == set(codec.names)
@@ -98,9 +98,9 @@ def test_loss_decreases_and_decodes_are_repairable(graphs):
 
 def test_train_attributed_checks_arguments(graphs):
     with pytest.raises(ConfigError, match="max_nodes"):
-        AttributedConfig(max_nodes=1, epochs=1)
+        AttributedConfig.from_dict({"max_nodes": 1, "training": {"epochs": 1}})
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['width'\]"):
         AttributedConfig.from_dict({"width": 3})
-    model, batch, hist, hit = train_attributed(graphs, AttributedConfig(max_nodes=12, epochs=1, hidden=(16,)),
-                                               progress=False)
+    cfg = AttributedConfig.from_dict({"max_nodes": 12, "training": {"epochs": 1}, "hidden": (16,)})
+    model, hist, hit = train_attributed(cfg, graphs, progress=False)
     assert len(hist) == 1 and not hit and model.max_nodes == 12 and len(model.vocab) == len(OPS)

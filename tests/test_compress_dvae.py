@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nasvec.compress.base import DagBatch, fit
+from nasvec.compress.base import DagBatch, fit_compressor
 from nasvec.compress.dvae import DVAE, DVAEEMB
 from nasvec.compress.registry import MODELS, available_models, make_compressor
 from nasvec.data import ENAS_TYPES, generate_enas
@@ -81,7 +81,7 @@ def test_a_few_steps_lower_the_loss(key, batch):
     model = small_model(key)
     with torch.no_grad():
         before = float(model.eval().loss(batch)["recon"])
-    fit(model, batch, epochs=8, batch_size=8, lr=3e-3, progress=False)
+    fit_compressor(model, batch, epochs=8, batch_size=8, lr=3e-3, progress=False)
     with torch.no_grad():
         after = float(model.eval().loss(batch)["recon"])
     assert after < 0.8 * before
@@ -182,7 +182,7 @@ def test_training_makes_a_memorised_graph_decode_exactly():
     graphs = generate_enas(4, seed=11)
     batch = DagBatch.from_graphs(graphs, ENAS_TYPES)
     model = make_compressor("dvae", ENAS_TYPES, N, 8, seed=0, hidden=48)
-    fit(model, batch, epochs=100, batch_size=4, lr=3e-3, progress=False)
+    fit_compressor(model, batch, epochs=100, batch_size=4, lr=3e-3, progress=False)
     dec = model.decode(model.encode(batch))
     assert torch.equal(dec.types, batch.types) and torch.equal(dec.adj, batch.adj)
 

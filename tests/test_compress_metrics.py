@@ -220,8 +220,8 @@ def test_latent_sweep_and_cached_evaluation(tmp_path, monkeypatch):
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
     graphs = generate_enas(40, seed=2)
     train, test = batch_of(*graphs[:32]), batch_of(*graphs[32:])
-    configs = {"ae": CompressorConfig("ae", epochs=2, kwargs={"hidden": (16,)}),
-               "split": CompressorConfig("split", epochs=2, kwargs={"hidden": (16,)})}
+    configs = {key: CompressorConfig.from_dict({"training": {"epochs": 2}, "kwargs": {"hidden": (16,)}}, model=key)
+               for key in ("ae", "split")}
     df = latent_sweep({"ae": [2, 6], "split": [2, 6]}, configs, train, test, encode_times=2, decode_times=2)
     assert list(df["latent_dim"]) == [2, 6, 2, 6] and list(df["model"]) == ["AE", "AE", "split", "split"]
     assert ((df["per_graph"] >= 0) & (df["per_graph"] <= df["per_node"] + 1e-12)).all()

@@ -5,7 +5,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nasvec.compress.base import DagBatch, fit
+from nasvec.compress.base import DagBatch, fit_compressor
 from nasvec.compress.pernode import PerNodeVAE
 from nasvec.compress.registry import MODELS, make_compressor
 from nasvec.data import ENAS_TYPES, enas_to_graph, generate_enas
@@ -73,7 +73,7 @@ def test_training_lowers_the_loss_and_gradients_reach_every_parameter(batch):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
     for part in (m.enc_s, m.dec_s, m.enc_t, m.dec_t):   # both VAEs learn from the summed loss
         assert sum(float(p.grad.abs().sum()) for p in part.parameters()) > 0
-    hist = fit(m, batch, 40, batch_size=16, lr=1e-2, progress=False)
+    hist = fit_compressor(m, batch, 40, batch_size=16, lr=1e-2, progress=False)
     assert hist[-1]["recon"] < 0.5 * hist[0]["recon"]
 
 

@@ -6,7 +6,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 
 from nasvec.compress.attributed import AttrCodec
-from nasvec.compress.base import fit
+from nasvec.compress.base import fit_compressor
 from nasvec.compress.pernode_attr import (NodeBatch, PerNodeAttrConfig, PerNodeAttributedVAE, compress_graph,
                                           edges_outside, reconstruction_report)
 from nasvec.errors import CompressError, ConfigError
@@ -56,10 +56,11 @@ def test_a_trained_model_gives_its_graph_back_exactly():
     from nasvec.experiments.graphs import TinyNet
 
     g = from_torch(TinyNet(), torch.randn(1, 1, 8, 8))
-    cfg = PerNodeAttrConfig(window=4, epochs=200, lr=3e-2, batch_size=len(g))
+    cfg = PerNodeAttrConfig.from_dict({"window": 4, "training": {"epochs": 200, "lr": 3e-2, "batch_size": len(g)}})
     codec = AttrCodec([g])
     m = cfg.build(codec)
-    fit(m, NodeBatch.from_graphs([g], codec, cfg.window), cfg.epochs, batch_size=len(g), lr=cfg.lr, progress=False)
+    fit_compressor(m, NodeBatch.from_graphs([g], codec, cfg.window), cfg.training.epochs, batch_size=len(g),
+                   lr=cfg.training.lr, progress=False)
     r = reconstruction_report(m, [g])
     assert r["per_network"]["everything"] == 1.0 and r["per_node"]["everything"] == 1.0
     from nasvec.repair_rules import repair

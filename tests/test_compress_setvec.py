@@ -6,7 +6,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nasvec.compress.base import DagBatch, fit, fit_cached
+from nasvec.compress.base import DagBatch, fit_compressor, fit_compressor_cached
 from nasvec.compress.registry import CompressorConfig, available_models, make_compressor, train_compressor
 from nasvec.compress.setvec import GraphAE, SplitVAE, split_latent
 from nasvec.errors import CompressError, ConfigError
@@ -87,7 +87,7 @@ def test_a_few_training_steps_lower_the_loss(key, batch):
     model.eval()
     with torch.no_grad():
         before = float(model.loss(batch)["recon"])
-    fit(model, batch, epochs=15, batch_size=16, lr=3e-3, progress=False)
+    fit_compressor(model, batch, epochs=15, batch_size=16, lr=3e-3, progress=False)
     with torch.no_grad():
         after = float(model.loss(batch)["recon"])
     assert after < 0.8 * before
@@ -97,7 +97,7 @@ def test_autoencoder_overfits_a_tiny_set():
     graphs = generate_enas(24, seed=5)
     data = DagBatch.from_graphs(graphs, ENAS_TYPES)
     model = make_compressor("ae", ENAS_TYPES, N, 16, seed=0, hidden=(128,))
-    fit(model, data, epochs=150, batch_size=8, lr=3e-3, progress=False)
+    fit_compressor(model, data, epochs=150, batch_size=8, lr=3e-3, progress=False)
     with torch.no_grad():
         dec = model.decode(model.encode(data))
     exact = sum(a == b for a, b in zip(dec.to_graphs(ENAS_TYPES), graphs))
@@ -184,14 +184,14 @@ def test_registry_lists_every_model_of_table1():
 
 
 def test_compressor_config_names_bad_settings_and_builds_its_model():
-    cfg = CompressorConfig.from_dict({"latent_dim": 6, "epochs": 3, "kwargs": {"hidden": (16,)}}, model="vae")
+    cfg = CompressorConfig.from_dict({"latent_dim": 6, "training": {"epochs": 3}, "kwargs": {"hidden": (16,)}}, model="vae")
     assert cfg.build(ENAS_TYPES, N).latent_dim == 6 and "vae: latent 6, hidden (16,); 3 epochs" in cfg.describe()
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['latent'\]"):
         CompressorConfig.from_dict({"latent": 6}, model="vae")
     with pytest.raises(ConfigError, match="unknown model 'gan'"):
         CompressorConfig("gan")
     with pytest.raises(ConfigError, match="epochs must be >= 0"):
-        CompressorConfig("ae", epochs=-1)
+        CompressorConfig("ae", training={"epochs": -1})
     with pytest.raises(CompressError, match="expected a CompressorConfig"):
         train_compressor({"model": "ae"}, None, ENAS_TYPES)
 
@@ -211,17 +211,17 @@ def test_fit_cached_resumes_exactly(tmp_path, monkeypatch, batch):
     with torch.random.fork_rng():
         torch.manual_seed(0)
         torch.randn(3)  # a different global RNG state must not matter
-        hist_a, loaded = fit_cached(one_go, batch, 4, "t", cfg, chunk=4, lr=1e-3, progress=False)
+        hist_a, loaded = fit_compressor_cached(one_go, batch, 4, "t", cfg, chunk=4, lr=1e-3, progress=False)
     assert loaded == 0 and [r["epoch"] for r in hist_a] == [1, 2, 3, 4]
     chunked = small_model("vae")
-    fit_cached(chunked, batch, 2, "t2", cfg, chunk=2, lr=1e-3, progress=False)
+    fit_compressor_cached(chunked, batch, 2, "t2", cfg, chunk=2, lr=1e-3, progress=False)
     resumed = small_model("vae")
-    hist_b, loaded = fit_cached(resumed, batch, 4, "t2", cfg, chunk=2, lr=1e-3, progress=False)
+    hist_b, loaded = fit_compressor_cached(resumed, batch, 4, "t2", cfg, chunk=2, lr=1e-3, progress=False)
     assert loaded == 2 and [r["epoch"] for r in hist_b] == [1, 2, 3, 4]
     for p, q in zip(one_go.parameters(), resumed.parameters()):
         assert torch.allclose(p, q, atol=1e-6)
     again = small_model("vae")
-    _, loaded = fit_cached(again, batch, 4, "t2", cfg, chunk=2, lr=1e-3, progress=False)
+    _, loaded = fit_compressor_cached(again, batch, 4, "t2", cfg, chunk=2, lr=1e-3, progress=False)
     assert loaded == 4
     assert all(torch.equal(p, q) for p, q in zip(again.parameters(), resumed.parameters()))
 
@@ -229,7 +229,7 @@ def test_fit_cached_resumes_exactly(tmp_path, monkeypatch, batch):
 def test_train_compressor_caches_and_keys_on_the_data(tmp_path, monkeypatch, batch):
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
-    cfg = CompressorConfig("ae", latent_dim=4, epochs=2, kwargs={"hidden": (16,)})
+    cfg = CompressorConfig.from_dict({"latent_dim": 4, "training": {"epochs": 2}, "kwargs": {"hidden": (16,)}}, model="ae")
     m1, h1, loaded1 = train_compressor(cfg, batch, ENAS_TYPES, progress=False)
     m2, h2, loaded2 = train_compressor(cfg, batch, ENAS_TYPES, progress=False)
     assert (loaded1, loaded2) == (0, 2) and len(h1) == len(h2) == 2
@@ -243,7 +243,7 @@ def test_train_compressor_caches_and_keys_on_the_data(tmp_path, monkeypatch, bat
 def test_seq2seq_generation_matches_teacher_forcing_on_its_own_decode(batch):
     """Decoding node by node must give the graph whose teacher-forced logits it follows."""
     model = make_compressor("seq2seq", ENAS_TYPES, N, 8, seed=2, hidden=32).eval()
-    fit(model, batch, epochs=20, batch_size=16, lr=3e-3, progress=False)
+    fit_compressor(model, batch, epochs=20, batch_size=16, lr=3e-3, progress=False)
     model.eval()
     with torch.no_grad():
         z = model.encode(batch)

@@ -12,7 +12,7 @@ from nasvec.data import ENAS_TYPES, generate_enas
 from nasvec.errors import CompressError, ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CFG = CompressorConfig("pernode", latent_dim=6, lr=1e-2, batch_size=16)
+CFG = CompressorConfig.from_dict({"latent_dim": 6, "training": {"lr": 1e-2, "batch_size": 16}}, model="pernode")
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from nasvec.strategies.proxies import PROXIES, nb201_proxy_table, proxy_scores
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 cells = st.tuples(*[st.integers(0, 4)] * 6)
-TINY = LiveConfig(dataset="digits", n_train=64, n_val=32, n_test=32, channels=4, cells_per_stage=1, epochs=1,
-                  batch_size=32, proxy_batch=16)
+TINY = LiveConfig.from_dict({"dataset": "digits", "n_train": 64, "n_val": 32, "n_test": 32, "channels": 4,
+                             "cells_per_stage": 1, "training": {"epochs": 1, "batch_size": 32}, "proxy_batch": 16})
 
 
 def batch(n=8, c=1, hw=8, seed=0):

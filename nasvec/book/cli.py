@@ -86,6 +86,7 @@ def _converge_parser(sub) -> None:
 def _converge(args) -> int:
     import torch
 
+    from ..compress.base import VAETraining
     from ..compress.registry import CompressorConfig
     from ..compress.shipped import ConvergeConfig, converge, shipped_dir
     from ..data.enas import ENAS_TYPES
@@ -100,9 +101,10 @@ def _converge(args) -> int:
         conv_keys = {f for f in ConvergeConfig.__dataclass_fields__}
         conv = ConvergeConfig.from_dict({k: v for k, v in given.items() if k in conv_keys})
         comp = {_SETTINGS[k][0]: v for k, v in given.items() if k not in conv_keys and k != "hidden"}
+        training = {k: comp.pop(k) for k in list(comp) if k in VAETraining.__dataclass_fields__}
         kwargs = {"hidden": given["hidden"]} if "hidden" in given else {}
-        cfg = CompressorConfig.from_dict({"latent_dim": 56, "lr": 1e-4, **comp}, model=args.model, kwargs=kwargs,
-                                         epochs=conv.max_epochs)
+        cfg = CompressorConfig.from_dict({"latent_dim": 56, **comp}, model=args.model, kwargs=kwargs,
+                                         training={"lr": 1e-4, **training, "epochs": conv.max_epochs})
         torch.set_num_threads(args.threads)
         arch = architectures(real_data=not args.generated, n_generated=args.generated or 1000)
         out = args.out or shipped_dir(args.name or args.model)

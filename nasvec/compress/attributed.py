@@ -21,7 +21,7 @@ the arrays :func:`nasvec.repair_rules.repair` takes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -35,7 +35,7 @@ from ..errors import CompressError
 from ..graph.core import ArchGraph
 from ..graph.vectors import encode
 from ..graph.vocab import ATTRS, COLUMNS, N_COLUMNS, OPS
-from .base import DagBatch, fit, kl_divergence, mlp
+from .base import DagBatch, VAETraining, fit_compressor, kl_divergence, mlp
 from .setvec import SplitVAE
 
 
@@ -249,48 +249,46 @@ class AttributedConfig(Config):
 
     ``max_nodes``: graphs are cut to their first ``max_nodes`` nodes; ``dims``: the latent sizes of
     structure, op types and attributes; ``hidden``: the MLP sizes; ``max_values``: classes per
-    attribute column (the most frequent values); Adam with ``lr``, ``batch_size``, KL weight ``beta``.
+    attribute column (the most frequent values); ``training``: the
+    :class:`~nasvec.compress.base.VAETraining` (Adam with ``lr``, ``batch_size``, KL weight ``beta``).
     """
 
     max_nodes: int = 80
     dims: tuple = (16, 8, 16)
     hidden: tuple = (128,)
-    epochs: int = 40
-    lr: float = 3e-3
-    batch_size: int = 16
-    beta: float = 0.005
     max_values: int = 32
-    seed: int = 0
+    training: VAETraining = field(default_factory=lambda: VAETraining(epochs=40, lr=3e-3, batch_size=16))
 
     def __post_init__(self):
         object.__setattr__(self, "dims", tuple(int(d) for d in self.dims))
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        check(self.max_nodes >= 2 and self.epochs >= 0, f"AttributedConfig: max_nodes={self.max_nodes} must be "
-                                                        f">= 2 and epochs={self.epochs} >= 0")
+        check(self.max_nodes >= 2, f"AttributedConfig: max_nodes={self.max_nodes} must be >= 2")
         check(len(self.dims) == 3, f"AttributedConfig: dims must be (structure, types, attributes), got {self.dims}")
 
     def describe(self) -> str:
+        tr = self.training
         return (f"latent {' + '.join(map(str, self.dims))}, hidden {list(self.hidden)}, {self.max_nodes} nodes; "
-                f"{self.epochs} epochs, Adam lr {self.lr:g}, batch {self.batch_size}, seed {self.seed}")
+                f"{tr.epochs} epochs, Adam lr {tr.lr:g}, batch {tr.batch_size}, seed {tr.seed}")
 
 
-def train_attributed(graphs: Sequence[ArchGraph], cfg: AttributedConfig, cache_name: str | None = None,
+def train_attributed(cfg: AttributedConfig, graphs: Sequence[ArchGraph], cache_name: str | None = None,
                      cache_config: dict | None = None, progress: bool = True):
-    """Build the codec and the model from ``graphs`` and train it as ``cfg`` says (Adam, through
-    :func:`nasvec.compress.base.fit`); cached with :func:`nasvec.cache.cached` under ``cfg`` and
+    """Build the codec and the model from ``graphs`` and train it as ``cfg`` says (through
+    :func:`nasvec.compress.base.fit_compressor`); cached with :func:`nasvec.cache.cached` under ``cfg`` and
     ``cache_config`` (what identifies ``graphs``) when ``cache_name`` is given.
-    Returns ``(model, batch, history, from_cache)``."""
+    Returns ``(model, history, from_cache)``, as every compressor trainer does; the training batch is
+    :func:`attributed_batch` ``(model, graphs)``."""
     codec = AttrCodec(graphs, max_values=cfg.max_values)
-    batch = AttrBatch.from_graphs_attrs(graphs, codec, cfg.max_nodes)
+    tr = cfg.training
 
     def build():
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(tr.seed)
         return AttributedSplitVAE(codec, cfg.max_nodes, *cfg.dims, hidden=cfg.hidden)
 
     def compute():
+        batch = AttrBatch.from_graphs_attrs(graphs, codec, cfg.max_nodes)
         model = build()
-        history = fit(model, batch, cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, beta=cfg.beta, seed=cfg.seed,
-                      progress=progress)
+        history = fit_compressor(model, batch, progress=progress, **tr.as_dict())
         return {"state": model.state_dict(), "history": history}
 
     if cache_name is None:
@@ -300,4 +298,9 @@ def train_attributed(graphs: Sequence[ArchGraph], cfg: AttributedConfig, cache_n
     model = build()
     model.load_state_dict(value["state"])
     model.eval()
-    return model, batch, value["history"], hit
+    return model, value["history"], hit
+
+
+def attributed_batch(model: AttributedSplitVAE, graphs: Sequence[ArchGraph]) -> AttrBatch:
+    """``graphs`` as the batch ``model`` reads (its codec, cut to its ``max_nodes``)."""
+    return AttrBatch.from_graphs_attrs(graphs, model.codec, model.max_nodes)

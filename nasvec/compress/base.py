@@ -4,7 +4,7 @@ A compressor maps a DAG to a latent code and back. Graphs are given to the
 models as a :class:`DagBatch`: node types (ids into a vocabulary) and an
 adjacency tensor, nodes in topological order, padded to the longest graph.
 
-Interface (duck-typed by :func:`fit` and the metrics):
+Interface (duck-typed by :func:`fit_compressor` and the metrics):
 
 * ``model.loss(batch, beta)`` -> dict with ``loss``, ``recon``, ``kl`` (sums over the batch,
   as D-VAE reports them; ``kl`` is 0 for deterministic models);
@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..cache import cache_path, cached, forced
+from ..config import Config, check
 from ..errors import CompressError, GraphError
 from ..graph.core import ArchGraph, Node
 from ..train import run_epochs
@@ -115,14 +116,37 @@ class Compressor(nn.Module):
         return self.decode(z, stochastic=stochastic)
 
 
-def fit(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr: float = 1e-4,
+@dataclass(frozen=True)
+class VAETraining(Config):
+    """How a compressor is trained (the arguments of :func:`fit_compressor`): ``epochs`` of Adam at ``lr`` on
+    mini-batches of ``batch_size``, KL weight ``beta``, ``seed`` for the weights' draw and the shuffling.
+
+    Every compressor config holds one (:class:`~nasvec.compress.registry.CompressorConfig`,
+    :class:`~nasvec.compress.attributed.AttributedConfig`, :class:`~nasvec.compress.pernode_attr.PerNodeAttrConfig`).
+    """
+
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 32
+    beta: float = 0.005
+    seed: int = 0
+
+    def __post_init__(self):
+        check(isinstance(self.epochs, int) and self.epochs >= 0, f"training: epochs must be an integer >= 0, "
+                                                                  f"got {self.epochs!r}")
+        check(self.lr > 0 and isinstance(self.batch_size, int) and self.batch_size >= 1 and self.beta >= 0,
+              f"training: lr and batch_size must be positive and beta >= 0, got lr {self.lr!r}, batch_size "
+              f"{self.batch_size!r}, beta {self.beta!r}")
+
+
+def fit_compressor(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr: float = 1e-4,
         beta: float = 0.005, seed: int = 0, progress: bool = True, optimizer: torch.optim.Optimizer | None = None,
         generator: torch.Generator | None = None, start_epoch: int = 0, on_epoch_end=None) -> list[dict]:
     """Train with Adam through :func:`nasvec.train.run_epochs`; one history row per epoch (the loss, the
     summed reconstruction term and KL divergence per graph, seconds).
 
     Shuffling is seeded, so the same call gives the same model on the same machine.
-    ``optimizer``, ``generator`` and ``start_epoch`` continue an earlier run (see :func:`fit_cached`):
+    ``optimizer``, ``generator`` and ``start_epoch`` continue an earlier run (see :func:`fit_compressor_cached`):
     training 10 epochs and then 10 more with the same optimizer and generator gives the same
     model as training 20 at once. ``on_epoch_end(row)`` sees each epoch's row (e.g. to step a
     ``ReduceLROnPlateau`` on ``row["loss"]``).
@@ -147,10 +171,10 @@ def fit(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr
     return [{"epoch": r["epoch"], **{k: r[k] for k in terms}, "seconds": r["seconds"]} for r in rows]
 
 
-def fit_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config: dict, chunk: int | None = None,
+def fit_compressor_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config: dict, chunk: int | None = None,
                batch_size: int = 32, lr: float = 1e-4, beta: float = 0.005, seed: int = 0,
                progress: bool = True) -> tuple[list[dict], int]:
-    """:func:`fit` in cached chunks of ``chunk`` epochs: a re-run loads, a longer run resumes.
+    """:func:`fit_compressor` in cached chunks of ``chunk`` epochs: a re-run loads, a longer run resumes.
 
     After every ``chunk`` epochs (and at ``epochs``) the model, optimizer and shuffling states
     and the history so far are stored with :func:`nasvec.cache.cached` under ``name`` and
@@ -195,7 +219,7 @@ def fit_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config
             prev = max([0] + [x for x in ends if x < e])
 
             def compute(prev=prev, e=e):
-                rows = fit(model, data, e - prev, batch_size=batch_size, lr=lr, beta=beta, seed=seed,
+                rows = fit_compressor(model, data, e - prev, batch_size=batch_size, lr=lr, beta=beta, seed=seed,
                            progress=progress, optimizer=opt, generator=gen, start_epoch=prev)
                 return {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                         "torch_rng": torch.get_rng_state(), "history": history + rows}

@@ -23,7 +23,7 @@ their sizes or activations; ours are :class:`PerNodeAttrConfig`'s defaults, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -38,7 +38,7 @@ from ..graph.core import ArchGraph
 from ..graph.vectors import encode
 from ..graph.vocab import OP_INDEX, OPS
 from .attributed import AttrCodec
-from .base import fit, kl_divergence, mlp
+from .base import VAETraining, fit_compressor, kl_divergence, mlp
 
 
 @dataclass
@@ -167,45 +167,44 @@ class PerNodeAttributedVAE(nn.Module):
 
 @dataclass(frozen=True)
 class PerNodeAttrConfig(Config):
-    """The per-node attributed compressor and its training (constructor arguments, cache key, provenance)."""
+    """The per-node attributed compressor and its training (constructor arguments, cache key, provenance):
+    ``window`` offsets per adjacency row, ``dims`` and ``hidden`` of (structure, op type, each attribute),
+    ``max_values`` classes per attribute column, ``training`` the :class:`~nasvec.compress.base.VAETraining`
+    (batches of nodes)."""
 
     window: int = 128
     dims: tuple = (8, 2, 1)
     hidden: tuple = (64, 16, 8)
     max_values: int = 32
-    epochs: int = 30
-    lr: float = 3e-3
-    batch_size: int = 256
-    beta: float = 0.005
-    seed: int = 0
+    training: VAETraining = field(default_factory=lambda: VAETraining(epochs=30, lr=3e-3, batch_size=256))
 
     def __post_init__(self):
         object.__setattr__(self, "dims", tuple(int(d) for d in self.dims))
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         check(len(self.dims) == 3 and len(self.hidden) == 3, "PerNodeAttrConfig: dims and hidden are "
                                                               "(structure, op type, each attribute)")
-        check(self.window >= 1 and self.epochs >= 0, "PerNodeAttrConfig: window >= 1 and epochs >= 0")
+        check(self.window >= 1, "PerNodeAttrConfig: window >= 1")
 
     def describe(self) -> str:
+        tr = self.training
         return (f"per node: offsets window {self.window} -> {self.dims[0]}, op -> {self.dims[1]}, each attribute -> "
-                f"{self.dims[2]}; hidden {list(self.hidden)}; {self.epochs} epochs, Adam lr {self.lr:g}, "
-                f"batch {self.batch_size} nodes, seed {self.seed}")
+                f"{self.dims[2]}; hidden {list(self.hidden)}; {tr.epochs} epochs, Adam lr {tr.lr:g}, "
+                f"batch {tr.batch_size} nodes, seed {tr.seed}")
 
     def build(self, codec: AttrCodec) -> PerNodeAttributedVAE:
-        torch.manual_seed(self.seed)
+        torch.manual_seed(self.training.seed)
         return PerNodeAttributedVAE(codec, self.window, *self.dims, *self.hidden)
 
 
-def train_pernode_attr(graphs: Sequence[ArchGraph], cfg: PerNodeAttrConfig, progress: bool = True):
+def train_pernode_attr(cfg: PerNodeAttrConfig, graphs: Sequence[ArchGraph], progress: bool = True):
     """Codec, model and training on every node of ``graphs`` (cached under ``cfg``, the graphs and the code).
-    Returns ``(model, history, from_cache)``."""
+    Returns ``(model, history, from_cache)``, as every compressor trainer does."""
     codec = AttrCodec(graphs, max_values=cfg.max_values)
     batch = NodeBatch.from_graphs(graphs, codec, cfg.window)
 
     def compute():
         model = cfg.build(codec)
-        hist = fit(model, batch, cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, beta=cfg.beta, seed=cfg.seed,
-                   progress=progress)
+        hist = fit_compressor(model, batch, progress=progress, **cfg.training.as_dict())
         return {"state": model.state_dict(), "history": hist}
 
     key = {"config": cfg, "nodes": fingerprint(batch), "source": fingerprint(PerNodeAttributedVAE, AttrCodec)}

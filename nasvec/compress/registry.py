@@ -16,7 +16,7 @@ import torch
 from ..cache import fingerprint
 from ..config import Config, check
 from ..errors import CompressError
-from .base import Compressor, DagBatch, fit_cached
+from .base import Compressor, DagBatch, VAETraining, fit_compressor_cached
 from .dvae import DVAE, DVAEEMB
 from .pernode import PerNodeVAE
 from .setvec import GraphAE, GraphVAE, Seq2SeqVAE, SplitVAE, split_latent
@@ -58,49 +58,48 @@ class CompressorConfig(Config):
     """One compressor of chapter 2 and its training: constructor arguments, cache key, provenance.
 
     ``model``: a key of :data:`MODELS`; ``latent_dim``: the code size (``pernode``: of one node; ``split``
-    and ``pernode``: divided 2 : 1 between structure and op types); ``kwargs``: further constructor arguments (e.g. ``{"hidden": 501}``);
-    ``epochs``, ``lr`` (Adam), ``batch_size``, ``beta`` (the KL weight), ``seed`` (weights and
-    shuffling); ``chunk``: epochs per cached checkpoint (a longer run resumes from the last one);
-    ``checkpoint``: instead of training, load the converged model shipped in that folder of
-    ``checkpoints/compression/`` (:func:`nasvec.compress.shipped.load_shipped`).
+    and ``pernode``: divided 2 : 1 between structure and op types); ``kwargs``: further constructor arguments
+    (e.g. ``{"hidden": 501}``); ``training``: the :class:`~nasvec.compress.base.VAETraining` (epochs, Adam's
+    ``lr``, ``batch_size``, KL weight ``beta``, ``seed`` of the weights and the shuffling); ``chunk``: epochs per
+    cached checkpoint (a longer run resumes from the last one); ``checkpoint``: instead of training, load the
+    converged model shipped in that folder of ``checkpoints/compression/``
+    (:func:`nasvec.compress.shipped.load_shipped`).
     """
 
     model: str
     latent_dim: int | None = None
     kwargs: dict = field(default_factory=dict)
-    epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 32
-    beta: float = 0.005
+    training: VAETraining = field(default_factory=VAETraining)
     chunk: int | None = None
-    seed: int = 0
     checkpoint: str | None = None
 
     def __post_init__(self):
         check(self.model in MODELS, f"compressor: unknown model {self.model!r}; known: {', '.join(MODEL_KEYS)}")
-        check(isinstance(self.epochs, int) and self.epochs >= 0, f"compressor {self.model}: epochs must be >= 0, "
-                                                                  f"got {self.epochs!r}")
-        check(self.lr > 0 and self.batch_size >= 1 and self.beta >= 0,
-              f"compressor {self.model}: lr, batch_size must be positive and beta >= 0")
+        check(isinstance(self.training, VAETraining), f"compressor {self.model}: training must be a VAETraining or a "
+                                                      f"mapping of its settings, got {self.training!r}")
 
     def build(self, vocab, max_nodes: int) -> Compressor:
-        """The untrained model (weights from ``seed``)."""
-        return make_compressor(self.model, vocab, max_nodes, self.latent_dim, seed=self.seed, **dict(self.kwargs))
+        """The untrained model (weights from the training's ``seed``)."""
+        return make_compressor(self.model, vocab, max_nodes, self.latent_dim, seed=self.training.seed,
+                               **dict(self.kwargs))
 
     def describe(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.kwargs.items()))
         shipped = f" (shipped: checkpoints/compression/{self.checkpoint})" if self.checkpoint else ""
-        return (f"{self.model}: latent {self.latent_dim}{', ' + extra if extra else ''}; {self.epochs} epochs, "
-                f"Adam lr {self.lr:g}, batch {self.batch_size}, beta {self.beta:g}, seed {self.seed}{shipped}")
+        tr = self.training
+        return (f"{self.model}: latent {self.latent_dim}{', ' + extra if extra else ''}; {tr.epochs} epochs, "
+                f"Adam lr {tr.lr:g}, batch {tr.batch_size}, beta {tr.beta:g}, seed {tr.seed}{shipped}")
 
 
 def train_compressor(cfg: CompressorConfig, data: DagBatch, vocab, progress: bool = True):
-    """Build ``cfg``'s compressor and train it on ``data`` with :func:`~nasvec.compress.base.fit_cached`.
+    """Build ``cfg``'s compressor and train it on ``data`` (node types are ids into ``vocab``) with
+    :func:`~nasvec.compress.base.fit_compressor_cached`.
 
     The cache key holds the config (model, latent size, arguments, training settings), the source
     code of the model's class and of the modules it computes with (``source_modules``), the data and
     the vocabulary (:func:`nasvec.cache.fingerprint`), so a re-run loads the checkpoint and any
-    change retrains. Returns ``(model, history, epochs_loaded)``.
+    change retrains. Returns ``(model, history, epochs_loaded)``, the shape of every compressor trainer
+    (:func:`~nasvec.compress.attributed.train_attributed`, :func:`~nasvec.compress.pernode_attr.train_pernode_attr`).
     """
     if not isinstance(cfg, CompressorConfig):
         raise CompressError(f"train_compressor: expected a CompressorConfig, got {type(cfg).__name__}")
@@ -109,7 +108,8 @@ def train_compressor(cfg: CompressorConfig, data: DagBatch, vocab, progress: boo
     config = {"model": cfg.model, "class": type(model).__qualname__, "source": source,
               "latent_dim": model.latent_dim, "kwargs": dict(cfg.kwargs), "data": fingerprint(data),
               "vocab": list(vocab)}
-    history, loaded = fit_cached(model, data, cfg.epochs, name=f"compress-{cfg.model}-{model.latent_dim}",
-                                 config=config, chunk=cfg.chunk, batch_size=cfg.batch_size, lr=cfg.lr,
-                                 beta=cfg.beta, seed=cfg.seed, progress=progress)
+    tr = cfg.training
+    history, loaded = fit_compressor_cached(model, data, tr.epochs, name=f"compress-{cfg.model}-{model.latent_dim}",
+                                            config=config, chunk=cfg.chunk, batch_size=tr.batch_size, lr=tr.lr,
+                                            beta=tr.beta, seed=tr.seed, progress=progress)
     return model, history, loaded

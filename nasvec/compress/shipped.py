@@ -36,7 +36,7 @@ from ..cache import fingerprint
 from ..config import Config, check
 from ..errors import CompressError
 from ..utils import atomic_write, repo_root
-from .base import DagBatch, fit
+from .base import DagBatch, VAETraining, fit_compressor
 from .registry import CompressorConfig
 
 WEIGHTS, PROVENANCE, RESUME = "weights.pt", "provenance.json", "resume.pt"
@@ -66,6 +66,14 @@ class ConvergeConfig(Config):
         check(0 < self.plateau_factor < 1, f"converge: plateau_factor must be in (0, 1), got {self.plateau_factor}")
 
 
+def compressor_config(record: dict) -> CompressorConfig:
+    """The :class:`CompressorConfig` a provenance record or resume state holds; a record written before the
+    training settings were nested (``epochs``, ``lr``, ... beside ``model``) is read as well."""
+    flat = {k: v for k, v in record.items() if k in VAETraining.__dataclass_fields__}
+    rest = {k: v for k, v in record.items() if k not in flat}
+    return CompressorConfig.from_dict({**rest, "training": {**rest.get("training", {}), **flat}})
+
+
 def _source(cfg: CompressorConfig, vocab, max_nodes) -> str:
     model = cfg.build(vocab, max_nodes)
     return fingerprint(type(model), *getattr(type(model), "source_modules", ()))
@@ -89,7 +97,7 @@ def _save_torch(obj, path: Path) -> None:
 def _same_setup(old: dict, new: dict) -> bool:
     """A resume state fits when its configs (settings added since filled with their defaults), data and vocabulary match."""
     try:
-        configs = (CompressorConfig.from_dict(old["compressor"]) == CompressorConfig.from_dict(new["compressor"])
+        configs = (compressor_config(old["compressor"]) == compressor_config(new["compressor"])
                    and ConvergeConfig.from_dict(old["converge"]) == ConvergeConfig.from_dict(new["converge"]))
     except Exception:   # a setting that no longer exists
         return False
@@ -115,9 +123,10 @@ def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test:
     setup = {"compressor": cfg.as_dict(), "converge": conv.as_dict(), "train_data": data_fp,
              "test_data": fingerprint(test), "vocab": list(vocab)}
     model = cfg.build(vocab, train.types.shape[1])
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    tr = cfg.training
+    opt = torch.optim.Adam(model.parameters(), lr=tr.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=conv.plateau_factor, patience=conv.plateau_patience)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(tr.seed)
     state = {"history": [], "evals": [], "best": -1.0, "best_node": -1.0, "since_best": 0, "done": False}
     if (out / RESUME).is_file():
         ckpt = torch.load(out / RESUME, map_location="cpu", weights_only=False)
@@ -131,18 +140,18 @@ def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test:
         state = ckpt["state"]
         torch.set_rng_state(ckpt["torch_rng"])
     else:
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(tr.seed)
     while not state["done"]:
         epoch = len(state["history"])
-        rows = fit(model, train, conv.eval_every - epoch % conv.eval_every, batch_size=cfg.batch_size, lr=cfg.lr,
-                   beta=cfg.beta, progress=progress, optimizer=opt, generator=gen, start_epoch=epoch,
-                   on_epoch_end=lambda row: sched.step(row["loss"]))
+        rows = fit_compressor(model, train, conv.eval_every - epoch % conv.eval_every, batch_size=tr.batch_size,
+                              lr=tr.lr, beta=tr.beta, progress=progress, optimizer=opt, generator=gen, start_epoch=epoch,
+                              on_epoch_end=lambda row: sched.step(row["loss"]))
         for r in rows:
             r["lr"] = opt.param_groups[0]["lr"]
         state["history"] += rows
         epoch = len(state["history"])
         rng = torch.get_rng_state()
-        acc = _test_accuracy(model, test, conv.eval_decodes, cfg.seed)
+        acc = _test_accuracy(model, test, conv.eval_decodes, tr.seed)
         torch.set_rng_state(rng)
         state["evals"].append({"epoch": epoch, **acc})
         gain = acc["per_graph"] > state["best"] + conv.min_delta or acc["per_node"] > state["best_node"] + conv.min_delta
@@ -198,7 +207,7 @@ def load_shipped(name: str | os.PathLike, train: DagBatch, vocab):
     if prov["vocab"] != list(vocab) or prov["train_data"] != fingerprint(train):
         raise CompressError(f"{folder}: trained on other data or another vocabulary than this chapter's "
                             "(its provenance.json records the training data's fingerprint); retrain with its command")
-    cfg = CompressorConfig.from_dict(prov["compressor"])
+    cfg = compressor_config(prov["compressor"])
     model = cfg.build(vocab, train.types.shape[1])
     weights = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})

@@ -1,7 +1,7 @@
 """Chapter 2 ("Compressing architecture graphs", ``notebooks/compression.ipynb``): its runs and Table 1.
 
 The chapter's compressors are set once per profile, under ``shared: compressors:`` (see
-:func:`compressor_setup`); chapter 3 reloads the same trained models through the same functions.
+:class:`CompressorSet`); chapter 3 reloads the same trained models through the same functions.
 What the latent spaces are good for (GP, BO, latent sizes, equal budgets) is in
 :mod:`nasvec.experiments.compression_uses`.
 """
@@ -17,10 +17,11 @@ import torch
 
 from ..compress import metrics
 from ..compress import latent as latent_space
-from ..compress.base import Compressor, DagBatch
+from ..compress.base import Compressor, DagBatch, VAETraining
 from ..compress.registry import MODELS, CompressorConfig, train_compressor
 from ..compress.shipped import load_shipped
 from ..data.enas import ENAS_TYPES, enas_split
+from ..config import Config, check
 from ..errors import ConfigError
 from ..parallel import pmap
 
@@ -39,25 +40,51 @@ PUBLISHED_NAME = {"dvae": "D-VAE", "dvae_emb": "DVAE-EMB"}
 
 
 # --------------------------------------------------------------------------- set-up and training
-def compressor_setup(spec: dict) -> tuple[dict, dict[str, CompressorConfig], list[int]]:
-    """A profile's ``compressors`` mapping -> ``(data, {key: CompressorConfig}, seeds)``.
+@dataclass(frozen=True)
+class ArchitecturesConfig(Config):
+    """Chapter 2's architectures (:func:`architectures`): D-VAE's file (``real_data``) or ``n_generated``
+    generated ones, split with ``seed``."""
 
-    ``spec`` has ``data`` (``real_data``, ``n_generated``, ``seed``: the architectures and their
-    split), ``training`` (settings every model shares), ``models`` (per model key, its own settings:
-    ``latent_dim``, ``epochs``, ``lr``, ``kwargs``..., or ``checkpoint``: the folder of a shipped,
-    converged model under ``checkpoints/compression/``) and ``seeds`` (every trained model is
-    trained once per seed; default: the training seed alone). An unknown key is an error naming it.
+    real_data: bool = False
+    n_generated: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class CompressorSet(Config):
+    """Chapter 2's compressors as a profile sets them once (``shared: compressors:``; chapter 3 and 7 reload them).
+
+    ``data``: the architectures they learn (:class:`ArchitecturesConfig`); ``training``: the
+    :class:`~nasvec.compress.base.VAETraining` every model starts from, and ``chunk`` its cached chunks;
+    ``models``: per model key, that model's :class:`~nasvec.compress.registry.CompressorConfig` settings
+    (``latent_dim``, ``kwargs``, ``training`` — applied over the shared one —, ``chunk``, or ``checkpoint``: the
+    folder of a shipped, converged model under ``checkpoints/compression/``); ``seeds``: every trained model is
+    trained once per seed (default: the training seed alone). An unknown setting is an error naming it.
     """
-    data = {"real_data": False, "n_generated": 1000, "seed": 0, **spec.get("data", {})}
-    unknown = sorted(set(spec) - {"data", "training", "models", "seeds"})
-    if unknown:
-        raise ConfigError(f"compressors: unknown key(s) {unknown}; expected data, training, models, seeds")
-    training = dict(spec.get("training", {}))
-    configs = {key: CompressorConfig.from_dict({**training, **(m or {})}, model=key) for key, m in spec["models"].items()}
-    seeds = [int(s) for s in spec.get("seeds", [training.get("seed", 0)])]
-    if not seeds:
-        raise ConfigError("compressors: seeds must list at least one seed")
-    return data, configs, seeds
+
+    data: ArchitecturesConfig = field(default_factory=ArchitecturesConfig)
+    training: VAETraining = field(default_factory=VAETraining)
+    chunk: int | None = None
+    models: dict = field(default_factory=dict)
+    seeds: tuple | None = None
+
+    def __post_init__(self):
+        if self.seeds is not None:
+            object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+            check(len(self.seeds) > 0, "compressors: seeds must list at least one seed")
+
+    def configs(self) -> dict[str, CompressorConfig]:
+        """``{key: CompressorConfig}``: each model's settings over the shared training and chunk."""
+        out = {}
+        for key, settings in self.models.items():
+            try:
+                out[key] = CompressorConfig(key, training=self.training, chunk=self.chunk).replace(**(settings or {}))
+            except ConfigError as err:
+                raise ConfigError(f"compressors: model {key!r}: {err}") from None
+        return out
+
+    def seed_list(self) -> list[int]:
+        return list(self.seeds) if self.seeds is not None else [self.training.seed]
 
 
 @dataclass
@@ -127,11 +154,11 @@ def train_all(configs: dict, train: DagBatch, seeds=None, keys=None, progress: b
         cfg = configs[key]
         if cfg.checkpoint:
             model, shipped_cfg, prov = load_shipped(cfg.checkpoint, train, ENAS_TYPES)
-            used = shipped_cfg.replace(checkpoint=cfg.checkpoint, epochs=prov["epochs"])
+            used = shipped_cfg.replace(checkpoint=cfg.checkpoint, training={"epochs": prov["epochs"]})
             out[key] = [Trained(key, model, prov["history"], used, "shipped", len(prov["history"]), prov)]
             continue
         out[key] = []
-        jobs += [(key, cfg.replace(seed=int(s))) for s in (seeds if seeds is not None else [cfg.seed])]
+        jobs += [(key, cfg.replace(training={"seed": int(s)})) for s in (seeds if seeds is not None else [cfg.training.seed])]
     fn = partial(_train_task, train=train, progress=progress, threads=threads)
     for (key, c), (model, hist, loaded) in zip(jobs, pmap(fn, [c for _, c in jobs], desc="compressor trainings",
                                                           progress=False, cpus_per_task=threads)):
@@ -163,7 +190,7 @@ def evaluate_all(trained: dict, arch: Architectures, encode_times=10, decode_tim
             res, hit = metrics.evaluate_cached(t.model, arch.test, arch.train, encode_times=encode_times,
                                                decode_times=decode_times, n_prior=n_prior, seed=seed)
             seeds_measure, _ = metrics.per_node_all_cached(t.model, arch.full, seed=seed)
-            rows.append({"key": key, "model": t.model.name, "seed": t.config.seed, "origin": t.origin,
+            rows.append({"key": key, "model": t.model.name, "seed": t.config.training.seed, "origin": t.origin,
                          "epochs": len(t.history), "evaluation from cache": hit, **res,
                          "per_node_all": seeds_measure})
     return pd.DataFrame(rows)
@@ -200,7 +227,7 @@ def provenance(trained: dict, evals: pd.DataFrame) -> pd.DataFrame:
     for key, runs in trained.items():
         for t in runs:
             hist = t.history
-            rows.append({"model": t.model.name, "seed": t.config.seed, "origin": t.origin, "epochs": len(hist),
+            rows.append({"model": t.model.name, "seed": t.config.training.seed, "origin": t.origin, "epochs": len(hist),
                          "epochs from cache": t.epochs_loaded if t.origin != "shipped" else len(hist),
                          "training seconds": sum(r["seconds"] for r in hist),
                          "seconds per epoch (median)": float(np.median([r["seconds"] for r in hist])) if hist else np.nan,
@@ -247,13 +274,13 @@ def shipped_note(trained: dict) -> str:
         t = runs[0]
         if t.origin != "shipped":
             continue
-        p, c = t.provenance, t.config
-        used = {"hidden": c.kwargs.get("hidden", 501), "lr": c.lr, "batch_size": c.batch_size, "beta": c.beta,
+        p, c, tr = t.provenance, t.config, t.config.training
+        used = {"hidden": c.kwargs.get("hidden", 501), "lr": tr.lr, "batch_size": tr.batch_size, "beta": tr.beta,
                 "latent_dim": c.latent_dim, "epochs": p["epochs"]}
         dev = [f"{k.replace('_', ' ')} {v:g} (D-VAE: {DVAE_SETTINGS[k]:g})" for k, v in used.items() if v != DVAE_SETTINGS[k]]
-        final_lr = p["history"][-1].get("lr", c.lr) if p.get("history") else c.lr
-        if final_lr != c.lr:
-            dev.append(f"D-VAE's plateau schedule took the learning rate from {c.lr:g} to {final_lr:g}")
+        final_lr = p["history"][-1].get("lr", tr.lr) if p.get("history") else tr.lr
+        if final_lr != tr.lr:
+            dev.append(f"D-VAE's plateau schedule took the learning rate from {tr.lr:g} to {final_lr:g}")
         lines.append(f"* **{t.model.name}**: shipped in `checkpoints/compression/{c.checkpoint}/` "
                      f"({p['weights_bytes'] / 1e6:.1f} MB, half precision), trained by `{p['command']}` for "
                      f"{p['epochs']} epochs in {p['seconds'] / 3600:.2f} h on {p['machine']['cpu_count']} CPU core(s) "

@@ -28,7 +28,7 @@ from ..dnas.latency import activation_bytes, compare_latency, measure_ops, to_si
 from ..dnas.ops import SLIDES_OPS
 from ..dnas.simplex import check_simplex, default_references
 from ..dnas.cells import Genotype, Network, SuperNet, count_params, derive
-from ..train import TrainConfig, accuracy, fit, resolve_device
+from ..train import TrainConfig, accuracy, fit_classifier, resolve_device
 
 #: the from-scratch training unless a profile says otherwise: Adam, lr 3e-3, torch's cosine annealing
 TRAINING = TrainConfig(epochs=10, batch_size=64, lr=3e-3, optimizer="adam", schedule="cosine-annealing")
@@ -121,7 +121,7 @@ class Study:
         def compute():
             torch.manual_seed(cfg.seed)
             model = Network(genotype, **net.kwargs(images))
-            curves = fit(model, images, cfg, evaluate=False, device=self.device, progress=progress, desc="train")
+            curves = fit_classifier(model, images, cfg, evaluate=False, device=self.device, progress=progress, desc="train")
             acc = accuracy(model, images.x_test, images.y_test)
             model.cpu()
             return {"accuracy": acc, "params": count_params(model), "losses": curves["train_loss"],

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..compress.attributed import AttributedConfig, train_attributed
+from ..compress.attributed import AttributedConfig, attributed_batch, train_attributed
 from ..compress.pernode_attr import PerNodeAttrConfig, edges_outside, reconstruction_report, train_pernode_attr
 from ..data.enas import ENAS_TYPES, is_valid_enas
 from ..data.zoo import load_zoo
@@ -265,16 +265,16 @@ def zoo_compressor(zoo_n: int, cfg: AttributedConfig, zoo_seed: int = 0):
     """The first ``zoo_n`` graphs of the CNN zoo and the attribute-aware compressor trained on them (cached).
     Returns ``(graphs, model, batch, history, from_cache)``."""
     zoo = load_zoo(zoo_n, seed=zoo_seed, progress=False)
-    model, batch, hist, hit = train_attributed(zoo, cfg, cache_name="repair-compressor",
-                                               cache_config={"zoo_n": zoo_n, "zoo_seed": zoo_seed})
-    return zoo, model, batch, hist, hit
+    model, hist, hit = train_attributed(cfg, zoo, cache_name="repair-compressor",
+                                        cache_config={"zoo_n": zoo_n, "zoo_seed": zoo_seed})
+    return zoo, model, attributed_batch(model, zoo), hist, hit
 
 
 def pernode_compressor(zoo_n: int, cfg: PerNodeAttrConfig, extra=(), copies: int = 0, zoo_seed: int = 0):
     """The paper's per-node compressor trained on the first ``zoo_n`` zoo graphs plus each graph of ``extra``
     repeated ``copies`` times (cached). Returns ``(zoo, model, history, from_cache)``."""
     zoo = load_zoo(zoo_n, seed=zoo_seed, progress=False)
-    model, hist, hit = train_pernode_attr(zoo + list(extra) * copies, cfg, progress=False)
+    model, hist, hit = train_pernode_attr(cfg, zoo + list(extra) * copies, progress=False)
     return zoo, model, hist, hit
 
 
@@ -320,17 +320,17 @@ def prior_validity_table(model, n: int, seed: int = 0, shapes=((1, 1, 28, 28), (
 def compressor_line(zoo, cfg: AttributedConfig, history, from_cache: bool) -> str:
     """One line on the zoo compressor's training: graphs (how many were cut), epochs, where from, loss."""
     return (f"{len(zoo)} zoo graphs ({sum(len(g) > cfg.max_nodes for g in zoo)} cut to {cfg.max_nodes} nodes), "
-            f"{cfg.epochs} epochs, {'from the cache' if from_cache else 'trained now'}; "
+            f"{cfg.training.epochs} epochs, {'from the cache' if from_cache else 'trained now'}; "
             f"reconstruction loss per graph {history[0]['recon']:.1f} -> {history[-1]['recon']:.1f}")
 
 
 def reconstruction_summary(recon: dict, n_graphs: int, cfg: AttributedConfig) -> pd.DataFrame:
     """The zoo compressor's mean-code reconstruction (:func:`~nasvec.compress.attributed.reconstruction_report`)."""
-    return pd.DataFrame([{"graphs": n_graphs, "epochs": cfg.epochs, **{k: v for k, v in recon.items() if k != "per_attr"}}])
+    return pd.DataFrame([{"graphs": n_graphs, "epochs": cfg.training.epochs, **{k: v for k, v in recon.items() if k != "per_attr"}}])
 
 
 def compressor_provenance(cfg: AttributedConfig, history, from_cache: bool) -> dict:
-    return {"what": "compressor", "model": "split-attr", "variant": "", "seed": cfg.seed, "epochs": cfg.epochs,
+    return {"what": "compressor", "model": "split-attr", "variant": "", "seed": cfg.training.seed, "epochs": cfg.training.epochs,
             "seconds": sum(h["seconds"] for h in history), "from cache": from_cache, "config": cfg.describe()}
 
 

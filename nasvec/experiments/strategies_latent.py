@@ -13,7 +13,7 @@ features of the *latent* route: the codes of chapter 2's compressors.
   ``i``, the row order of :class:`~nasvec.data.nb201.NB201Table`), so no data file is needed.
 * **ENAS-6** (:func:`enas_pool_latent`) — the 19,020 architectures of D-VAE's file, encoded by the
   models chapter 2 trained (or shipped) for the profile, reloaded through chapter 2's own
-  :func:`~nasvec.experiments.compression.compressor_setup` and
+  :class:`~nasvec.experiments.compression.CompressorSet` and
   :func:`~nasvec.experiments.compression.train_all`, so the same cached models are reused.
 
 Every NAS-Bench-201 cell has the same DAG (8 nodes, 10 edges): only the op types differ, so the
@@ -44,7 +44,7 @@ from ..data.enas import ENAS_TYPES, load_enas
 from ..data.nb201 import N_CELLS, NB201_EDGES, NB201_OPS
 from ..errors import ConfigError, DataError
 from ..graph.core import ArchGraph, Node
-from .compression import architectures, compressor_setup, train_all
+from .compression import CompressorSet, architectures, train_all
 
 #: the node types of a NAS-Bench-201 cell graph, D-VAE's convention (as :data:`~nasvec.data.enas.ENAS_TYPES`):
 #: 0 input, 1 output, 2 + the op id of :data:`~nasvec.data.nb201.NB201_OPS`
@@ -132,39 +132,30 @@ def nb201_batch(cells=None) -> DagBatch:
 class NB201LatentConfig(Config):
     """One compressor of chapter 2 trained on NAS-Bench-201 cell graphs, and its training (introduced in chapter 7).
 
-    ``model``: a key of :data:`~nasvec.compress.registry.MODELS` (chapter 7 uses ``dvae`` and ``pernode``);
-    ``latent_dim`` (``pernode``: per node, split 2 : 1 between structure and type, so a cell's code is 8 times
-    it), ``kwargs`` (constructor arguments, e.g. ``{"hidden": 64}``), ``epochs``, ``lr`` (Adam),
-    ``batch_size``, ``beta`` (KL weight), ``chunk`` (epochs per cached checkpoint) as in
-    :class:`~nasvec.compress.registry.CompressorConfig`; ``n_train``: cells the model is trained on, drawn
-    with ``seed`` (the rest are held out for the reconstruction); ``seed``: the draw, the weights and the
-    shuffling; ``eval_max``: held-out cells the reconstruction is measured on (a seeded subset; None: all).
+    ``compressor``: the chapter-2 :class:`~nasvec.compress.registry.CompressorConfig` (chapter 7 uses ``dvae``
+    and ``pernode``; ``pernode``'s ``latent_dim`` is per node, split 2 : 1 between structure and type, so a
+    cell's code is 8 times it); its training's ``seed`` also draws the ``n_train`` training cells (the rest
+    are held out for the reconstruction); ``eval_max``: held-out cells the reconstruction is measured on (a
+    seeded subset; None: all).
     """
 
-    model: str = "dvae"
-    latent_dim: int | None = 16
-    kwargs: dict = field(default_factory=dict)
-    epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 32
-    beta: float = 0.005
-    chunk: int | None = None
+    compressor: CompressorConfig = field(default_factory=lambda: CompressorConfig("dvae", latent_dim=16))
     n_train: int = 2000
-    seed: int = 0
     eval_max: int | None = None
 
     def __post_init__(self):
-        check(self.model in MODEL_KEYS, f"nb201_latent: unknown model {self.model!r}; known: {', '.join(MODEL_KEYS)}")
+        check(isinstance(self.compressor, CompressorConfig) and self.compressor.model in MODEL_KEYS,
+              f"nb201_latent: compressor must be a CompressorConfig of a model in {', '.join(MODEL_KEYS)}, "
+              f"got {self.compressor!r}")
         check(isinstance(self.n_train, int) and 1 <= self.n_train < N_CELLS,
               f"nb201_latent: n_train must be an int in 1..{N_CELLS - 1} (the rest are held out), got {self.n_train!r}")
         check(self.eval_max is None or (isinstance(self.eval_max, int) and self.eval_max >= 1),
               f"nb201_latent: eval_max must be None or a positive int, got {self.eval_max!r}")
 
-    def compressor(self) -> CompressorConfig:
-        """The chapter-2 config of the model (its training settings)."""
-        return CompressorConfig(model=self.model, latent_dim=self.latent_dim, kwargs=dict(self.kwargs),
-                                epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, beta=self.beta,
-                                chunk=self.chunk, seed=self.seed)
+    @property
+    def seed(self) -> int:
+        """The draw of the training cells, the weights and the shuffling: the compressor's training seed."""
+        return self.compressor.training.seed
 
 
 def nb201_split(n_train: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +204,7 @@ def _nb201_compute(cfg: NB201LatentConfig, progress: bool) -> dict:
     full = nb201_batch()
     train_idx, test_idx = nb201_split(cfg.n_train, cfg.seed)
     t0 = time.perf_counter()
-    model, history, loaded = train_compressor(cfg.compressor(), full[torch.as_tensor(train_idx)], NB201_TYPES,
+    model, history, loaded = train_compressor(cfg.compressor, full[torch.as_tensor(train_idx)], NB201_TYPES,
                                               progress=progress)
     wall = time.perf_counter() - t0
     held = test_idx
@@ -232,7 +223,7 @@ def _nb201_compute(cfg: NB201LatentConfig, progress: bool) -> dict:
 
 
 def nb201_latent(cfg: NB201LatentConfig, progress: bool = False) -> dict:
-    """Chapter 2's compressor ``cfg.model`` trained on NAS-Bench-201 cell graphs; the codes of all cells.
+    """Chapter 2's compressor ``cfg.compressor`` trained on NAS-Bench-201 cell graphs; the codes of all cells.
 
     Unsupervised: the accuracy is never read. Returns a dict with ``codes`` ``(15625, d)`` float32, the
     latent means of all cells in :class:`~nasvec.data.nb201.NB201Table` row order; ``reconstruction``: %
@@ -247,10 +238,10 @@ def nb201_latent(cfg: NB201LatentConfig, progress: bool = False) -> dict:
     """
     if not isinstance(cfg, NB201LatentConfig):
         cfg = NB201LatentConfig.from_dict(cfg)
-    cls = MODELS[cfg.model]
+    cls = MODELS[cfg.compressor.model]
     cls_source = fingerprint(cls, *getattr(cls, "source_modules", ()))
     key = {"config": cfg, "source": cls_source, "graphs": fingerprint(nb201_batch()), "vocab": list(NB201_TYPES)}
-    out, hit = cached(f"nb201-latent-{cfg.model}", key, lambda: _nb201_compute(cfg, progress))
+    out, hit = cached(f"nb201-latent-{cfg.compressor.model}", key, lambda: _nb201_compute(cfg, progress))
     return {**out, "from_cache": hit}
 
 
@@ -259,7 +250,7 @@ def enas_pool_latent(spec: dict, model: str, seed: int | None = None, progress: 
     """The 19,020 ENAS-6 architectures of D-VAE's file, encoded by chapter 2's compressor ``model``.
 
     ``spec``: the profile's ``shared: compressors`` mapping, read by chapter 2's
-    :func:`~nasvec.experiments.compression.compressor_setup`; the model is obtained through chapter 2's
+    :class:`~nasvec.experiments.compression.CompressorSet`; the model is obtained through chapter 2's
     :func:`~nasvec.experiments.compression.train_all` on chapter 2's training split, so the model chapter 2
     trained (cached) or shipped (``checkpoint:``) is reloaded, not retrained (a ``seed`` chapter 2 did not
     train is trained and cached the same way; None: the config's own seed). Where the profile's chapter 2
@@ -270,7 +261,8 @@ def enas_pool_latent(spec: dict, model: str, seed: int | None = None, progress: 
     ``origin`` (``"this run"``, ``"cache"``, ``"shipped"``), ``trained_on`` (real or generated),
     ``epochs`` and ``config`` (its provenance line). Introduced in chapter 7.
     """
-    data_spec, configs, _ = compressor_setup(spec)
+    compressor_set = CompressorSet.from_dict(spec)
+    configs, data_spec = compressor_set.configs(), compressor_set.data.as_dict()
     if model not in configs:
         raise ConfigError(f"enas_pool_latent: the profile's compressors do not include {model!r}; "
                         f"they are: {', '.join(configs)}")

@@ -29,7 +29,7 @@ from ..graph.distance import edit_distance
 from ..graph.vectors import decode, encode
 from ..io import from_torch, to_torch
 from ..repair_rules import repair
-from ..train import TrainConfig, fit
+from ..train import TrainConfig, fit_classifier
 
 VARIANTS = ("original", "roundtrip", "compressed")
 #: the seed paper's Table 2 as printed: accuracy % after 50 epochs, and its "±" (the largest deviation from the
@@ -176,7 +176,7 @@ def run_table2(cfg: Table2Config, training: TrainConfig, compress, compressor_ke
 
                 def train_one(name=name, variant=variant, s=s, data=data, shape=shape, run_cfg=run_cfg):
                     net, g, repairs = table2_network(name, variant, shape, 10, s, compress=compress)
-                    curves = fit(net, data, run_cfg)
+                    curves = fit_classifier(net, data, run_cfg)
                     return {"curves": curves, "repairs": repairs, "nodes": None if g is None else len(g)}
 
                 key = {"model": name, "variant": variant, "data": cfg.data, "n_train": cfg.n_train,

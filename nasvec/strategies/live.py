@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
@@ -35,6 +35,7 @@ import numpy as np
 from ..config import Config, check
 from ..errors import ConfigError
 from ..data.nb201 import N_CELLS
+from ..train import TrainConfig
 from . import cellnet as _cellnet
 from . import proxies as _proxies
 from .cellnet import EDGE_COLUMNS, CellNet, check_cell
@@ -49,9 +50,11 @@ class LiveConfig(Config):
 
     ``dataset``: ``"digits"`` (8x8, 1,797 images in all: ``n_train + n_val + n_test`` at most that) or
     ``"fashion"`` (28x28, a class-stratified subset of Fashion-MNIST's training split for train and
-    validation and of its test split for test; ``image_size`` resizes). Adam (or ``optimizer``) at
-    ``lr`` on a cosine schedule, batches of ``batch_size``; ``threads`` torch threads per training.
-    ``proxy_batch``: the training images the zero-cost proxies see.
+    validation and of its test split for test; ``image_size`` resizes). ``training``: the
+    :class:`~nasvec.train.TrainConfig` of a cell's full-fidelity training (default: 4 epochs of Adam at
+    lr 3e-3 on a cosine schedule, batches of 64); its ``seed`` is the benchmark's one seed (the split, the
+    weights, the shuffling, the proxies' batch). ``threads`` torch threads per training; ``proxy_batch``:
+    the training images the zero-cost proxies see.
     """
 
     dataset: str = "digits"
@@ -60,26 +63,26 @@ class LiveConfig(Config):
     n_test: int = 497
     channels: int = 8
     cells_per_stage: int = 1
-    epochs: int = 4
-    lr: float = 3e-3
-    batch_size: int = 64
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    seed: int = 0
+    training: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=4))
     threads: int = 1
     proxy_batch: int = 64
     image_size: int | None = None
 
+    @property
+    def seed(self) -> int:
+        """The benchmark's one seed: the training's."""
+        return self.training.seed
+
     def __post_init__(self):
         check(self.dataset in DATASETS, f"LiveConfig: dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
-        for name in ("n_train", "n_val", "n_test", "channels", "cells_per_stage", "epochs", "batch_size",
-                     "threads"):
+        for name in ("n_train", "n_val", "n_test", "channels", "cells_per_stage", "threads"):
             value = getattr(self, name)
             check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
                   f"LiveConfig: {name} must be an integer >= 1, got {value!r}")
         check(isinstance(self.proxy_batch, int) and 2 <= self.proxy_batch <= self.n_train,
               f"LiveConfig: proxy_batch must be an integer in 2..n_train ({self.n_train}), got {self.proxy_batch!r}")
-        check(self.lr > 0, f"LiveConfig: lr must be > 0, got {self.lr!r}")
+        check(isinstance(self.training, TrainConfig), f"LiveConfig: training must be a TrainConfig or a mapping of "
+                                                      f"its settings, got {self.training!r}")
         check(self.image_size is None or (isinstance(self.image_size, int) and self.image_size >= 4),
               f"LiveConfig: image_size must be None or an integer >= 4, got {self.image_size!r}")
         if self.dataset == "digits":
@@ -139,28 +142,26 @@ class torch_threads:
 
 # --------------------------------------------------------------------------- one cell
 def train_cell(cell, cfg: LiveConfig, epochs: int | None = None, fraction: float = 1.0) -> dict:
-    """Train ``cell``'s network from scratch: ``epochs`` (default ``cfg.epochs``) on the first ``fraction``
+    """Train ``cell``'s network from scratch: ``epochs`` (default ``cfg.training.epochs``) on the first ``fraction``
     of the training images. Returns ``{"accuracy": test %, "val_accuracy": validation %, "seconds":
     training and validation time}``; the same cell, config, epochs and fraction give the same numbers.
     The BatchNorm statistics are recomputed on the training images before evaluating (:func:`recalibrate_bn`)."""
     import torch
 
     from ..data.images import ImageData
-    from ..train import TrainConfig, accuracy, fit
+    from ..train import accuracy, fit_classifier
 
     cell = check_cell(cell)
-    epochs = cfg.epochs if epochs is None else epochs
+    tc = cfg.training if epochs is None else cfg.training.replace(epochs=epochs)
     if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
         raise ConfigError(f"train_cell: fraction must be in (0, 1], got {fraction!r}")
     d = live_data(cfg)
     n = max(2, int(round(fraction * cfg.n_train)))
-    tc = TrainConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
-                     weight_decay=cfg.weight_decay, seed=cfg.seed)
     with torch_threads(cfg.threads):
         t0 = time.perf_counter()
         torch.manual_seed(cfg.seed)
         net = _net(cell, cfg)
-        fit(net, ImageData(d["x_train"][:n], d["y_train"][:n], d["x_val"], d["y_val"]), tc, evaluate=False)
+        fit_classifier(net, ImageData(d["x_train"][:n], d["y_train"][:n], d["x_val"], d["y_val"]), tc, evaluate=False)
         recalibrate_bn(net, d["x_train"][:n])
         val = accuracy(net, d["x_val"], d["y_val"])
         seconds = time.perf_counter() - t0

@@ -82,15 +82,15 @@ def _taus(tau) -> tuple:
 def oneshot_search(cfg, epochs: int | None = None, tau=(10.0, 0.1), seed: int | None = None,
                    arch_lr: float = 3e-3, progress: bool = False) -> dict:
     """GDAS-style search on the live benchmark ``cfg`` (a :class:`~nasvec.strategies.live.LiveConfig`):
-    ``epochs`` (default ``cfg.epochs``) over the training images, the weights with ``cfg``'s optimizer and
+    ``epochs`` (default ``cfg.training.epochs``) over the training images, the weights with ``cfg``'s optimizer and
     cosine schedule, the logits with Adam at ``arch_lr`` (betas 0.5, 0.999; weight decay 1e-3) on
     validation batches. Returns ``{"cell": argmax per edge, "seconds", "logits": (6, 5) array,
     "history": the argmax cell and the mean training loss after each epoch}``; seeded by ``seed``
     (default ``cfg.seed``)."""
-    from ..train import TrainConfig, make_optimizer, make_schedule, run_epochs
+    from ..train import make_optimizer, make_schedule, run_epochs
     from .live import torch_threads, live_data
 
-    epochs = cfg.epochs if epochs is None else epochs
+    epochs = cfg.training.epochs if epochs is None else epochs
     if not (isinstance(epochs, int) and epochs >= 1):
         raise ConfigError(f"oneshot_search: epochs must be an integer >= 1, got {epochs!r}")
     if not arch_lr > 0:
@@ -103,10 +103,9 @@ def oneshot_search(cfg, epochs: int | None = None, tau=(10.0, 0.1), seed: int | 
         t0 = time.perf_counter()
         torch.manual_seed(seed)
         net = SuperNet(cfg.channels, cfg.cells_per_stage, in_channels=x.shape[1], n_classes=10)
-        tc = TrainConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
-                         weight_decay=cfg.weight_decay, seed=seed)
+        tc = cfg.training.replace(epochs=epochs, seed=seed)
         opt = make_optimizer(net.weights(), tc)
-        sched = make_schedule(opt, tc.schedule, epochs * math.ceil(len(x) / cfg.batch_size))
+        sched = make_schedule(opt, tc.schedule, epochs * math.ceil(len(x) / tc.batch_size))
         arch_opt = torch.optim.Adam([net.alpha], lr=arch_lr, betas=(0.5, 0.999), weight_decay=1e-3)
         gen_noise = torch.Generator().manual_seed(seed + 1)
         gen_val = torch.Generator().manual_seed(seed + 2)
@@ -118,7 +117,7 @@ def oneshot_search(cfg, epochs: int | None = None, tau=(10.0, 0.1), seed: int | 
             if len(idx) < 2:
                 return None
             tau_e = tau_at(epoch)
-            vidx = torch.randint(len(xv), (cfg.batch_size,), generator=gen_val)
+            vidx = torch.randint(len(xv), (tc.batch_size,), generator=gen_val)
             hard, index = gumbel_hard(net.alpha, tau_e, gen_noise)
             arch_opt.zero_grad(set_to_none=True)
             F.cross_entropy(net(xv[vidx], hard, index), yv[vidx]).backward()
@@ -133,7 +132,7 @@ def oneshot_search(cfg, epochs: int | None = None, tau=(10.0, 0.1), seed: int | 
             history.append({"epoch": row["epoch"], "loss": row["sums"].get("loss", 0.0) / max(row["count"], 1),
                             "cell": tuple(int(i) for i in net.alpha.detach().argmax(-1))})
 
-        run_epochs(step, len(x), epochs, cfg.batch_size, torch.Generator().manual_seed(seed), [opt],
+        run_epochs(step, len(x), epochs, tc.batch_size, torch.Generator().manual_seed(seed), [opt],
                    [sched] if sched else [], [net], on_epoch, progress=progress, desc="one-shot")
         seconds = time.perf_counter() - t0
     logits = net.alpha.detach().numpy().copy()
