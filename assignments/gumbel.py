@@ -38,7 +38,7 @@ t = 0.5
 import numpy as np
 import torch
 
-from nasvec.dnas import gumbel as nvg
+from nasvec.dnas import gumbel_softmax as nvg
 
 torch.set_num_threads(1)
 rng = np.random.default_rng(seed)
@@ -80,7 +80,7 @@ print(f"alpha = {alpha.tolist()}, values = {values.tolist()}, t = {t}, n = {n}")
 # $(0, 1)$), and returns a NumPy array of shape `(n, k)`: row $i$ is the draw made from the noise
 # $g_i = -\log(-\log u_i)$. Compute the softmax stably (subtract each row's maximum before
 # exponentiating): it must give finite results for temperatures as small as $t = 10^{-3}$.
-# The tests compare your draws with `nasvec.dnas.gumbel.sample` on the same noise.
+# The tests compare your draws with `nasvec.dnas.gumbel_softmax.sample` on the same noise.
 
 # %% [raw]
 # # BEGIN SOLUTION

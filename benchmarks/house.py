@@ -101,8 +101,8 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     for v in sorted(graph):
         if v not in index:
             visit(v)
-    # a package's __init__ importing its own submodules, and those importing siblings through it,
-    # would show as circles too: they count, as they are real import cycles
+    # a package's __init__ importing its own submodules is no circle; ``from . import sibling`` in a submodule
+    # depends on the sibling, not on the package's __init__ (imports_of records the sibling only)
     return out
 
 
@@ -128,6 +128,52 @@ def upward(graph: dict[str, set[str]], layers) -> list[tuple[str, str]]:
             elif level[eb] >= level[ea]:
                 bad.append((a, b))
     return bad
+
+
+def private_imports(root: Path) -> list[tuple[str, str]]:
+    """``(importer, "module.name")`` for every ``from <nasvec module> import _name`` in the package: a name with a
+    leading underscore is its module's own, so another module must not import it."""
+    known = modules(root)
+    out = []
+    for name, path in known.items():
+        is_pkg = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = name.split(".") if is_pkg else name.split(".")[:-1]
+                mod = ".".join(base[:len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.split(".")[0] != "nasvec":
+                continue
+            out += [(name, f"{mod}.{a.name}") for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")]
+    return sorted(out)
+
+
+def shared_names(root: Path, chapters) -> list[tuple[str, list[str]]]:
+    """Module and package names that several places of the package share: ``(name, [dotted modules])``.
+
+    Allowed: a chapter's name (a notebook stem of ``chapters``) for its glue ``experiments/<chapter>.py``, its
+    figures ``book/plots/<chapter>.py`` and its methods package ``<chapter>/``; and ``__init__``. Anything else
+    sharing a name is listed (an import should say which chapter's idea it is)."""
+    by_name: dict[str, list[str]] = {}
+    for dotted in modules(root):
+        if dotted != "nasvec":
+            by_name.setdefault(dotted.rsplit(".", 1)[-1], []).append(dotted)
+    out = []
+    for name, places in sorted(by_name.items()):
+        allowed = {f"nasvec.experiments.{name}", f"nasvec.book.plots.{name}", f"nasvec.{name}"} if name in chapters \
+            else set()
+        if len(places) > 1 and not set(places) <= allowed:
+            out.append((name, sorted(places)))
+    return out
+
+
+def chapters_of(root: Path) -> list[str]:
+    """The chapters: the notebook stems of ``root/notebooks``."""
+    return sorted(p.stem for p in (root / "notebooks").glob("*.ipynb"))
 
 
 def functions(root: Path) -> list[tuple[int, str]]:
@@ -181,6 +227,8 @@ def main(argv=None) -> int:
     print("largest functions: " + ", ".join(f"{name} {n}" for n, name in funcs[:5]))
     print(f"functions over {MAX_FUNCTION_LINES} lines: {[(name, n) for n, name in funcs if n > MAX_FUNCTION_LINES]}")
     print(f"import circles: {circles(graph)}")
+    print(f"private names imported across modules: {private_imports(root)}")
+    print(f"module names shared beyond a chapter's glue, figures and methods: {shared_names(root, chapters_of(root))}")
     layers = layers_of(root)
     if layers is None:
         print("upward imports: the checkout declares no nasvec.LAYERS")

@@ -81,7 +81,7 @@ import nasvec
 from nasvec.book import Report
 from nasvec.book.plots import gumbel as figures
 from nasvec.experiments import gumbel as chapter
-from nasvec.dnas import gumbel
+from nasvec.dnas import gumbel_softmax
 
 nasvec.seed_everything(seed)
 rep = Report("gumbel")
@@ -92,7 +92,7 @@ torch.set_num_threads(threads)
 #
 # For the worked example $\alpha = (1, 0.5, -0.3)$ the figure shows draws of $\gamma(t)$ on the
 # triangle $\Delta^2$, the slides' $\bar\gamma(t) = \mathrm{Softmax}(\alpha/t)$, and the actual
-# mean $\mathbb E[\gamma(t)]$, computed by numerical integration (`nasvec.dnas.gumbel.exact_mean`: with
+# mean $\mathbb E[\gamma(t)]$, computed by numerical integration (`nasvec.dnas.gumbel_softmax.exact_mean`: with
 # $Y_j = e^{(\alpha_j+g_j)/t}$ and $1/S = \int_0^\infty e^{-rS}dr$, the mean is a one-dimensional
 # integral of products of one-dimensional integrals, accurate to about $10^{-10}$ here).
 # At high temperature the draws crowd the centre; as $t$ falls they move to the vertices, and
@@ -103,7 +103,7 @@ torch.set_num_threads(threads)
 gen = torch.Generator().manual_seed(seed)   # every Monte Carlo draw of the chapter, in order
 a = torch.tensor(alpha, dtype=torch.float64)
 ts = chapter.temperature_grid(t_max, t_min, n_t)
-f_lin, f_quad = gumbel.linear(values), gumbel.quadratic(center)
+f_lin, f_quad = gumbel_softmax.linear(values), gumbel_softmax.quadratic(center)
 rep.figure(figures.samples_simplex(a, gen), "samples_simplex")
 
 # %% [markdown]

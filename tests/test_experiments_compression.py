@@ -1,5 +1,8 @@
 """nasvec.experiments, chapter 2: compressors, Table 1, what latent spaces are good for (on small inputs; the notebooks run them whole)."""
 
+from contextlib import contextmanager
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,66 +18,209 @@ SPEC = {"data": {"real_data": False, "n_generated": 60, "seed": 0}, "training": 
         "models": {"ae": {"latent_dim": 4, "epochs": 2, "kwargs": {"hidden": [16]}},
                    "split": {"latent_dim": 3, "epochs": 2, "kwargs": {"hidden": [16]}},
                    "pernode": {"latent_dim": 6, "epochs": 2}}}
+SWEEP = {"split": [2, 3], "pernode": [2]}
+
+
+def test_compressor_setup_reads_the_data_and_the_seeds():
+    data, configs, seeds = compression.compressor_setup(SPEC)
+    assert data == {"real_data": False, "n_generated": 60, "seed": 0}
+    assert seeds == [0, 1]
 
 
 def test_compressor_setup_gives_one_config_per_model():
     data, configs, seeds = compression.compressor_setup(SPEC)
-    assert data == {"real_data": False, "n_generated": 60, "seed": 0} and seeds == [0, 1]
     assert configs["ae"] == CompressorConfig("ae", latent_dim=4, kwargs={"hidden": [16]}, epochs=2, batch_size=16, chunk=2)
+
+
+def test_compressor_setup_passes_a_checkpoint_on():
     assert compression.compressor_setup({"models": {"dvae": {"checkpoint": "dvae"}}})[1]["dvae"].checkpoint == "dvae"
+
+
+def test_compressor_setup_without_seeds_takes_the_training_seed():
     assert compression.compressor_setup({"models": {}, "training": {"seed": 3}})[2] == [3]
+
+
+def test_compressor_setup_names_unknown_keys_and_settings():
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['model'\]"):
         compression.compressor_setup({**SPEC, "model": {}})
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['latent'\]"):
         compression.compressor_setup({"models": {"ae": {"latent": 4}}})
 
 
-def test_chapter2_tables_on_tiny_models(cache):
+@contextmanager
+def cache_at(path):
+    """$NASVEC_CACHE at ``path`` (and no $NASVEC_FORCE) for the block: module fixtures cannot use monkeypatch."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NASVEC_CACHE", str(path))
+        mp.delenv("NASVEC_FORCE", raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def chapter2_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def chapter2(chapter2_cache):
+    """Chapter 2 on tiny models, once for the module, in a cache of its own: the architectures, every model
+    trained on every seed, then one of them again (from the cache), and their evaluation."""
+    with cache_at(chapter2_cache):
+        data, configs, seeds = compression.compressor_setup(SPEC)
+        arch = compression.architectures(**data)
+        trained = compression.train_all(configs, arch.train, seeds, progress=False)
+        reloaded = compression.train_all(configs, arch.train, [0], keys=["ae"], progress=False)
+        evals = compression.evaluate_all(trained, arch, 2, 2, 20)
+    return SimpleNamespace(arch=arch, configs=configs, seeds=seeds, trained=trained, reloaded=reloaded, evals=evals,
+                           names=compression.model_names(trained))
+
+
+@pytest.fixture(scope="module")
+def t1(chapter2):
+    return compression.table1(chapter2.trained, chapter2.evals)
+
+
+@pytest.fixture(scope="module")
+def sweep(chapter2, chapter2_cache):
+    """The latent sweep, in chapter 2's cache (after its trainings)."""
     from nasvec.experiments import compression_uses as uses
 
-    data, configs, seeds = compression.compressor_setup(SPEC)
-    arch = compression.architectures(**data)
-    assert len(arch.train_idx) == 54 and len(arch.test_idx) == 6 and len(arch.objective) == 60
+    c = chapter2
+    with cache_at(chapter2_cache):
+        return uses.latent_sweep(SWEEP, c.configs, c.arch.train, c.arch.test, 2, 2)
+
+
+@pytest.fixture(scope="module")
+def gp(chapter2, chapter2_cache):
+    """(codes, GP table), in chapter 2's cache."""
+    from nasvec.experiments import compression_uses as uses
+
+    with cache_at(chapter2_cache):
+        return uses.gp_table(chapter2.trained, chapter2.arch, n_inducing=10, iters=2)
+
+
+@pytest.fixture(scope="module")
+def budget(chapter2, chapter2_cache):
+    from nasvec.experiments import compression_uses as uses
+
+    c = chapter2
+    with cache_at(chapter2_cache):
+        return uses.equal_budget(c.trained, c.arch.train, c.arch.test, budget=0.05, points=2, keys=["ae", "pernode"])
+
+
+def test_architectures_split_60_graphs_into_54_and_6(chapter2):
+    arch = chapter2.arch
+    assert len(arch.train_idx) == 54
+    assert len(arch.test_idx) == 6
+    assert len(arch.objective) == 60
     assert arch.train.types.shape == (54, 8)
-    trained = compression.train_all(configs, arch.train, seeds, progress=False)
-    assert [len(r) for r in trained.values()] == [2, 2, 2] and [t.config.seed for t in trained["ae"]] == [0, 1]
-    assert {t.origin for r in trained.values() for t in r} == {"this run"}
-    assert compression.train_all(configs, arch.train, [0], keys=["ae"], progress=False)["ae"][0].origin == "cache"
-    evals = compression.evaluate_all(trained, arch, 2, 2, 20)
-    assert len(evals) == 6 and set(evals.seed) == {0, 1}
-    assert ((evals.per_graph <= evals.per_node + 1e-12) & (evals.validity_unscaled >= 0)).all()
-    t1 = compression.table1(trained, evals)
-    assert list(t1.model) == ["AE", "split", "per-node (paper)"] and t1.runs.tolist() == [2, 2, 2]
+
+
+def test_train_all_trains_every_model_on_every_seed(chapter2):
+    trained = chapter2.trained
+    assert [len(r) for r in trained.values()] == [2, 2, 2]
+    assert [t.config.seed for t in trained["ae"]] == [0, 1]
+
+
+def test_train_all_first_call_trains_in_this_run(chapter2):
+    assert {t.origin for r in chapter2.trained.values() for t in r} == {"this run"}
+
+
+def test_train_all_second_call_loads_from_the_cache(chapter2):
+    assert chapter2.reloaded["ae"][0].origin == "cache"
+
+
+def test_evaluate_all_gives_one_row_per_model_and_seed(chapter2):
+    evals = chapter2.evals
+    assert len(evals) == 6
+    assert set(evals.seed) == {0, 1}
+
+
+def test_whole_graphs_are_never_more_often_right_than_nodes(chapter2):
+    evals = chapter2.evals
+    assert (evals.per_graph <= evals.per_node + 1e-12).all()
+
+
+def test_unscaled_validity_is_not_negative(chapter2):
+    assert (chapter2.evals.validity_unscaled >= 0).all()
+
+
+def test_table1_has_a_row_per_model_with_its_runs(t1):
+    assert list(t1.model) == ["AE", "split", "per-node (paper)"]
+    assert t1.runs.tolist() == [2, 2, 2]
+
+
+def test_table1_states_each_code_size(t1):
     assert list(t1.code) == ["4 per graph", "2 + 1 per graph", "4 + 2 per node (48 per graph)"]
+
+
+def test_table1_quotes_the_seed_paper_only_for_its_model(t1):
     assert t1["seed paper's Table 1 %"].isna().tolist() == [True, True, False]
-    assert np.allclose(t1["per graph %"], [100 * evals[evals.key == k].per_graph.mean() for k in trained])
+
+
+def test_table1_per_graph_is_the_mean_over_seeds(chapter2, t1):
+    evals = chapter2.evals
+    assert np.allclose(t1["per graph %"], [100 * evals[evals.key == k].per_graph.mean() for k in chapter2.trained])
     assert (t1["per graph sd"] >= 0).all()
-    prov = compression.provenance(trained, evals)
-    assert len(prov) == 6 and list(prov.columns)[:3] == ["model", "seed", "origin"]
-    assert set(compression.invalid_reasons(evals).columns) <= {"problem", "AE", "split", "per-node (paper)"}
-    assert len(compression.shipped_curves(trained)) == 0
-    sweep = uses.latent_sweep({"split": [2, 3], "pernode": [2]}, configs, arch.train, arch.test, 2, 2)
+
+
+def test_provenance_has_a_row_per_run(chapter2):
+    prov = compression.provenance(chapter2.trained, chapter2.evals)
+    assert len(prov) == 6
+    assert list(prov.columns)[:3] == ["model", "seed", "origin"]
+
+
+def test_invalid_reasons_has_a_column_per_model(chapter2):
+    assert set(compression.invalid_reasons(chapter2.evals).columns) <= {"problem", "AE", "split", "per-node (paper)"}
+
+
+def test_no_shipped_curves_without_shipped_models(chapter2):
+    assert len(compression.shipped_curves(chapter2.trained)) == 0
+
+
+def test_latent_sweep_loads_table1s_model_from_the_cache(sweep):
     assert sweep.epochs_loaded.tolist() == [0, 2, 0]  # split at 3 is Table 1's model (seed 0), loaded from the cache
+
+
+def test_latent_sweep_code_sizes(sweep):
     assert sweep.code_per_graph.tolist() == [2, 3, 16]
-    codes, gp = uses.gp_table(trained, arch, n_inducing=10, iters=2)
-    assert codes["pernode"].shape == (60, 48) and list(gp.columns)[:5] == ["model", "code size", "RMSE", "RMSE (raw)",
-                                                                         "Pearson r"]
-    budget = uses.equal_budget(trained, arch.train, arch.test, budget=0.05, points=2, keys=["ae", "pernode"])
+
+
+def test_gp_table_codes_and_columns(gp):
+    codes, table = gp
+    assert codes["pernode"].shape == (60, 48)
+    assert list(table.columns)[:5] == ["model", "code size", "RMSE", "RMSE (raw)", "Pearson r"]
+
+
+def test_equal_budget_has_the_points_of_each_model(budget):
     assert budget.model.tolist() == ["AE", "AE", "per-node (paper)", "per-node (paper)"]
+
+
+def test_equal_budget_points_take_more_time(budget):
     assert (budget.groupby("model").seconds.diff().dropna() > 0).all()
-    names = compression.model_names(trained)
-    note = uses.closing_note("quick", arch, False, t1, names, sweep, gp, pd.DataFrame(
+
+
+def test_closing_note_names_the_papers_model_and_the_budget(chapter2, t1, sweep, gp, budget):
+    from nasvec.experiments import compression_uses as uses
+
+    c = chapter2
+    note = uses.closing_note("quick", c.arch, False, t1, c.names, sweep, gp[1], pd.DataFrame(
         {"method": ["random"], "best_mean": [0.7], "rank_median": [3.0]}), 5, budget, 0.05)
-    assert "The paper's model, 4 + 2 per node (48 per graph)" in note and "Equal budget, 0.05 CPU seconds" in note
+    assert "The paper's model, 4 + 2 per node (48 per graph)" in note
+    assert "Equal budget, 0.05 CPU seconds" in note
+
+
+def test_chapter2_figures_draw_a_loss_curve_per_model(chapter2, t1, sweep, budget):
     import matplotlib.pyplot as plt
     from nasvec.book.plots import compression as figures
 
+    c = chapter2
     authors = {"pernode_structure": pd.DataFrame({"epoch": [1, 2], "recon": [3.0, 1.0], "kl": [1.0, 2.0]})}
-    figs = [figures.losses(trained, authors), figures.per_node_vs_per_graph(list(trained), t1),
-            figures.latent_sweep(sweep, {"split": [2, 3], "pernode": [2]}, names),
-            figures.equal_budget(budget, names),
+    figs = [figures.losses(c.trained, authors), figures.per_node_vs_per_graph(list(c.trained), t1),
+            figures.latent_sweep(sweep, SWEEP, c.names),
+            figures.equal_budget(budget, c.names),
             figures.convergence(pd.DataFrame({"model": ["AE"] * 2, "epoch": [5, 10], "per_graph": [0.1, 0.2],
-                                              "per_node": [0.5, 0.6]}), {"AE": 90.0}, names)]
+                                              "per_node": [0.5, 0.6]}), {"AE": 90.0}, c.names)]
     assert len(figs[0].axes[0].lines) == 3 + 1   # one per model, and the authors' structure VAE
     for fig in figs:
         plt.close(fig)
@@ -108,9 +254,11 @@ def test_the_shipped_note_states_every_deviation_from_dvae():
     assert compression.shipped_note({}) == ""
 
 
-def test_chapter2_names_models_missing_from_the_compressors(cache):
+def test_chapter2_names_models_missing_from_the_compressors(tmp_path, monkeypatch):
     from nasvec.experiments import compression_uses as uses
 
+    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+    monkeypatch.delenv("NASVEC_FORCE", raising=False)
     data, configs, _ = compression.compressor_setup(SPEC)
     arch = compression.architectures(**data)
     with pytest.raises(ConfigError, match=r"latent sweep: \['vae'\] have no entry in the compressors' models"):

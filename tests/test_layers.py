@@ -48,6 +48,31 @@ def test_the_checks_find_what_they_look_for():
     assert "nasvec.book.pipeline" in found and "nasvec.errors" in found  # both imported inside main()
 
 
+def test_no_private_name_is_imported_across_modules():
+    assert house.private_imports(ROOT) == []
+
+
+def test_module_names_say_which_chapter():
+    """No two modules or packages share a name, but a chapter's glue, figures and methods package."""
+    assert house.shared_names(ROOT, house.chapters_of(ROOT)) == []
+
+
+def test_the_name_checks_find_what_they_look_for(tmp_path):
+    pkg = tmp_path / "nasvec"
+    for rel, text in {"__init__.py": "", "graph/__init__.py": "", "graph/core.py": "_x = 1\n",
+                      "io/__init__.py": "", "io/core.py": "from ..graph.core import _x\n",
+                      "experiments/__init__.py": "", "experiments/gumbel.py": "",
+                      "gumbel/__init__.py": "", "book/__init__.py": "", "book/plots/__init__.py": "",
+                      "book/plots/gumbel.py": ""}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    assert house.private_imports(tmp_path) == [("nasvec.io.core", "nasvec.graph.core._x")]
+    assert house.shared_names(tmp_path, ["gumbel"]) == [("core", ["nasvec.graph.core", "nasvec.io.core"])]
+    assert house.shared_names(tmp_path, []) == [("core", ["nasvec.graph.core", "nasvec.io.core"]),
+                                                ("gumbel", ["nasvec.book.plots.gumbel", "nasvec.experiments.gumbel",
+                                                            "nasvec.gumbel"])]
+
+
 def test_modules_and_functions_are_short():
     long_modules = [(name, n) for n, name in house.module_lines(ROOT) if n > house.MAX_MODULE_LINES]
     assert long_modules == []

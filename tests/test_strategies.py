@@ -370,42 +370,110 @@ def test_parse_arch_str():
 
 
 # --------------------------------------------------------------------------- the chapter's tables
-def test_chapter_tables_on_small_runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
-    bench = toy_bench(4, 3)
+def test_makers_names_an_unknown_strategy():
     with pytest.raises(ConfigError, match="unknown strategy"):
-        makers(bench, {"annealing": {}})
+        makers(toy_bench(4, 3), {"annealing": {}})
+
+
+@pytest.fixture(scope="module")
+def small_study(tmp_path_factory):
+    """The chapter's strategies on a toy table, once for the module, in a cache of its own: run twice, the
+    second time from the cache."""
+    bench = toy_bench(4, 3)
     strats = makers(bench, {"BANANAS": {"epochs": 10}, "evolution": {"population": 10, "sample": 3}},
                     {"codes": bench.space.codes.astype(float)})
-    assert set(PUBLISHED_NB101) <= set(strats) and "GP-BO (latent: codes)" in strats
-    traces = run_study(bench, strats, 3, 30, seed=0)
-    again = run_study(bench, strats, 3, 30, seed=0)                             # from the cache: the same runs
-    assert all(np.array_equal(traces[k].ids, again[k].ids) for k in strats)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NASVEC_CACHE", str(tmp_path_factory.mktemp("cache")))
+        traces = run_study(bench, strats, 3, 30, seed=0)
+        again = run_study(bench, strats, 3, 30, seed=0)                         # from the cache: the same runs
+    return types.SimpleNamespace(bench=bench, strats=strats, traces=traces, again=again)
 
-    df = anytime(traces, at=(10, 30, 300))
-    assert list(df.columns) == ["benchmark", "strategy", "queries", "seeds", "accuracy", "accuracy sd", "regret",
-                                "regret se"]
-    assert len(df) == 2 * len(strats) and set(df.queries) == {10, 30} and (df.seeds == 3).all()
-    assert (df.regret >= 0).all() and np.allclose(df.accuracy + df.regret, bench.best)
-    for _, g in df.groupby("strategy"):                                        # the incumbent never falls
+
+@pytest.fixture(scope="module")
+def anytime_table(small_study):
+    return anytime(small_study.traces, at=(10, 30, 300))
+
+
+def test_makers_give_the_published_strategies_and_the_latent_ones(small_study):
+    assert set(PUBLISHED_NB101) <= set(small_study.strats)
+    assert "GP-BO (latent: codes)" in small_study.strats
+
+
+def test_run_study_second_call_repeats_the_runs_from_the_cache(small_study):
+    traces, again = small_study.traces, small_study.again
+    assert all(np.array_equal(traces[k].ids, again[k].ids) for k in small_study.strats)
+
+
+def test_anytime_columns(anytime_table):
+    assert list(anytime_table.columns) == ["benchmark", "strategy", "queries", "seeds", "accuracy", "accuracy sd",
+                                           "regret", "regret se"]
+
+
+def test_anytime_has_a_row_per_strategy_and_reached_query_count(small_study, anytime_table):
+    df = anytime_table
+    assert len(df) == 2 * len(small_study.strats)
+    assert set(df.queries) == {10, 30}
+    assert (df.seeds == 3).all()
+
+
+def test_anytime_regret_is_the_gap_to_the_best(small_study, anytime_table):
+    df = anytime_table
+    assert (df.regret >= 0).all()
+    assert np.allclose(df.accuracy + df.regret, small_study.bench.best)
+
+
+def test_anytime_incumbent_never_falls(anytime_table):
+    for _, g in anytime_table.groupby("strategy"):
         assert g.sort_values("queries").accuracy.is_monotonic_increasing
 
-    c = cost(traces)
-    assert list(c.columns) == ["benchmark", "strategy", "queries", "ms per query", "queries/s (whole run)",
-                               "final regret"]
-    assert (c["ms per query"] > 0).all() and (c["queries/s (whole run)"] > 0).all() and (c["queries"] == 30).all()
+
+def test_cost_columns(small_study):
+    assert list(cost(small_study.traces).columns) == ["benchmark", "strategy", "queries", "ms per query",
+                                                      "queries/s (whole run)", "final regret"]
+
+
+def test_cost_is_positive_over_the_whole_run(small_study):
+    c = cost(small_study.traces)
+    assert (c["ms per query"] > 0).all()
+    assert (c["queries/s (whole run)"] > 0).all()
+    assert (c["queries"] == 30).all()
     assert (c["final regret"] >= 0).all()
 
-    tab, text = nb101_ordering(df, queries=30)
-    assert list(tab.strategy) == list(PUBLISHED_NB101)
-    assert sorted(tab["their rank"]) == [1, 2, 3, 4, 5] and tab["our rank"].between(1, 5).all()
-    assert all(name in text for name in PUBLISHED_NB101) and "Kendall's tau" in text
-    empty, why = nb101_ordering(df, queries=150)
-    assert empty.empty and "150" in why
 
-    tab, text = latent_verdict(traces, at=(10, 30))
-    assert set(tab.b) == {"GP-BO (one-hot)", "evolution"} and set(tab.queries) == {10, 30} and (tab.seeds == 3).all()
+def test_nb101_ordering_ranks_the_published_strategies(anytime_table):
+    tab, text = nb101_ordering(anytime_table, queries=30)
+    assert list(tab.strategy) == list(PUBLISHED_NB101)
+    assert sorted(tab["their rank"]) == [1, 2, 3, 4, 5]
+    assert tab["our rank"].between(1, 5).all()
+
+
+def test_nb101_ordering_text_names_each_strategy_and_kendalls_tau(anytime_table):
+    _, text = nb101_ordering(anytime_table, queries=30)
+    assert all(name in text for name in PUBLISHED_NB101)
+    assert "Kendall's tau" in text
+
+
+def test_nb101_ordering_says_why_a_query_count_it_lacks_is_empty(anytime_table):
+    empty, why = nb101_ordering(anytime_table, queries=150)
+    assert empty.empty
+    assert "150" in why
+
+
+def test_latent_verdict_compares_the_latent_strategy_with_the_others(small_study):
+    tab, _ = latent_verdict(small_study.traces, at=(10, 30))
+    assert set(tab.b) == {"GP-BO (one-hot)", "evolution"}
+    assert set(tab.queries) == {10, 30}
+    assert (tab.seeds == 3).all()
     assert (tab["a better"] + tab["b better"] <= 3).all()
-    assert text.startswith("On toy: GP-BO (latent: codes)") and any(w in text for w in ("beats", "ties", "loses"))
-    none, why = latent_verdict({k: v for k, v in traces.items() if "latent" not in k})
-    assert none.empty and "no latent" in why
+
+
+def test_latent_verdict_text_says_who_wins(small_study):
+    _, text = latent_verdict(small_study.traces, at=(10, 30))
+    assert text.startswith("On toy: GP-BO (latent: codes)")
+    assert any(w in text for w in ("beats", "ties", "loses"))
+
+
+def test_latent_verdict_without_latent_strategies_says_why(small_study):
+    none, why = latent_verdict({k: v for k, v in small_study.traces.items() if "latent" not in k})
+    assert none.empty
+    assert "no latent" in why

@@ -19,7 +19,8 @@ from nasvec.graph.core import ArchGraph, Node
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 cells_st = st.lists(st.integers(0, len(NB201_OPS) - 1), min_size=6, max_size=6)
-TINY = dict(latent_dim=4, epochs=2, n_train=64, batch_size=32, eval_max=200, seed=3)
+TINY = {"compressor": {"latent_dim": 4, "training": {"epochs": 2, "batch_size": 32, "seed": 3}}, "n_train": 64,
+        "eval_max": 200}
 
 
 @given(cells_st)
@@ -89,9 +90,9 @@ def test_split_is_seeded_and_disjoint():
 
 def test_bad_model_key_is_one_config_error():
     with pytest.raises(ConfigError, match="'gcn'"):
-        NB201LatentConfig(model="gcn")
+        NB201LatentConfig.from_dict({"compressor": {"model": "gcn"}})
     with pytest.raises(ConfigError, match="'gcn'"):
-        nb201_latent({"model": "gcn"})
+        nb201_latent({"compressor": {"model": "gcn"}})
     with pytest.raises(ConfigError, match="n_train"):
         NB201LatentConfig(n_train=N_CELLS)
     with pytest.raises(ConfigError, match="unknown setting"):
@@ -107,7 +108,7 @@ def test_reconstruction_of_an_untrained_model_is_a_percentage():
 @pytest.mark.parametrize("model,kwargs", [("pernode", {}), ("dvae", {"hidden": 8})])
 def test_latent_codes_are_cached_and_seeded(model, kwargs, tmp_path, monkeypatch):
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
-    cfg = NB201LatentConfig(model=model, kwargs=kwargs, **TINY)
+    cfg = NB201LatentConfig.from_dict(TINY).replace(compressor={"model": model, "kwargs": kwargs})
     first = nb201_latent(cfg)
     d = 4 * NB201_NODES if model == "pernode" else 4
     assert first["codes"].shape == (N_CELLS, d) and first["codes"].dtype == np.float32
@@ -120,7 +121,7 @@ def test_latent_codes_are_cached_and_seeded(model, kwargs, tmp_path, monkeypatch
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path / "fresh"))
     rerun = nb201_latent(cfg)                               # same seed, no cache: the same codes
     assert not rerun["from_cache"] and np.array_equal(rerun["codes"], first["codes"])
-    other = nb201_latent(cfg.replace(seed=4))
+    other = nb201_latent(cfg.replace(compressor={"training": {"seed": 4}}))
     assert not np.array_equal(other["codes"], first["codes"])
 
 
@@ -130,6 +131,6 @@ def test_informative_columns_drop_constant_ones():
 
 
 def test_pool_codes_name_a_model_the_profile_lacks():
-    spec = {"data": {"real_data": False, "n_generated": 20}, "models": {"pernode": {"latent_dim": 6, "epochs": 1}}}
+    spec = {"data": {"real_data": False, "n_generated": 20}, "models": {"pernode": {"latent_dim": 6, "training": {"epochs": 1}}}}
     with pytest.raises(ConfigError, match="'dvae'"):
         enas_pool_latent(spec, "dvae")

@@ -7,7 +7,7 @@ from torch import nn
 from nasvec.data import image_data, load_digits
 from nasvec.errors import ConfigError
 from nasvec.experiments.table2 import table2_network
-from nasvec.train import TrainConfig, fit, run_epochs
+from nasvec.train import TrainConfig, fit_classifier, run_epochs
 
 SGD = TrainConfig(epochs=5, lr=0.05, optimizer="sgd", weight_decay=5e-4)
 
@@ -35,17 +35,17 @@ def _mlp():
 
 
 def test_fit_learns_and_is_seeded(digits):
-    a, b = fit(_mlp(), digits, SGD), fit(_mlp(), digits, SGD)
+    a, b = fit_classifier(_mlp(), digits, SGD), fit_classifier(_mlp(), digits, SGD)
     assert a["epoch"] == [1, 2, 3, 4, 5] and len(a["test_acc"]) == 5
     assert a["train_loss"][-1] < a["train_loss"][0] and a["final_acc"] > 0.5
     assert a["test_acc"] == b["test_acc"]
     with pytest.raises(ConfigError, match="epochs"):
-        fit(nn.Linear(64, 10), digits, TrainConfig(epochs=0))
+        fit_classifier(nn.Linear(64, 10), digits, TrainConfig(epochs=0))
 
 
 @pytest.mark.parametrize("optimizer, schedule", [("adam", "cosine"), ("adamw", "cosine-annealing"), ("adam", "constant")])
 def test_fit_with_every_optimizer_and_schedule_learns(digits, optimizer, schedule):
-    r = fit(_mlp(), digits, TrainConfig(epochs=5, lr=3e-3, optimizer=optimizer, schedule=schedule))
+    r = fit_classifier(_mlp(), digits, TrainConfig(epochs=5, lr=3e-3, optimizer=optimizer, schedule=schedule))
     assert r["train_loss"][-1] < r["train_loss"][0] and r["final_acc"] > 0.5
 
 
@@ -57,7 +57,7 @@ def test_bad_settings_are_named(digits):
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['epoch'\]"):
         TrainConfig.from_dict({"epoch": 3})
     with pytest.raises(ConfigError, match="cfg must be a TrainConfig"):
-        fit(_mlp(), digits, {"epochs": 1})
+        fit_classifier(_mlp(), digits, {"epochs": 1})
     assert TrainConfig.from_dict({"epochs": 3}, lr=0.1).describe().startswith("3 epochs, adam lr 0.1 (cosine)")
 
 

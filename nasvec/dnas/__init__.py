@@ -1,7 +1,7 @@
 """Differentiable architecture search (chapters 4 and 5): the Gumbel-Softmax relaxation, the DARTS cell space,
 the hypernetwork over complexity vectors.
 
-* :mod:`.gumbel` — the Gumbel-Softmax sampler, its limits, Monte Carlo, quadrature, gradient estimators;
+* :mod:`.gumbel_softmax` — the Gumbel-Softmax sampler, its limits, Monte Carlo, quadrature, gradient estimators;
 * :mod:`.simplex` — points of the simplex: checks, uniform draws, grids, the plane of triangle plots;
 * :mod:`.ops`, :mod:`.cells` — candidate operations, super-network, genotypes, discrete networks;
 * :mod:`.hyper` — the cost, the hypernetwork ``s -> alpha(s)``, the search loop;

@@ -25,7 +25,7 @@ from torch import nn
 from ..config import Config, check
 from ..errors import SearchError
 from ..train import run_epochs
-from .gumbel import sample as gumbel_sample
+from .gumbel_softmax import sample as gumbel_sample
 from .simplex import check_simplex, default_references, sample_simplex
 from .cells import N_EDGES
 

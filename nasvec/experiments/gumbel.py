@@ -1,7 +1,7 @@
 """Chapter 4 ("The Gumbel-Softmax limit theorem", ``notebooks/gumbel.ipynb``): its studies and tables.
 
 The sampler, the candidate limits, Monte Carlo, quadrature and the gradient estimators are in
-:mod:`nasvec.dnas.gumbel`; this module runs them over temperatures and problems (one row per
+:mod:`nasvec.dnas.gumbel_softmax`; this module runs them over temperatures and problems (one row per
 temperature), trains the tiny mixed-op network whose loss is the theorem's ``f`` and writes the
 chapter's tables. Every study draws from the one generator it is given, in the chapter's order.
 """
@@ -19,7 +19,7 @@ from ..cache import cached
 from ..config import Config
 from ..data import load_digits, split_indices
 from ..errors import ConfigError
-from ..dnas.gumbel import (as_logits, batch_values, check_count, check_temperature, discrete_grad, exact_mean,
+from ..dnas.gumbel_softmax import (as_logits, batch_values, check_count, check_temperature, discrete_grad, exact_mean,
                              expect, pathwise_grads, relaxed_grad, relaxed_mean, score_function_grads, summarize,
                              vertex_expectation)
 from ..dnas.simplex import sample_simplex

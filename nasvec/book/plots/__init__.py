@@ -7,6 +7,6 @@
 """
 
 from .common import draw_graph, graph_layers, image_grid
-from .simplex import op_distribution, ternary
+from .ternary import op_distribution, ternary
 
 __all__ = ["draw_graph", "graph_layers", "image_grid", "op_distribution", "ternary"]

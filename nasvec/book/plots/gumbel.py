@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ...experiments.gumbel import OPS
-from ...dnas import gumbel
+from ...dnas import gumbel_softmax as gumbel
 from ...dnas.simplex import simplex_grid, to_plane
 
 CORNER = to_plane(torch.eye(3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...experiments.hypernetwork import POINTS
-from .simplex import op_distribution, ternary
+from .ternary import op_distribution, ternary
 
 
 def search_curves(history):

@@ -7,7 +7,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from .blocks import Classifier, check_builder_args, conv_bn_act
+from .layers import Classifier, check_builder_args, conv_bn_act
 
 # ---------------------------------------------------------------------------------------------
 # ResNet / ResNeXt (He et al. 2016; Xie et al. 2017), torchvision's v1.5 (stride on the 3x3)

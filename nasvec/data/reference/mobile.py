@@ -8,7 +8,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from .blocks import Classifier, SqueezeExcite, check_builder_args, make_divisible, stem_stride_of, conv_bn_act
+from .layers import Classifier, SqueezeExcite, check_builder_args, make_divisible, stem_stride_of, conv_bn_act
 
 # ---------------------------------------------------------------------------------------------
 # Inverted residuals: MobileNetV2 (Sandler et al. 2018), MobileNetV3 (Howard et al. 2019),

@@ -1,4 +1,4 @@
-"""nasvec.dnas.gumbel and nasvec.experiments.gumbel: the sampler's statistics, the candidate limits, E[gamma(t)] by quadrature,
+"""nasvec.dnas.gumbel_softmax and nasvec.experiments.gumbel: the sampler's statistics, the candidate limits, E[gamma(t)] by quadrature,
 the gradient estimators and the tiny mixed-op network (chapter 4)."""
 
 import math
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nasvec.experiments import gumbel as X
-from nasvec.dnas import gumbel as G
+from nasvec.dnas import gumbel_softmax as G
 from nasvec.dnas.simplex import simplex_grid, to_plane
 
 ALPHA = torch.tensor([1.0, 0.5, -0.3], dtype=torch.float64)
