@@ -190,8 +190,8 @@ def main(argv=None):
         kwargs = {"hidden": args.hidden} if args.hidden and key in ("dvae", "dvae_emb") else {}
         model = make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs)
         n_params = sum(p.numel() for p in model.parameters())
-        fit_compressor(make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs),
-            batch[:2 * args.batch_size], 1, batch_size=args.batch_size, progress=False)   # warm-up, not timed
+        warm = make_compressor(key, data.ENAS_TYPES, batch.types.shape[1], LATENT.get(key, 56), seed=0, **kwargs)
+        fit_compressor(warm, batch[:2 * args.batch_size], 1, batch_size=args.batch_size, progress=False)   # warm-up
         cpu0 = time.process_time()
         hist = fit_compressor(model, part, 1, batch_size=args.batch_size, lr=LR.get(key, 1e-3), progress=False)
         cpu_epoch = (time.process_time() - cpu0) * len(batch) / n_fit

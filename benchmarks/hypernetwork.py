@@ -45,8 +45,8 @@ def main():
     for _ in range(args.blocks):
         for k, arch in runs.items():
             w0, c0 = time.perf_counter(), time.process_time()
-            differentiable_search(nets[k], arch, images.x_train, images.y_train, 1, s=None if k == "hypernetwork" else [1 / 3] * 3,
-                   progress=False)
+            differentiable_search(nets[k], arch, images.x_train, images.y_train, 1,
+                                  s=None if k == "hypernetwork" else [1 / 3] * 3, progress=False)
             wall[k].append(time.perf_counter() - w0)
             cpu[k].append(time.process_time() - c0)
     steps = (args.n + 63) // 64

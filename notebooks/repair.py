@@ -18,7 +18,7 @@
 # and trains. A decoder is free to emit an op id outside the vocabulary, a cycle, a node nobody reads,
 # an `Add` with one operand, a 40×40 kernel on a 7×7 map or a `Gemm` reading a 4-D tensor. The paper
 # says that rules repair such graphs but does not list them; this chapter designs them
-# (`nasvec.repair_rules`, the function `nasvec.repair`), tests them on garbage and on the decodes of an attribute-aware compressor, and
+# (`nasvec.repair`), tests them on garbage and on the decodes of an attribute-aware compressor, and
 # redoes the paper's Table 2: ResNet18 and AlexNet trained from scratch as originally written, after
 # graph → vectors → graph, and after compression and repair.
 
@@ -31,9 +31,9 @@ random_max_nodes = 30      # their sizes: 1 .. random_max_nodes nodes
 compressors = None         # chapter 2's models, reloaded from its cache; None: the profile's `shared: compressors:`
 ch2_prior = 200            # prior codes decoded per chapter-2 model
 zoo_n = 60                 # CNN zoo graphs the attribute-aware compressors are trained on
-pernode = {"training": {"epochs": 5}}    # PerNodeAttrConfig settings of the paper's per-node compressor (others: its defaults)
+pernode = {"training": {"epochs": 5}}    # PerNodeAttrConfig of the paper's per-node compressor (others: its defaults)
 table2_copies = 20         # times each Table 2 network joins the per-node compressor's training graphs
-compressor = {"max_nodes": 80, "training": {"epochs": 40, "batch_size": 8}}   # AttributedConfig settings of our per-graph variant
+compressor = {"max_nodes": 80, "training": {"epochs": 40, "batch_size": 8}}   # AttributedConfig: our per-graph variant
 prior_samples = 100        # codes z ~ N(0, I) decoded for the prior-validity figures
 damage_networks = ["resnet18", "vgg11", "mobilenet_v2"]   # reference CNNs damaged on purpose (None: all)
 damage_ks = [1, 5, 25]     # % of the entries of each array damaged

@@ -35,7 +35,7 @@ time_masters = True        # time one run of every chapter's assignment (referen
 
 # %%
 from nasvec.book import Report
-from nasvec.classroom import report as classroom
+from nasvec.classroom import page as classroom
 
 rep = Report("teaching")
 

@@ -33,3 +33,11 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty cache of this test's own (``NASVEC_CACHE``), with ``NASVEC_FORCE`` unset."""
+    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+    monkeypatch.delenv("NASVEC_FORCE", raising=False)
+    return tmp_path

@@ -125,37 +125,80 @@ def test_package_source_change_invalidates(tmp_path, monkeypatch):
     assert run(root)[-1].endswith("up to date")
 
 
-def test_cache_invalidation(tmp_path):
-    root = make_book(tmp_path, body=(
+@pytest.fixture(scope="module")
+def invalidation(tmp_path_factory):
+    """One book built again after each kind of change, once for the module: {step: the last log line}, and the
+    first executed notebook."""
+    root = make_book(tmp_path_factory.mktemp("book"), body=(
         "from nasvec.utils import record_input\n"
         "import pathlib\n"
         "p = pathlib.Path('data.txt')\n"
         "record_input(p)\n"
         "print(profile, n, p.read_text())"))
     (root / "data.txt").write_text("v1")
-    assert "executed in" in run(root)[-1]
-    out = root / "_build" / "executed" / "quick" / "notebooks" / "ch.ipynb"
-    nb = nbformat.read(out, as_version=4)
-    assert "quick 2 v1" in nb.cells[-1].outputs[0]["text"]  # profile parameters were injected
-    assert any("profile" in c.source for c in nb.cells if c.cell_type == "markdown")  # the banner
-    assert run(root)[-1].endswith("up to date")
-    # the input file changed -> re-executed
-    (root / "data.txt").write_text("v2")
-    assert "executed in" in run(root)[-1]
-    assert run(root)[-1].endswith("up to date")
-    # a parameter changed -> re-executed
-    (root / "profiles" / "quick.yml").write_text("notebooks:\n  ch:\n    n: 3\n")
-    assert "executed in" in run(root)[-1]
-    # the source changed -> re-executed; outputs alone do not count
+    log = {"first": run(root)[-1]}
+    executed = nbformat.read(root / "_build" / "executed" / "quick" / "notebooks" / "ch.ipynb", as_version=4)
+    log["unchanged"] = run(root)[-1]
+    (root / "data.txt").write_text("v2")                                     # the input file changed
+    log["input changed"] = run(root)[-1]
+    log["input changed, again"] = run(root)[-1]
+    (root / "profiles" / "quick.yml").write_text("notebooks:\n  ch:\n    n: 3\n")    # a parameter changed
+    log["parameter changed"] = run(root)[-1]
     nb = nbformat.read(root / "notebooks" / "ch.ipynb", as_version=4)
-    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="stale")]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="stale")]   # the outputs alone changed
     nbformat.write(nb, root / "notebooks" / "ch.ipynb")
-    assert run(root)[-1].endswith("up to date")
-    nb.cells[2].source += "\nprint('more')"
+    log["outputs changed"] = run(root)[-1]
+    nb.cells[2].source += "\nprint('more')"                                 # the source changed
     nbformat.write(nb, root / "notebooks" / "ch.ipynb")
-    assert "executed in" in run(root)[-1]
-    # force always executes
-    assert "executed in" in run(root, force=True)[-1]
+    log["source changed"] = run(root)[-1]
+    log["forced"] = run(root, force=True)[-1]
+    return log, executed
+
+
+def test_a_new_chapter_is_executed(invalidation):
+    log, _ = invalidation
+    assert "executed in" in log["first"]
+
+
+def test_profile_parameters_are_injected(invalidation):
+    _, nb = invalidation
+    assert "quick 2 v1" in nb.cells[-1].outputs[0]["text"]
+
+
+def test_the_executed_chapter_has_the_profile_banner(invalidation):
+    _, nb = invalidation
+    assert any("profile" in c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_an_unchanged_chapter_is_up_to_date(invalidation):
+    log, _ = invalidation
+    assert log["unchanged"].endswith("up to date")
+
+
+def test_a_changed_input_file_executes_the_chapter_again_once(invalidation):
+    log, _ = invalidation
+    assert "executed in" in log["input changed"]
+    assert log["input changed, again"].endswith("up to date")
+
+
+def test_a_changed_parameter_executes_the_chapter_again(invalidation):
+    log, _ = invalidation
+    assert "executed in" in log["parameter changed"]
+
+
+def test_changed_outputs_alone_do_not_count(invalidation):
+    log, _ = invalidation
+    assert log["outputs changed"].endswith("up to date")
+
+
+def test_a_changed_source_executes_the_chapter_again(invalidation):
+    log, _ = invalidation
+    assert "executed in" in log["source changed"]
+
+
+def test_force_always_executes(invalidation):
+    log, _ = invalidation
+    assert "executed in" in log["forced"]
 
 
 def test_failed_notebook_leaves_previous_output_intact(tmp_path):

@@ -1,12 +1,13 @@
 """The classroom: assignment masters, nasvec assign, nasvec grade (otter-grader, no Docker).
 
 A toy master (``tests/data/toy_assignment.py``) checks the mechanics fast and on purpose-made bad
-submissions; the chapters' own masters are checked end to end in ``test_chapter_class_set``."""
+submissions; the chapters' own masters are checked end to end in the ``test_chapter_class_set_*`` tests."""
 
 import csv
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -161,27 +162,69 @@ def toy_class(tmp_path_factory):
     return out
 
 
-def test_class_set_layout(toy_class):
+@pytest.fixture(scope="module")
+def layout(toy_class):
+    """The toy class set as written: its manifest, the teacher's solution lines and each student's notebook."""
     man = json.loads((toy_class / "manifest.json").read_text())
     ids = [s["id"] for s in man["students"]]
-    assert ids == ["ann", "bob", "cy", "dee", "eve", "fay"] and man["chapter"] == "toy"
-    assert [q["name"] for q in man["questions"]] == ["square_sum", "triangle"]
     secret = solution_lines(nbformat.read(toy_class / "teacher" / "ann" / "toy.ipynb", as_version=4))
+    notebooks = {sid: nbformat.read(toy_class / "students" / sid / "toy.ipynb", as_version=4) for sid in ids}
+    return man, ids, secret, notebooks
+
+
+def _injected(nb) -> list:
+    return [c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+
+
+def test_manifest_lists_the_students_and_the_chapter(layout):
+    man, ids, _, _ = layout
+    assert ids == ["ann", "bob", "cy", "dee", "eve", "fay"]
+    assert man["chapter"] == "toy"
+
+
+def test_manifest_lists_the_questions(layout):
+    man, _, _, _ = layout
+    assert [q["name"] for q in man["questions"]] == ["square_sum", "triangle"]
+
+
+def test_teachers_notebook_holds_the_solution(layout):
+    _, _, secret, _ = layout
     assert "total += i" in secret
-    params = []
-    for sid in ids:
-        nb = nbformat.read(toy_class / "students" / sid / "toy.ipynb", as_version=4)
-        code = _code(nb)
-        assert not secret & {ln.strip() for ln in code.splitlines()}          # no solution
-        assert "square_sum = ..." in code
+
+
+def test_students_notebooks_hold_no_solution(layout):
+    _, _, secret, notebooks = layout
+    for nb in notebooks.values():
+        assert not secret & {ln.strip() for ln in _code(nb).splitlines()}
+
+
+def test_students_notebooks_leave_the_answers_to_fill_in(layout):
+    _, _, _, notebooks = layout
+    for nb in notebooks.values():
+        assert "square_sum = ..." in _code(nb)
+
+
+def test_students_notebooks_hold_no_hidden_test(layout):
+    _, _, _, notebooks = layout
+    for nb in notebooks.values():
         hidden = json.dumps(nb.metadata.get("otter", {}))
-        assert "triangle(n)" not in hidden and "round(square_sum" not in hidden   # no hidden test
-        injected = [c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert "triangle(n)" not in hidden
+        assert "round(square_sum" not in hidden
+
+
+def test_each_students_notebook_has_its_own_parameters_injected_once(layout):
+    man, _, _, notebooks = layout
+    for sid, nb in notebooks.items():
+        injected = _injected(nb)
         assert len(injected) == 1
-        params.append(injected[0])
         s = next(s for s in man["students"] if s["id"] == sid)
         assert f"n = {s['params']['n']}" in injected[0]
-    assert len(set(params)) == len(ids)                                       # every notebook differs
+
+
+def test_every_students_notebook_differs(layout):
+    _, ids, _, notebooks = layout
+    params = [_injected(nb)[0] for nb in notebooks.values()]
+    assert len(set(params)) == len(ids)
 
 
 def _submit(cls: Path, sid: str, nb) -> None:
@@ -202,7 +245,10 @@ def _replace(nb, old: str, new: str):
     return nb
 
 
-def test_grade_toy(toy_class, tmp_path):
+@pytest.fixture(scope="module")
+def toy_grades(toy_class, tmp_path_factory):
+    """The toy class graded once for the module: the reference, an untouched notebook, a wrong answer, a loop,
+    a dead kernel, edited parameters, and a notebook of nobody on the roster."""
     cls = toy_class
     _submit(cls, "ann", _teacher(cls, "ann"))                                           # the reference
     _submit(cls, "bob", _student(cls, "bob"))                                           # untouched
@@ -217,24 +263,65 @@ def test_grade_toy(toy_class, tmp_path):
     cell.source = "seed = 1\nn = 3\nscale = 1.0\n"
     _submit(cls, "fay", tampered)
     (cls / "submissions" / "zed.ipynb").write_text("{}")
-    out = tmp_path / "scores.csv"
+    out = tmp_path_factory.mktemp("toy_grades") / "scores.csv"
     res = grade_class(cls / "submissions", out, cell_timeout=5, timeout=120, jobs=2, progress=False)
-    s = _scores(out)
+    return res, _scores(out), out
+
+
+def test_grade_ignores_notebooks_of_nobody_on_the_roster(toy_grades):
+    res, _, _ = toy_grades
     assert res["ignored"] == ["zed.ipynb"]
+
+
+def test_grade_gives_the_reference_full_marks(toy_grades):
+    _, s, _ = toy_grades
     assert s["ann"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}
-    assert all(v[0] == 0 and v[2] for v in s["bob"].values())
-    assert s["cy"]["square_sum"][0] == 1 and s["cy"]["triangle"][0] == 2          # partial: public passes, hidden not
-    assert s["dee"]["square_sum"][0] == 0 and s["dee"]["triangle"][0] == 2         # the loop was stopped, q2 graded
-    assert all(v[0] == 0 and "otter run failed" in v[2] for v in s["eve"].values())
-    assert s["fay"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}          # graded on its own variant
+
+
+def test_grade_gives_an_untouched_notebook_zero_with_a_reason(toy_grades):
+    _, s, _ = toy_grades
+    assert all(v[0] == 0 for v in s["bob"].values())
+    assert all(v[2] for v in s["bob"].values())
+
+
+def test_grade_gives_a_wrong_answer_the_public_tests_points(toy_grades):
+    _, s, _ = toy_grades
+    assert s["cy"]["square_sum"][0] == 1                                    # partial: public passes, hidden not
+    assert s["cy"]["triangle"][0] == 2
+
+
+def test_grade_stops_a_loop_and_grades_the_next_question(toy_grades):
+    _, s, _ = toy_grades
+    assert s["dee"]["square_sum"][0] == 0                                   # the loop was stopped
+    assert s["dee"]["triangle"][0] == 2                                     # q2 graded
+
+
+def test_grade_gives_a_dead_kernel_zero_and_says_otter_failed(toy_grades):
+    _, s, _ = toy_grades
+    assert all(v[0] == 0 for v in s["eve"].values())
+    assert all("otter run failed" in v[2] for v in s["eve"].values())
+
+
+def test_grade_uses_the_students_own_variant_not_the_edited_parameters(toy_grades):
+    _, s, _ = toy_grades
+    assert s["fay"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}
+
+
+def test_grade_writes_the_scores_csv_columns(toy_grades):
+    _, _, out = toy_grades
     assert list(csv.DictReader(open(out)))[0].keys() == {"id", "name", "question", "score", "max_score", "reason"}
 
 
-def test_grade_odd_submissions(toy_class, tmp_path):
-    """Unreadable, missing, stubborn (ignores the per-cell limit), stripped of its metadata, looping only when a
-    hidden test calls it: each is graded for what it answered, and no kernel outlives the grading."""
+@pytest.fixture(scope="module")
+def odd_grades(toy_class, tmp_path_factory):
+    """The toy class graded once for the module on odd submissions: unreadable, missing, stubborn (ignores the
+    per-cell limit), stripped of its metadata, looping only when a hidden test calls it. Returns the scores and
+    the kernels left running once the grading is done."""
+    import time
+
     import psutil
 
+    tmp_path = tmp_path_factory.mktemp("odd")
     sub = tmp_path / "class"
     shutil.copytree(toy_class, sub, ignore=shutil.ignore_patterns("submissions"))
     (sub / "submissions").mkdir()
@@ -254,20 +341,51 @@ def test_grade_odd_submissions(toy_class, tmp_path):
     out = tmp_path / "scores.csv"
     grade_class(sub / "submissions", out, cell_timeout=4, timeout=40, jobs=2, progress=False)
     s = _scores(out)
-    assert all(v[0] == 0 and "not a readable notebook" in v[2] for v in s["ann"].values())
-    assert all(v[0] == 0 and v[2].startswith("missing") for v in s["bob"].values())
-    assert all(v[0] == 0 and "ran over 40 s" in v[2] for v in s["cy"].values())
-    assert s["dee"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}
-    assert s["eve"]["square_sum"][0] == 2 and s["eve"]["triangle"][0] == 1         # public passes, hidden stopped
-    assert "TimeoutError" in s["eve"]["triangle"][2]
-    assert len(s) == 6
-    import time
-
     for _ in range(20):                      # kernels of finished gradings may take a moment to exit
         if not kernels() - before:
             break
         time.sleep(0.5)
-    assert not kernels() - before, "a kernel outlived its grading"
+    return s, kernels() - before
+
+
+def test_grade_an_unreadable_notebook_gets_zero_and_says_so(odd_grades):
+    s, _ = odd_grades
+    assert all(v[0] == 0 for v in s["ann"].values())
+    assert all("not a readable notebook" in v[2] for v in s["ann"].values())
+
+
+def test_grade_a_missing_notebook_gets_zero_and_says_so(odd_grades):
+    s, _ = odd_grades
+    assert all(v[0] == 0 for v in s["bob"].values())
+    assert all(v[2].startswith("missing") for v in s["bob"].values())
+
+
+def test_grade_a_notebook_ignoring_the_cell_limit_is_stopped_at_the_timeout(odd_grades):
+    s, _ = odd_grades
+    assert all(v[0] == 0 for v in s["cy"].values())
+    assert all("ran over 40 s" in v[2] for v in s["cy"].values())
+
+
+def test_grade_a_notebook_stripped_of_its_metadata_is_graded(odd_grades):
+    s, _ = odd_grades
+    assert s["dee"] == {"square_sum": (2, 2, ""), "triangle": (2, 2, "")}
+
+
+def test_grade_a_loop_only_a_hidden_test_reaches_is_stopped(odd_grades):
+    s, _ = odd_grades
+    assert s["eve"]["square_sum"][0] == 2                                   # public passes
+    assert s["eve"]["triangle"][0] == 1                                     # hidden stopped
+    assert "TimeoutError" in s["eve"]["triangle"][2]
+
+
+def test_grade_scores_every_student_on_the_roster(odd_grades):
+    s, _ = odd_grades
+    assert len(s) == 6
+
+
+def test_no_kernel_outlives_the_grading(odd_grades):
+    _, leftover = odd_grades
+    assert not leftover, "a kernel outlived its grading"
 
 
 def test_assign_keeps_returned_work(toy_class, tmp_path):
@@ -326,33 +444,78 @@ def test_class_set_of_three_graded(tmp_path):
     assert 0 < total[partial] == full[partial] - t[t.question == last].max_score.iloc[0]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_class_set(chapter, tmp_path):
-    """Every chapter's assignment through the command line: two students, different parameters, no solution
-    in their notebooks; the reference scores full marks, the untouched notebook zero on every question."""
+@pytest.fixture(scope="module", params=CHAPTERS)
+def chapter_class_set(request, tmp_path_factory):
+    """Every chapter's assignment through the command line, once per chapter: two students, the first returns
+    the reference, the second the untouched notebook, then the class is graded."""
+    chapter = request.param
+    tmp_path = tmp_path_factory.mktemp(f"class-{chapter}")
     roster = _roster(tmp_path / "roster.csv", ["s1", "s2"])
     out = tmp_path / "class"
-    assert cli(["assign", chapter, "--roster", str(roster), "--out", str(out), "--quiet"]) == 0
+    assigned = cli(["assign", chapter, "--roster", str(roster), "--out", str(out), "--quiet"])
     man = json.loads((out / "manifest.json").read_text())
-    assert man["students"][0]["params"] != man["students"][1]["params"]
     secret = solution_lines(nbformat.read(out / "teacher" / "s1" / f"{chapter}.ipynb", as_version=4))
-    assert secret, "the master marks no solution lines"
-    for sid in ("s1", "s2"):
-        code = _code(nbformat.read(out / "students" / sid / f"{chapter}.ipynb", as_version=4))
-        assert not secret & {ln.strip() for ln in code.splitlines()}
+    codes = {sid: _code(nbformat.read(out / "students" / sid / f"{chapter}.ipynb", as_version=4)) for sid in ("s1", "s2")}
     expected = [_hidden_cases(out / "teacher" / sid / "autograder.zip") for sid in ("s1", "s2")]
-    assert expected[0].keys() == {q["name"] for q in man["questions"]}
-    for q, cases in expected[0].items():     # each question's hidden expectations were recomputed per student
-        assert cases != expected[1][q], f"question {q}: the hidden tests expect the same for both students"
     shutil.copy(out / "teacher" / "s1" / f"{chapter}.ipynb", out / "submissions" / "s1.ipynb")
     shutil.copy(out / "students" / "s2" / f"{chapter}.ipynb", out / "submissions" / "s2.ipynb")
-    assert cli(["grade", str(out / "submissions"), "--out", str(tmp_path / "scores.csv"), "--quiet",
-                "--jobs", "2"]) == 0
-    s = _scores(tmp_path / "scores.csv")
+    graded = cli(["grade", str(out / "submissions"), "--out", str(tmp_path / "scores.csv"), "--quiet",
+                  "--jobs", "2"])
+    return SimpleNamespace(assigned=assigned, man=man, secret=secret, codes=codes, expected=expected, graded=graded,
+                           scores=_scores(tmp_path / "scores.csv"))
+
+
+@pytest.mark.slow
+def test_chapter_class_set_assign_succeeds(chapter_class_set):
+    assert chapter_class_set.assigned == 0
+
+
+@pytest.mark.slow
+def test_chapter_class_set_students_get_different_parameters(chapter_class_set):
+    students = chapter_class_set.man["students"]
+    assert students[0]["params"] != students[1]["params"]
+
+
+@pytest.mark.slow
+def test_chapter_class_set_master_marks_solution_lines(chapter_class_set):
+    assert chapter_class_set.secret, "the master marks no solution lines"
+
+
+@pytest.mark.slow
+def test_chapter_class_set_students_notebooks_hold_no_solution(chapter_class_set):
+    for code in chapter_class_set.codes.values():
+        assert not chapter_class_set.secret & {ln.strip() for ln in code.splitlines()}
+
+
+@pytest.mark.slow
+def test_chapter_class_set_hidden_tests_cover_every_question(chapter_class_set):
+    c = chapter_class_set
+    assert c.expected[0].keys() == {q["name"] for q in c.man["questions"]}
+
+
+@pytest.mark.slow
+def test_chapter_class_set_hidden_tests_are_recomputed_per_student(chapter_class_set):
+    expected = chapter_class_set.expected
+    for q, cases in expected[0].items():     # each question's hidden expectations were recomputed per student
+        assert cases != expected[1][q], f"question {q}: the hidden tests expect the same for both students"
+
+
+@pytest.mark.slow
+def test_chapter_class_set_grade_succeeds(chapter_class_set):
+    assert chapter_class_set.graded == 0
+
+
+@pytest.mark.slow
+def test_chapter_class_set_reference_scores_full_marks(chapter_class_set):
+    s, man = chapter_class_set.scores, chapter_class_set.man
     assert all(v[0] == v[1] for v in s["s1"].values()), s["s1"]
-    assert all(v[0] == 0 for v in s["s2"].values()), s["s2"]
     assert sum(v[1] for v in s["s1"].values()) == sum(q["points"] for q in man["questions"])
+
+
+@pytest.mark.slow
+def test_chapter_class_set_untouched_notebook_scores_zero(chapter_class_set):
+    s = chapter_class_set.scores
+    assert all(v[0] == 0 for v in s["s2"].values()), s["s2"]
 
 
 def test_book_pages_get_the_exercises(tmp_path):

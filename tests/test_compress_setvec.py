@@ -190,8 +190,10 @@ def test_compressor_config_names_bad_settings_and_builds_its_model():
         CompressorConfig.from_dict({"latent": 6}, model="vae")
     with pytest.raises(ConfigError, match="unknown model 'gan'"):
         CompressorConfig("gan")
-    with pytest.raises(ConfigError, match="epochs must be >= 0"):
-        CompressorConfig("ae", training={"epochs": -1})
+    with pytest.raises(ConfigError, match=r"CompressorConfig\.training: VAETraining: epochs must be an integer >= 0"):
+        CompressorConfig.from_dict({"training": {"epochs": -1}}, model="ae")
+    with pytest.raises(ConfigError, match="training must be a VAETraining or a mapping"):
+        CompressorConfig("ae", training={"epochs": 1})     # the constructor takes configs; from_dict takes mappings
     with pytest.raises(CompressError, match="expected a CompressorConfig"):
         train_compressor({"model": "ae"}, None, ENAS_TYPES)
 
@@ -235,7 +237,7 @@ def test_train_compressor_caches_and_keys_on_the_data(tmp_path, monkeypatch, bat
     assert (loaded1, loaded2) == (0, 2) and len(h1) == len(h2) == 2
     _, _, loaded3 = train_compressor(cfg, batch[:40], ENAS_TYPES, progress=False)
     assert loaded3 == 0
-    _, _, loaded4 = train_compressor(cfg.replace(lr=2e-3), batch, ENAS_TYPES, progress=False)
+    _, _, loaded4 = train_compressor(cfg.replace(training={"lr": 2e-3}), batch, ENAS_TYPES, progress=False)
     assert loaded4 == 0  # another setting of the config is another model
     assert isinstance(m2, GraphAE)
 

@@ -59,12 +59,12 @@ def test_a_stopped_training_resumes_where_it_stopped(data, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         converge(CFG, conv, train, test, ENAS_TYPES, tmp_path / "other", "c", progress=False, log=stop_after_first)
     with pytest.raises(CompressError, match="was started with other settings or data"):
-        converge(CFG.replace(lr=1e-3), conv, train, test, ENAS_TYPES, tmp_path / "other", "c", progress=False, log=None)
+        converge(CFG.replace(training={"lr": 1e-3}), conv, train, test, ENAS_TYPES, tmp_path / "other", "c", progress=False, log=None)
 
 
 def test_training_stops_when_neither_measure_gains(data, tmp_path):
     train, test = data
-    frozen = CFG.replace(lr=1e-12)   # nothing changes: no gain after the first evaluation
+    frozen = CFG.replace(training={"lr": 1e-12})   # nothing changes: no gain after the first evaluation
     prov = converge(frozen, ConvergeConfig(max_epochs=40, eval_every=1, eval_decodes=1, patience=2), train, test,
                     ENAS_TYPES, tmp_path, "c", progress=False, log=None)
     assert prov["stopped"] == "no gain" and prov["epochs"] == 3
@@ -91,3 +91,21 @@ def test_the_command_line_trains_and_records_its_command(tmp_path, capsys):
     assert prov["command"].startswith("nasvec converge pernode --latent 6 --lr 0.01 --max-epochs 2")
     assert main(["converge", "nope", "--generated", "60", "--out", str(tmp_path / "x")]) == 1
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_a_record_written_before_the_training_was_nested_reads_as_the_same_config():
+    from nasvec.compress.shipped import compressor_config
+
+    flat = {"model": "pernode", "latent_dim": 6, "kwargs": {}, "epochs": 10, "lr": 1e-2, "batch_size": 16,
+            "beta": 0.005, "chunk": None, "seed": 0}
+    assert compressor_config(flat) == CFG
+    assert compressor_config(CFG.as_dict()) == CFG
+
+
+def test_the_shipped_checkpoints_provenance_reads_as_a_config(root):
+    from nasvec.compress.shipped import compressor_config
+
+    for folder in sorted((root / "checkpoints" / "compression").iterdir()):
+        prov = json.loads((folder / "provenance.json").read_text())
+        cfg = compressor_config(prov["compressor"])
+        assert cfg.model == prov["model"] and cfg.training.epochs == prov["compressor"]["epochs"]

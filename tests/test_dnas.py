@@ -247,26 +247,42 @@ def test_describe_and_penalty_effect():
     assert eff["B"]["fewer"].startswith("n/a") and eff["C"]["fewer"] == "no" and eff["D"]["fewer"] == "yes"
 
 
-def test_cached_search_and_training_reload(tmp_path, monkeypatch):
-    """A second call loads the same result from the cache; identical genotypes are trained once."""
+def _toy_study(cache, monkeypatch):
     from nasvec.data import ImageData
-    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+
+    monkeypatch.setenv("NASVEC_CACHE", str(cache))
     g = torch.Generator().manual_seed(0)
     images = ImageData(torch.rand(32, 1, 8, 8, generator=g), torch.randint(0, 3, (32,), generator=g),
                        torch.rand(16, 1, 8, 8, generator=g), torch.randint(0, 3, (16,), generator=g), {"data": "toy"})
-    study = Study(images, NetConfig(channels=4, layers=("normal", "reduction")), SearchConfig(epochs=1, batch_size=16),
-                  TrainConfig(epochs=1))
+    return Study(images, NetConfig(channels=4, layers=("normal", "reduction")), SearchConfig(epochs=1, batch_size=16),
+                 TrainConfig(epochs=1))
+
+
+def test_cached_search_reloads_and_another_setting_searches_again(tmp_path, monkeypatch):
+    """A second call loads the same result from the cache; another setting is another search."""
+    study = _toy_study(tmp_path, monkeypatch)
     arch, res, loaded = study.run_search(progress=False)
     arch2, res2, loaded2 = study.run_search(progress=False)
-    assert not loaded and loaded2 and torch.equal(arch.alpha_ref, arch2.alpha_ref)
+    assert not loaded
+    assert loaded2
+    assert torch.equal(arch.alpha_ref, arch2.alpha_ref)
     fixed, _, _ = study.run_search(s=[0.2, 0.3, 0.5], progress=False)
     assert fixed(None).shape == (2, N_EDGES, 3)
     _, _, sharper = study.run_search(bandwidth=0.1, progress=False)
     assert not sharper  # another setting is another search
+
+
+def test_identical_genotypes_are_trained_once(tmp_path, monkeypatch):
+    study = _toy_study(tmp_path, monkeypatch)
     geno = _genotype("skip_connect")
     out = study.train([geno, geno], progress=False)
-    assert out[0] is out[1] and 0 <= out[0]["accuracy"] <= 1 and not out[0]["from_cache"]
+    assert out[0] is out[1]
+    assert 0 <= out[0]["accuracy"] <= 1
+    assert not out[0]["from_cache"]
     assert out[0]["genotype"] == geno
+
+
+def test_search_and_net_configs_check_their_settings():
     with pytest.raises(ConfigError, match="unknown setting"):
         SearchConfig.from_dict({"epoch": 3})
     with pytest.raises(ConfigError, match="epochs and batch_size"):

@@ -13,38 +13,58 @@ from nasvec.experiments import compression
 
 
 # --------------------------------------------------------------------------- chapter 2
-SPEC = {"data": {"real_data": False, "n_generated": 60, "seed": 0}, "training": {"batch_size": 16, "chunk": 2},
+SPEC = {"data": {"real_data": False, "n_generated": 60, "seed": 0}, "training": {"batch_size": 16}, "chunk": 2,
         "seeds": [0, 1],
-        "models": {"ae": {"latent_dim": 4, "epochs": 2, "kwargs": {"hidden": [16]}},
-                   "split": {"latent_dim": 3, "epochs": 2, "kwargs": {"hidden": [16]}},
-                   "pernode": {"latent_dim": 6, "epochs": 2}}}
+        "models": {"ae": {"latent_dim": 4, "training": {"epochs": 2}, "kwargs": {"hidden": [16]}},
+                   "split": {"latent_dim": 3, "training": {"epochs": 2}, "kwargs": {"hidden": [16]}},
+                   "pernode": {"latent_dim": 6, "training": {"epochs": 2}}}}
 SWEEP = {"split": [2, 3], "pernode": [2]}
 
 
-def test_compressor_setup_reads_the_data_and_the_seeds():
-    data, configs, seeds = compression.compressor_setup(SPEC)
-    assert data == {"real_data": False, "n_generated": 60, "seed": 0}
-    assert seeds == [0, 1]
+def test_compressor_set_reads_the_data_and_the_seeds():
+    cs = compression.CompressorSet.from_dict(SPEC)
+    assert cs.data.as_dict() == {"real_data": False, "n_generated": 60, "seed": 0}
+    assert cs.seed_list() == [0, 1]
 
 
-def test_compressor_setup_gives_one_config_per_model():
-    data, configs, seeds = compression.compressor_setup(SPEC)
-    assert configs["ae"] == CompressorConfig("ae", latent_dim=4, kwargs={"hidden": [16]}, epochs=2, batch_size=16, chunk=2)
+def test_compressor_set_gives_each_model_its_settings_over_the_shared_training():
+    configs = compression.CompressorSet.from_dict(SPEC).configs()
+    assert list(configs) == ["ae", "split", "pernode"]
+    assert configs["ae"] == CompressorConfig.from_dict({"latent_dim": 4, "kwargs": {"hidden": [16]}, "chunk": 2,
+                                                        "training": {"epochs": 2, "batch_size": 16}}, model="ae")
 
 
-def test_compressor_setup_passes_a_checkpoint_on():
-    assert compression.compressor_setup({"models": {"dvae": {"checkpoint": "dvae"}}})[1]["dvae"].checkpoint == "dvae"
+def test_a_models_own_training_settings_win_over_the_shared_ones():
+    spec = {"training": {"lr": 0.5, "seed": 2}, "models": {"ae": {"training": {"lr": 0.1}}}}
+    training = compression.CompressorSet.from_dict(spec).configs()["ae"].training
+    assert (training.lr, training.seed) == (0.1, 2)
 
 
-def test_compressor_setup_without_seeds_takes_the_training_seed():
-    assert compression.compressor_setup({"models": {}, "training": {"seed": 3}})[2] == [3]
+def test_compressor_set_passes_a_checkpoint_on():
+    configs = compression.CompressorSet.from_dict({"models": {"dvae": {"checkpoint": "dvae"}}}).configs()
+    assert configs["dvae"].checkpoint == "dvae"
 
 
-def test_compressor_setup_names_unknown_keys_and_settings():
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['model'\]"):
-        compression.compressor_setup({**SPEC, "model": {}})
-    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['latent'\]"):
-        compression.compressor_setup({"models": {"ae": {"latent": 4}}})
+def test_compressor_set_without_seeds_takes_the_training_seed():
+    assert compression.CompressorSet.from_dict({"training": {"seed": 3}}).seed_list() == [3]
+
+
+def test_compressor_set_names_an_unknown_key():
+    with pytest.raises(ConfigError, match=r"CompressorSet: unknown setting\(s\) \['model'\]"):
+        compression.CompressorSet.from_dict({**SPEC, "model": {}})
+
+
+def test_compressor_set_names_the_model_of_an_unknown_setting():
+    with pytest.raises(ConfigError, match=r"model 'ae': CompressorConfig: unknown setting\(s\) \['latent'\]"):
+        compression.CompressorSet.from_dict({"models": {"ae": {"latent": 4}}}).configs()
+
+
+def test_the_profiles_compressors_read_as_a_compressor_set(root):
+    from nasvec.book.profiles import load_profile
+
+    for name in ("quick", "standard", "paper"):
+        configs = compression.CompressorSet.from_dict(load_profile(name, root).shared["compressors"]).configs()
+        assert set(configs) == {"ae", "vae", "seq2seq", "split", "pernode", "dvae", "dvae_emb"}
 
 
 @contextmanager
@@ -66,8 +86,9 @@ def chapter2(chapter2_cache):
     """Chapter 2 on tiny models, once for the module, in a cache of its own: the architectures, every model
     trained on every seed, then one of them again (from the cache), and their evaluation."""
     with cache_at(chapter2_cache):
-        data, configs, seeds = compression.compressor_setup(SPEC)
-        arch = compression.architectures(**data)
+        cs = compression.CompressorSet.from_dict(SPEC)
+        configs, seeds = cs.configs(), cs.seed_list()
+        arch = compression.architectures(**cs.data.as_dict())
         trained = compression.train_all(configs, arch.train, seeds, progress=False)
         reloaded = compression.train_all(configs, arch.train, [0], keys=["ae"], progress=False)
         evals = compression.evaluate_all(trained, arch, 2, 2, 20)
@@ -119,7 +140,7 @@ def test_architectures_split_60_graphs_into_54_and_6(chapter2):
 def test_train_all_trains_every_model_on_every_seed(chapter2):
     trained = chapter2.trained
     assert [len(r) for r in trained.values()] == [2, 2, 2]
-    assert [t.config.seed for t in trained["ae"]] == [0, 1]
+    assert [t.config.training.seed for t in trained["ae"]] == [0, 1]
 
 
 def test_train_all_first_call_trains_in_this_run(chapter2):
@@ -244,7 +265,8 @@ def test_the_verdict_follows_the_numbers():
 def test_the_shipped_note_states_every_deviation_from_dvae():
     from nasvec.compress.registry import CompressorConfig
 
-    cfg = CompressorConfig("dvae", latent_dim=56, kwargs={"hidden": 128}, lr=1e-3, checkpoint="dvae")
+    cfg = CompressorConfig.from_dict({"latent_dim": 56, "kwargs": {"hidden": 128}, "training": {"lr": 1e-3},
+                                      "checkpoint": "dvae"}, model="dvae")
     prov = {"weights_bytes": 900_000, "command": "nasvec converge dvae --hidden 128", "epochs": 90, "seconds": 3600,
             "machine": {"cpu_count": 2, "threads": 1}, "stopped": "no gain"}
     model = cfg.replace(checkpoint=None).build(["input", "output", "conv"], 4)
@@ -254,13 +276,11 @@ def test_the_shipped_note_states_every_deviation_from_dvae():
     assert compression.shipped_note({}) == ""
 
 
-def test_chapter2_names_models_missing_from_the_compressors(tmp_path, monkeypatch):
+def test_chapter2_names_models_missing_from_the_compressors(cache):
     from nasvec.experiments import compression_uses as uses
 
-    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
-    monkeypatch.delenv("NASVEC_FORCE", raising=False)
-    data, configs, _ = compression.compressor_setup(SPEC)
-    arch = compression.architectures(**data)
+    cs = compression.CompressorSet.from_dict(SPEC)
+    configs, arch = cs.configs(), compression.architectures(**cs.data.as_dict())
     with pytest.raises(ConfigError, match=r"latent sweep: \['vae'\] have no entry in the compressors' models"):
         uses.latent_sweep({"vae": [2]}, configs, arch.train, arch.test)
     with pytest.raises(ConfigError, match=r"bo_models \['dvae'\] are not among the compressors' models"):

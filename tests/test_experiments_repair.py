@@ -57,7 +57,7 @@ def tiny_table2(tmp_path_factory):
     cfg = table2.Table2Config(models=("resnet18",), sizes={"resnet18": 8}, n_train=16, n_test=16, seeds=(0, 1))
     g = table2.original_graph("resnet18", cfg.input_shape("resnet18"))
     torch.manual_seed(0)
-    pn = PerNodeAttrConfig(epochs=0, max_values=8).build(AttrCodec([g], 8)).eval()   # untrained: any decode
+    pn = PerNodeAttrConfig.from_dict({"max_values": 8, "training": {"epochs": 0}}).build(AttrCodec([g], 8)).eval()   # untrained: any decode
     comp = AttributedSplitVAE(AttrCodec([g]), 80, 4, 4, 4, hidden=(16,)).eval()
     edits = table2.changes(cfg, {"per node": table2.per_node(pn), "per graph": table2.per_graph(comp)})
     training = table2.TRAINING.replace(epochs=1, batch_size=8)

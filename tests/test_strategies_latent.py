@@ -1,6 +1,8 @@
 """Chapter 7's latent features (nasvec.experiments.strategies_latent): NAS-Bench-201 cells as graphs, the
 cached codes of chapter 2's compressors trained on them, and the ENAS pool's codes."""
 
+import types
+
 import numpy as np
 import pytest
 import torch
@@ -25,15 +27,36 @@ TINY = {"compressor": {"latent_dim": 4, "training": {"epochs": 2, "batch_size": 
 
 @given(cells_st)
 @settings(max_examples=60, deadline=None)
+def test_cell_graph_runs_from_input_through_cell_ops_to_output(cell):
+    g = nb201_graph(cell)
+    assert isinstance(g, ArchGraph)
+    assert len(g) == NB201_NODES
+    assert g.ops[0] == "input"
+    assert g.ops[-1] == "output"
+    assert all(op in NB201_OPS for op in g.ops[1:-1])
+
+
+@given(cells_st)
+@settings(max_examples=60, deadline=None)
 def test_cell_graph_is_a_dag_from_input_to_output(cell):
     g = nb201_graph(cell)
-    assert isinstance(g, ArchGraph) and len(g) == NB201_NODES
-    assert g.ops[0] == "input" and g.ops[-1] == "output" and all(op in NB201_OPS for op in g.ops[1:-1])
     assert all(s < d for s, d in g.edges)                       # topological order
-    assert list(g.in_degrees()).count(0) == 1 and g.in_degrees()[0] == 0     # only the input starts
-    assert list(g.out_degrees()).count(0) == 1 and g.out_degrees()[-1] == 0  # only the output ends
-    assert graph_to_nb201(g) == tuple(cell)
-    batch = DagBatch.from_graphs([g], NB201_TYPES)
+    assert list(g.in_degrees()).count(0) == 1                   # only the input starts
+    assert g.in_degrees()[0] == 0
+    assert list(g.out_degrees()).count(0) == 1                  # only the output ends
+    assert g.out_degrees()[-1] == 0
+
+
+@given(cells_st)
+@settings(max_examples=60, deadline=None)
+def test_cell_graph_maps_back_to_its_cell(cell):
+    assert graph_to_nb201(nb201_graph(cell)) == tuple(cell)
+
+
+@given(cells_st)
+@settings(max_examples=60, deadline=None)
+def test_cell_graph_batches_as_nb201_batch(cell):
+    batch = DagBatch.from_graphs([nb201_graph(cell)], NB201_TYPES)
     assert torch.equal(batch.types, nb201_batch(np.array([cell])).types)
     assert torch.equal(batch.adj, nb201_batch(np.array([cell])).adj)
 
@@ -105,24 +128,63 @@ def test_reconstruction_of_an_untrained_model_is_a_percentage():
     assert all(0 <= rec[k] <= 100 for k in ("exact", "ops", "per_node")) and rec["exact"] <= rec["ops"]
 
 
-@pytest.mark.parametrize("model,kwargs", [("pernode", {}), ("dvae", {"hidden": 8})])
-def test_latent_codes_are_cached_and_seeded(model, kwargs, tmp_path, monkeypatch):
-    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+@pytest.fixture(scope="module", params=[("pernode", {}), ("dvae", {"hidden": 8})], ids=["pernode", "dvae"])
+def latent(request, tmp_path_factory):
+    """Per model, once for the module: codes trained, asked for again (from the cache), trained again with the
+    same seed in a fresh cache, and with another seed."""
+    model, kwargs = request.param
     cfg = NB201LatentConfig.from_dict(TINY).replace(compressor={"model": model, "kwargs": kwargs})
-    first = nb201_latent(cfg)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NASVEC_CACHE", str(tmp_path_factory.mktemp("cache")))
+        first = nb201_latent(cfg)
+        again = nb201_latent(cfg)
+        mp.setenv("NASVEC_CACHE", str(tmp_path_factory.mktemp("fresh")))
+        rerun = nb201_latent(cfg)                               # same seed, no cache
+        other = nb201_latent(cfg.replace(compressor={"training": {"seed": 4}}))
     d = 4 * NB201_NODES if model == "pernode" else 4
-    assert first["codes"].shape == (N_CELLS, d) and first["codes"].dtype == np.float32
-    assert np.isfinite(first["codes"]).all() and not first["from_cache"]
-    assert 0 <= first["reconstruction"] <= 100 and first["held_out"] == TINY["eval_max"] and first["seconds"] > 0
-    assert first["informative"].shape == (d,) and first["informative"].dtype == bool and first["informative"].any()
-    again = nb201_latent(cfg)
-    assert again["from_cache"] and np.array_equal(again["codes"], first["codes"])
-    assert again["seconds"] == first["seconds"]           # the training's seconds, as recorded
-    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path / "fresh"))
-    rerun = nb201_latent(cfg)                               # same seed, no cache: the same codes
-    assert not rerun["from_cache"] and np.array_equal(rerun["codes"], first["codes"])
-    other = nb201_latent(cfg.replace(compressor={"training": {"seed": 4}}))
-    assert not np.array_equal(other["codes"], first["codes"])
+    return types.SimpleNamespace(d=d, first=first, again=again, rerun=rerun, other=other)
+
+
+def test_latent_codes_have_a_row_per_cell(latent):
+    assert latent.first["codes"].shape == (N_CELLS, latent.d)
+    assert latent.first["codes"].dtype == np.float32
+
+
+def test_latent_codes_are_finite(latent):
+    assert np.isfinite(latent.first["codes"]).all()
+
+
+def test_latent_codes_first_call_trains(latent):
+    assert not latent.first["from_cache"]
+
+
+def test_latent_codes_record_reconstruction_held_out_and_seconds(latent):
+    first = latent.first
+    assert 0 <= first["reconstruction"] <= 100
+    assert first["held_out"] == TINY["eval_max"]
+    assert first["seconds"] > 0
+
+
+def test_latent_codes_mark_the_informative_columns(latent):
+    informative = latent.first["informative"]
+    assert informative.shape == (latent.d,)
+    assert informative.dtype == bool
+    assert informative.any()
+
+
+def test_latent_codes_second_call_loads_the_same_codes_from_the_cache(latent):
+    assert latent.again["from_cache"]
+    assert np.array_equal(latent.again["codes"], latent.first["codes"])
+    assert latent.again["seconds"] == latent.first["seconds"]           # the training's seconds, as recorded
+
+
+def test_latent_codes_same_seed_without_the_cache_gives_the_same_codes(latent):
+    assert not latent.rerun["from_cache"]
+    assert np.array_equal(latent.rerun["codes"], latent.first["codes"])
+
+
+def test_latent_codes_another_seed_gives_other_codes(latent):
+    assert not np.array_equal(latent.other["codes"], latent.first["codes"])
 
 
 def test_informative_columns_drop_constant_ones():

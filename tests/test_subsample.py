@@ -297,24 +297,67 @@ def tiny_runs(tmp_path_factory):
     return tasks, cfg, runs, again
 
 
-def test_chapter_tables_and_cache(tiny_runs):
-    tasks, cfg, runs, again = tiny_runs
+def test_first_run_trains_every_run(tiny_runs):
+    _, _, runs, _ = tiny_runs
     assert all(not r["from_cache"] for rs in runs.values() for r in rs)
+
+
+def test_second_run_loads_every_run_from_the_cache(tiny_runs):
+    _, _, _, again = tiny_runs
     assert all(r["from_cache"] for rs in again.values() for r in rs)
+
+
+def test_runs_from_the_cache_give_the_same_frame(tiny_runs):
+    _, _, runs, again = tiny_runs
     assert chapter.frame(runs).equals(chapter.frame(again))
-    df = chapter.frame(runs)
-    summary = chapter.summary(df, cfg.main)
-    assert set(summary.task) == {"p", "d"} and (summary.seeds == 2).all()
+
+
+def test_summary_covers_each_task_on_every_seed(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    summary = chapter.summary(chapter.frame(runs), cfg.main)
+    assert set(summary.task) == {"p", "d"}
+    assert (summary.seeds == 2).all()
+
+
+def test_summary_target_family_is_the_planted_and_the_best_whole_data_structure(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    summary = chapter.summary(chapter.frame(runs), cfg.main)
     assert set(summary[summary.family == "target"].method) == {"planted", "best whole-data structure"}
-    sw = chapter.sweep(df)
+
+
+def test_sweep_has_a_row_per_task_meta_model_size_and_k(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    sw = chapter.sweep(chapter.frame(runs))
     assert len(sw) == 2 * len(meta.META_MODELS) * len(cfg.sizes) * len(cfg.ks)
+
+
+def test_tasks_table_names_the_classes(tiny_runs):
+    tasks, _, _, _ = tiny_runs
     assert list(chapter.tasks_table(tasks).classes) == ["2 (teacher)", "3 vs 8"]
+
+
+def test_design_table_gives_each_task_a_budget(tiny_runs):
+    _, _, runs, _ = tiny_runs
     assert (chapter.design_table(runs)["budget (whole-data trainings)"] >= 2).all()
+
+
+def test_provenance_counts_no_runs_from_the_cache_in_the_first_run(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
     assert (chapter.provenance(runs, cfg)["runs from cache"] == 0).all()
+
+
+def test_permutation_table_paper_f_sees_permutations_aligned_f_does_not(tiny_runs):
+    _, _, runs, _ = tiny_runs
     perm = chapter.permutation_table(runs)
-    assert (perm["F(Z, permuted Z), paper"] > 0).any() and (perm["F aligned (ours)"] == 0).all()
-    cost = chapter.timing(df, cfg.main)
-    assert set(cost.method) >= set(competitors.COMPETITORS) and list(cost.columns) == ["method", "p", "d"]
+    assert (perm["F(Z, permuted Z), paper"] > 0).any()
+    assert (perm["F aligned (ours)"] == 0).all()
+
+
+def test_timing_table_has_a_column_per_task(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    cost = chapter.timing(chapter.frame(runs), cfg.main)
+    assert set(cost.method) >= set(competitors.COMPETITORS)
+    assert list(cost.columns) == ["method", "p", "d"]
 
 
 def test_the_verdict_follows_the_numbers(tiny_runs):

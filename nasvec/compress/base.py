@@ -132,16 +132,17 @@ class VAETraining(Config):
     seed: int = 0
 
     def __post_init__(self):
-        check(isinstance(self.epochs, int) and self.epochs >= 0, f"training: epochs must be an integer >= 0, "
+        check(isinstance(self.epochs, int) and self.epochs >= 0, f"VAETraining: epochs must be an integer >= 0, "
                                                                   f"got {self.epochs!r}")
         check(self.lr > 0 and isinstance(self.batch_size, int) and self.batch_size >= 1 and self.beta >= 0,
-              f"training: lr and batch_size must be positive and beta >= 0, got lr {self.lr!r}, batch_size "
+              f"VAETraining: lr and batch_size must be positive and beta >= 0, got lr {self.lr!r}, batch_size "
               f"{self.batch_size!r}, beta {self.beta!r}")
 
 
 def fit_compressor(model: Compressor, data: DagBatch, epochs: int, batch_size: int = 32, lr: float = 1e-4,
-        beta: float = 0.005, seed: int = 0, progress: bool = True, optimizer: torch.optim.Optimizer | None = None,
-        generator: torch.Generator | None = None, start_epoch: int = 0, on_epoch_end=None) -> list[dict]:
+                   beta: float = 0.005, seed: int = 0, progress: bool = True,
+                   optimizer: torch.optim.Optimizer | None = None, generator: torch.Generator | None = None,
+                   start_epoch: int = 0, on_epoch_end=None) -> list[dict]:
     """Train with Adam through :func:`nasvec.train.run_epochs`; one history row per epoch (the loss, the
     summed reconstruction term and KL divergence per graph, seconds).
 
@@ -171,9 +172,9 @@ def fit_compressor(model: Compressor, data: DagBatch, epochs: int, batch_size: i
     return [{"epoch": r["epoch"], **{k: r[k] for k in terms}, "seconds": r["seconds"]} for r in rows]
 
 
-def fit_compressor_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config: dict, chunk: int | None = None,
-               batch_size: int = 32, lr: float = 1e-4, beta: float = 0.005, seed: int = 0,
-               progress: bool = True) -> tuple[list[dict], int]:
+def fit_compressor_cached(model: Compressor, data: DagBatch, epochs: int, name: str, config: dict,
+                          chunk: int | None = None, batch_size: int = 32, lr: float = 1e-4, beta: float = 0.005,
+                          seed: int = 0, progress: bool = True) -> tuple[list[dict], int]:
     """:func:`fit_compressor` in cached chunks of ``chunk`` epochs: a re-run loads, a longer run resumes.
 
     After every ``chunk`` epochs (and at ``epochs``) the model, optimizer and shuffling states
@@ -220,7 +221,7 @@ def fit_compressor_cached(model: Compressor, data: DagBatch, epochs: int, name: 
 
             def compute(prev=prev, e=e):
                 rows = fit_compressor(model, data, e - prev, batch_size=batch_size, lr=lr, beta=beta, seed=seed,
-                           progress=progress, optimizer=opt, generator=gen, start_epoch=prev)
+                                      progress=progress, optimizer=opt, generator=gen, start_epoch=prev)
                 return {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                         "torch_rng": torch.get_rng_state(), "history": history + rows}
 

@@ -144,8 +144,8 @@ def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test:
     while not state["done"]:
         epoch = len(state["history"])
         rows = fit_compressor(model, train, conv.eval_every - epoch % conv.eval_every, batch_size=tr.batch_size,
-                              lr=tr.lr, beta=tr.beta, progress=progress, optimizer=opt, generator=gen, start_epoch=epoch,
-                              on_epoch_end=lambda row: sched.step(row["loss"]))
+                              lr=tr.lr, beta=tr.beta, progress=progress, optimizer=opt, generator=gen,
+                              start_epoch=epoch, on_epoch_end=lambda row: sched.step(row["loss"]))
         for r in rows:
             r["lr"] = opt.param_groups[0]["lr"]
         state["history"] += rows

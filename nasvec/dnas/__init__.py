@@ -21,5 +21,5 @@ from .cells import EDGES, N_EDGES, Genotype, NetConfig, Network, SuperNet, count
 __all__ = ["DARTS_OPS", "EDGES", "FixedAlpha", "Genotype", "HyperNet", "NetConfig", "N_EDGES", "Network", "OP_KIND",
            "SLIDES_OPS", "SearchConfig", "SearchError", "SuperNet", "activation_bytes", "check_simplex",
            "compare_latency", "cost", "count_params", "default_references", "derive", "make_op", "measure_latency",
-           "measure_ops", "resolve_ops", "sample_simplex", "differentiable_search", "simplex_grid", "temperature", "to_plane",
-           "to_simplex"]
+           "measure_ops", "resolve_ops", "sample_simplex", "differentiable_search", "simplex_grid", "temperature",
+           "to_plane", "to_simplex"]

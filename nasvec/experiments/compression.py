@@ -158,7 +158,8 @@ def train_all(configs: dict, train: DagBatch, seeds=None, keys=None, progress: b
             out[key] = [Trained(key, model, prov["history"], used, "shipped", len(prov["history"]), prov)]
             continue
         out[key] = []
-        jobs += [(key, cfg.replace(training={"seed": int(s)})) for s in (seeds if seeds is not None else [cfg.training.seed])]
+        own = seeds if seeds is not None else [cfg.training.seed]
+        jobs += [(key, cfg.replace(training={"seed": int(s)})) for s in own]
     fn = partial(_train_task, train=train, progress=progress, threads=threads)
     for (key, c), (model, hist, loaded) in zip(jobs, pmap(fn, [c for _, c in jobs], desc="compressor trainings",
                                                           progress=False, cpus_per_task=threads)):

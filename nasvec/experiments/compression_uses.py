@@ -100,18 +100,18 @@ def search_summary(search: pd.DataFrame, objective, queries: int, seeds: int) ->
 def _budget_run(cfg, train: DagBatch, test: DagBatch, budget: float, points: int) -> list[dict]:
     """Train ``cfg``'s model from scratch for ``budget`` CPU seconds; evaluate the test split (mean code, most
     likely decode) after ``budget / 2**k`` seconds, ``k = points - 1 .. 0``."""
-    model = cfg.build(ENAS_TYPES, train.types.shape[1])
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.training.lr)
-    gen = torch.Generator().manual_seed(cfg.training.seed)
+    model, tr = cfg.build(ENAS_TYPES, train.types.shape[1]), cfg.training
+    opt = torch.optim.Adam(model.parameters(), lr=tr.lr)
+    gen = torch.Generator().manual_seed(tr.seed)
     marks = [budget / 2 ** k for k in range(points - 1, -1, -1)]
     rows, spent, steps, n = [], 0.0, 0, len(train)
     with torch.random.fork_rng():
-        torch.manual_seed(cfg.training.seed)
+        torch.manual_seed(tr.seed)
         while marks:
             model.train()
-            for idx in torch.randperm(n, generator=gen).split(cfg.training.batch_size):
+            for idx in torch.randperm(n, generator=gen).split(tr.batch_size):
                 t0 = time.process_time()
-                loss = model.loss(train[idx], beta=cfg.training.beta)["loss"]
+                loss = model.loss(train[idx], beta=tr.beta)["loss"]
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -119,7 +119,7 @@ def _budget_run(cfg, train: DagBatch, test: DagBatch, budget: float, points: int
                 steps += 1
                 if spent >= marks[0]:
                     r = metrics.reconstruction(model, test, 1, 1, stochastic_encode=False, stochastic_decode=False)
-                    rows.append({"seconds": spent, "epochs": steps * cfg.training.batch_size / n, "per_graph": r["per_graph"],
+                    rows.append({"seconds": spent, "epochs": steps * tr.batch_size / n, "per_graph": r["per_graph"],
                                  "per_node": r["per_node"]})
                     model.train()
                     marks.pop(0)

@@ -84,9 +84,10 @@ class Study:
             supernet = SuperNet(net.ops, **net.kwargs(images))
             arch = make_arch(k, cfg, fixed=s is not None)
             start = time.perf_counter()
-            history = differentiable_search(supernet, arch, images.x_train, images.y_train, cfg.epochs, s=s_list, kappa=cfg.kappa,
-                             batch_size=cfg.batch_size, lr_w=cfg.lr_w, lr_a=cfg.lr_a, seed=cfg.seed, progress=progress,
-                             device=self.device, desc="hypernetwork search" if s is None else f"fixed-s search {s_list}")
+            history = differentiable_search(
+                supernet, arch, images.x_train, images.y_train, cfg.epochs, s=s_list, kappa=cfg.kappa,
+                batch_size=cfg.batch_size, lr_w=cfg.lr_w, lr_a=cfg.lr_a, seed=cfg.seed, progress=progress,
+                device=self.device, desc="hypernetwork search" if s is None else f"fixed-s search {s_list}")
             return {"arch_state": arch.state_dict(), "history": history, "seconds": time.perf_counter() - start}
 
         key = {"data": images.spec, "net": net, "search": cfg, "s": s_list}
@@ -121,7 +122,8 @@ class Study:
         def compute():
             torch.manual_seed(cfg.seed)
             model = Network(genotype, **net.kwargs(images))
-            curves = fit_classifier(model, images, cfg, evaluate=False, device=self.device, progress=progress, desc="train")
+            curves = fit_classifier(model, images, cfg, evaluate=False, device=self.device, progress=progress,
+                                    desc="train")
             acc = accuracy(model, images.x_test, images.y_test)
             model.cpu()
             return {"accuracy": acc, "params": count_params(model), "losses": curves["train_loss"],

@@ -326,11 +326,13 @@ def compressor_line(zoo, cfg: AttributedConfig, history, from_cache: bool) -> st
 
 def reconstruction_summary(recon: dict, n_graphs: int, cfg: AttributedConfig) -> pd.DataFrame:
     """The zoo compressor's mean-code reconstruction (:func:`~nasvec.compress.attributed.reconstruction_report`)."""
-    return pd.DataFrame([{"graphs": n_graphs, "epochs": cfg.training.epochs, **{k: v for k, v in recon.items() if k != "per_attr"}}])
+    return pd.DataFrame([{"graphs": n_graphs, "epochs": cfg.training.epochs,
+                          **{k: v for k, v in recon.items() if k != "per_attr"}}])
 
 
 def compressor_provenance(cfg: AttributedConfig, history, from_cache: bool) -> dict:
-    return {"what": "compressor", "model": "split-attr", "variant": "", "seed": cfg.training.seed, "epochs": cfg.training.epochs,
+    return {"what": "compressor", "model": "split-attr", "variant": "", "seed": cfg.training.seed,
+            "epochs": cfg.training.epochs,
             "seconds": sum(h["seconds"] for h in history), "from cache": from_cache, "config": cfg.describe()}
 
 
