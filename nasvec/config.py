@@ -47,12 +47,9 @@ class Config:
     def describe(self) -> str:
         """``name value, name value, ...`` of the fields that differ from the defaults (all if none do)."""
         fields = dataclasses.fields(self)
-        def show(f):
-            value = getattr(self, f.name)
-            return f"{f.name} ({value.describe()})" if isinstance(value, Config) else f"{f.name} {value}"
-
-        out = [show(f) for f in fields if f.default is dataclasses.MISSING or getattr(self, f.name) != _default(f)]
-        return ", ".join(out) or ", ".join(show(f) for f in fields)
+        out = [f"{f.name} {getattr(self, f.name)}" for f in fields
+               if f.default is dataclasses.MISSING or getattr(self, f.name) != f.default]
+        return ", ".join(out) or ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields)
 
 
 def nested_configs(cls) -> dict:

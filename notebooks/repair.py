@@ -62,8 +62,8 @@ rep = Report("repair")
 # `repair(v)` first tries the exact decode: if the arrays decode to a graph that validates, whose
 # shapes infer for the input shape and that `to_torch` supports, that graph is returned unchanged
 # (so `repair(encode(g)) == g` for every network that runs). Otherwise the rules below run in this
-# order; each is a named function of the package `nasvec/repair_rules/` with a test in `tests/test_repair.py` that shows
-# the defect it fixes. Nothing is random, so repair is deterministic, and every pass is linear in
+# order; each is a named function of the package `nasvec/repair_rules/` with a test in
+# `tests/test_repair_rules.py` that shows the defect it fixes. Nothing is random, so repair is deterministic, and every pass is linear in
 # nodes and edges. A repaired CNN never mixes the batch axis (Flatten axis 1, Concat/Slice/
 # ReduceMean/Pad/Softmax leave axis 0 alone, Gemm never transposes its input), so it trains with any
 # batch size; layer sizes are capped so that garbage cannot ask for terabytes.
@@ -176,7 +176,7 @@ rep.table(decodes, "chapter2_decodes", float_format="%.1f")
 # reconstructed when every node's op, row and attributes are.
 
 # %%
-pn_cfg = pernode_attr.PerNodeAttrConfig.from_dict(pernode).replace(training={"seed": seed})
+pn_cfg = pernode_attr.PerNodeAttrConfig.from_dict({"training": {"seed": seed}}).replace(**pernode)
 t2_cfg = t2.Table2Config.from_dict({"split_seed": seed, **table2})
 targets = {name: t2.original_graph(name, t2_cfg.input_shape(name)) for name in t2_cfg.models}
 zoo, pn, pn_hist, pn_cached = chapter.pernode_compressor(zoo_n, pn_cfg, targets.values(), table2_copies)
@@ -210,7 +210,7 @@ provenance += [{"what": "per-node compressor", "model": label, "variant": "", "s
 # the mean code of every training graph.
 
 # %%
-comp_cfg = attributed.AttributedConfig.from_dict(compressor).replace(training={"seed": seed})
+comp_cfg = attributed.AttributedConfig.from_dict({"training": {"seed": seed}}).replace(**compressor)
 zoo, comp, zoo_batch, comp_hist, comp_cached = chapter.zoo_compressor(zoo_n, comp_cfg)
 print(chapter.compressor_line(zoo, comp_cfg, comp_hist, comp_cached))
 recon = attributed.reconstruction_report(comp, zoo_batch)

@@ -205,7 +205,7 @@ def test_same_seed_same_weights():
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
 
 
-def test_fit_cached_resumes_exactly(tmp_path, monkeypatch, batch):
+def test_fit_compressor_cached_resumes_exactly(tmp_path, monkeypatch, batch):
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
     cfg = {"test": "resume"}

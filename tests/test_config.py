@@ -59,8 +59,9 @@ def test_settings_that_are_not_a_mapping_are_refused():
         Outer.from_dict([("name", "b")])
 
 
-def test_describe_shows_a_held_config_by_its_own_describe():
-    assert Outer().replace(training={"lr": 0.5}).describe() == "training (epochs 4, lr 0.5)"
+def test_describe_names_the_settings_that_differ_from_their_defaults():
+    assert Inner(lr=0.5).describe() == "lr 0.5"
+    assert Outer(name="b").describe() == "name b, training Inner(epochs=4, lr=0.001)"   # a held config: always
 
 
 @pytest.mark.parametrize("cls,mapping,path", [

@@ -13,7 +13,7 @@ from nasvec.experiments import compression
 
 
 # --------------------------------------------------------------------------- chapter 2
-SPEC = {"data": {"real_data": False, "n_generated": 60, "seed": 0}, "training": {"batch_size": 16}, "chunk": 2,
+SPEC = {"data": {"real_data": False, "n_generated": 60, "seed": 0}, "defaults": {"training": {"batch_size": 16}, "chunk": 2},
         "seeds": [0, 1],
         "models": {"ae": {"latent_dim": 4, "training": {"epochs": 2}, "kwargs": {"hidden": [16]}},
                    "split": {"latent_dim": 3, "training": {"epochs": 2}, "kwargs": {"hidden": [16]}},
@@ -35,7 +35,7 @@ def test_compressor_set_gives_each_model_its_settings_over_the_shared_training()
 
 
 def test_a_models_own_training_settings_win_over_the_shared_ones():
-    spec = {"training": {"lr": 0.5, "seed": 2}, "models": {"ae": {"training": {"lr": 0.1}}}}
+    spec = {"defaults": {"training": {"lr": 0.5, "seed": 2}}, "models": {"ae": {"training": {"lr": 0.1}}}}
     training = compression.CompressorSet.from_dict(spec).configs()["ae"].training
     assert (training.lr, training.seed) == (0.1, 2)
 
@@ -46,7 +46,7 @@ def test_compressor_set_passes_a_checkpoint_on():
 
 
 def test_compressor_set_without_seeds_takes_the_training_seed():
-    assert compression.CompressorSet.from_dict({"training": {"seed": 3}}).seed_list() == [3]
+    assert compression.CompressorSet.from_dict({"defaults": {"training": {"seed": 3}}}).seed_list() == [3]
 
 
 def test_compressor_set_names_an_unknown_key():
@@ -56,7 +56,7 @@ def test_compressor_set_names_an_unknown_key():
 
 def test_compressor_set_names_the_model_of_an_unknown_setting():
     with pytest.raises(ConfigError, match=r"model 'ae': CompressorConfig: unknown setting\(s\) \['latent'\]"):
-        compression.CompressorSet.from_dict({"models": {"ae": {"latent": 4}}}).configs()
+        compression.CompressorSet.from_dict({"models": {"ae": {"latent": 4}}})
 
 
 def test_the_profiles_compressors_read_as_a_compressor_set(root):

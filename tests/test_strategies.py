@@ -1,4 +1,4 @@
-"""Chapter 7's search strategies (nasvec.strategies.space/search/bo/runner), the NAS-Bench-201 table
+"""Chapter 7's search strategies (nasvec.strategies.space/blackbox/bo/runner), the NAS-Bench-201 table
 (nasvec.data.nb201) and the chapter's tables (nasvec.experiments.strategies): behaviour, not pinned floats."""
 
 import os

@@ -32,7 +32,7 @@ from .cells import N_EDGES
 
 @dataclass(frozen=True)
 class SearchConfig(Config):
-    """One search (:func:`nasvec.dnas.search`): epochs (temperature 1.0 -> 0.2), cost weight ``kappa``,
+    """One search (:func:`differentiable_search`): epochs (temperature 1.0 -> 0.2), cost weight ``kappa``,
     batch size, Adam's learning rates for the weights (``lr_w``) and the architecture (``lr_a``), the
     hypernetwork's ``bandwidth`` and ``learn_ref``, and the seed."""
 

@@ -17,8 +17,8 @@ import torch
 
 from ..compress import metrics
 from ..compress import latent as latent_space
-from ..compress.base import Compressor, DagBatch, VAETraining
-from ..compress.registry import MODELS, CompressorConfig, train_compressor
+from ..compress.base import Compressor, DagBatch
+from ..compress.registry import MODEL_KEYS, MODELS, CompressorConfig, train_compressor
 from ..compress.shipped import load_shipped
 from ..data.enas import ENAS_TYPES, enas_split
 from ..config import Config, check
@@ -52,19 +52,18 @@ class ArchitecturesConfig(Config):
 
 @dataclass(frozen=True)
 class CompressorSet(Config):
-    """Chapter 2's compressors as a profile sets them once (``shared: compressors:``; chapter 3 and 7 reload them).
+    """Chapter 2's compressors as a profile sets them once (``shared: compressors:``; chapters 3 and 7 reload them).
 
-    ``data``: the architectures they learn (:class:`ArchitecturesConfig`); ``training``: the
-    :class:`~nasvec.compress.base.VAETraining` every model starts from, and ``chunk`` its cached chunks;
-    ``models``: per model key, that model's :class:`~nasvec.compress.registry.CompressorConfig` settings
-    (``latent_dim``, ``kwargs``, ``training`` — applied over the shared one —, ``chunk``, or ``checkpoint``: the
-    folder of a shipped, converged model under ``checkpoints/compression/``); ``seeds``: every trained model is
-    trained once per seed (default: the training seed alone). An unknown setting is an error naming it.
+    ``data``: the architectures they learn (:class:`ArchitecturesConfig`); ``defaults``: the
+    :class:`~nasvec.compress.registry.CompressorConfig` settings every model starts from (e.g. ``training``,
+    ``chunk``); ``models``: per model key, that model's own settings over the defaults (``latent_dim``,
+    ``kwargs``, ``training``, ``chunk``, or ``checkpoint``: the folder of a shipped, converged model under
+    ``checkpoints/compression/``); ``seeds``: every trained model is trained once per seed (default: the
+    defaults' training seed). An unknown setting is an error naming it (and the model).
     """
 
     data: ArchitecturesConfig = field(default_factory=ArchitecturesConfig)
-    training: VAETraining = field(default_factory=VAETraining)
-    chunk: int | None = None
+    defaults: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
     seeds: tuple | None = None
 
@@ -72,19 +71,21 @@ class CompressorSet(Config):
         if self.seeds is not None:
             object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
             check(len(self.seeds) > 0, "compressors: seeds must list at least one seed")
+        self.configs()   # every model's settings are checked now, not when the first model trains
+
+    def config(self, key: str) -> CompressorConfig:
+        """Model ``key``'s config: the defaults, then its own settings (a mapping for ``training`` merges)."""
+        try:
+            return CompressorConfig.from_dict(self.defaults, model=key).replace(**(self.models.get(key) or {}))
+        except ConfigError as err:
+            raise ConfigError(f"compressors: model {key!r}: {err}") from None
 
     def configs(self) -> dict[str, CompressorConfig]:
-        """``{key: CompressorConfig}``: each model's settings over the shared training and chunk."""
-        out = {}
-        for key, settings in self.models.items():
-            try:
-                out[key] = CompressorConfig(key, training=self.training, chunk=self.chunk).replace(**(settings or {}))
-            except ConfigError as err:
-                raise ConfigError(f"compressors: model {key!r}: {err}") from None
-        return out
+        """``{key: CompressorConfig}`` of every model, in the profile's order."""
+        return {key: self.config(key) for key in self.models}
 
     def seed_list(self) -> list[int]:
-        return list(self.seeds) if self.seeds is not None else [self.training.seed]
+        return list(self.seeds) if self.seeds is not None else [self.config(MODEL_KEYS[0]).training.seed]
 
 
 @dataclass

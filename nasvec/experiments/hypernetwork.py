@@ -266,7 +266,7 @@ def fixed_task(s, study: Study):
 
 def fixed_searches(study: Study, points: dict) -> dict:
     """The fixed-``s`` search at each of ``points`` (name -> s), as independent tasks of
-    :func:`nasvec.parallel.pmap`: ``{name: (arch, result, from_cache)}`` like :meth:`Study.search`."""
+    :func:`nasvec.parallel.pmap`: ``{name: (arch, result, from_cache)}`` like :meth:`Study.run_search`."""
     out = pmap(partial(fixed_task, study=study.slim()), list(points.values()), desc="fixed-s searches",
                cpus_per_task=study.threads)
     return {name: (study.arch_from(r, s=s), r, c) for (name, s), (r, c) in zip(points.items(), out)}

@@ -147,6 +147,8 @@ class NB201LatentConfig(Config):
         check(isinstance(self.compressor, CompressorConfig) and self.compressor.model in MODEL_KEYS,
               f"nb201_latent: compressor must be a CompressorConfig of a model in {', '.join(MODEL_KEYS)}, "
               f"got {self.compressor!r}")
+        check(self.compressor.checkpoint is None, "nb201_latent: the compressor is trained on NAS-Bench-201 cells; "
+                                                  "a shipped checkpoint (of ENAS graphs) cannot be used")
         check(isinstance(self.n_train, int) and 1 <= self.n_train < N_CELLS,
               f"nb201_latent: n_train must be an int in 1..{N_CELLS - 1} (the rest are held out), got {self.n_train!r}")
         check(self.eval_max is None or (isinstance(self.eval_max, int) and self.eval_max >= 1),

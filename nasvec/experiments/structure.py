@@ -56,8 +56,6 @@ class StudyConfig(Config):
     fit: FitConfig = field(default_factory=FitConfig)
 
     def __post_init__(self):
-        if isinstance(self.fit, dict):
-            object.__setattr__(self, "fit", FitConfig.from_dict(self.fit))
         for name in ("sizes", "ks", "main", "share"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         check(len(self.main) == 2 and self.main[0] in self.sizes and self.main[1] in self.ks,

@@ -7,7 +7,7 @@ stage) and trained on small image sets — scikit-learn's 8x8 digits (``dataset=
 profile) or a Fashion-MNIST subset (``"fashion"``) — so that every evaluation strategy is run, and
 timed, side by side on the same cells:
 
-* full training (:class:`LiveConfig`'s ``epochs`` on all ``n_train`` images): its *test* accuracy is
+* full training (:class:`LiveConfig`'s ``training.epochs`` on all ``n_train`` images): its *test* accuracy is
   the ground truth ``accuracy``; its *validation* accuracy is the strategy ``full_val`` (how well a
   search that trains everything could rank — the noise ceiling);
 * lower fidelities ``(epochs, fraction)``: fewer epochs, a fraction of the training images; the

@@ -2,7 +2,7 @@
 
 torchvision cannot be installed in this project, so the networks are written out from their
 papers, sharing a few building blocks. At ``num_classes=1000`` and 3x224x224 input every network
-has exactly the parameter count torchvision publishes for it (``tests/test_models.py`` checks
+has exactly the parameter count torchvision publishes for it (``tests/test_reference.py`` checks
 them). Each constructor is ``name(num_classes=1000, in_channels=3, small_input=False)``;
 ``small_input=True`` adapts the stem to 28x28 / 32x32 images (a 3x3 stride-1 first convolution,
 no early max-pool, one early stride-2 stage turned into stride 1, and for VGG/AlexNet a smaller
