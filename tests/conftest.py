@@ -2,6 +2,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (derandomized, seeded by the test itself), so CI and a
+# re-run see what the last run saw; HYPOTHESIS_PROFILE=explore draws fresh examples (a search for new failures).
+settings.register_profile("nasvec", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "nasvec"))
 
 ROOT = Path(__file__).resolve().parent.parent
 
