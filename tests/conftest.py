@@ -1,4 +1,5 @@
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,13 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     monkeypatch.delenv("NASVEC_FORCE", raising=False)
     return tmp_path
+
+
+@contextmanager
+def cache_at(path):
+    """``$NASVEC_CACHE`` at ``path`` (and no ``$NASVEC_FORCE``) for the block: for module-scoped fixtures, which
+    cannot use ``monkeypatch``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NASVEC_CACHE", str(path))
+        mp.delenv("NASVEC_FORCE", raising=False)
+        yield

@@ -1,6 +1,5 @@
 """nasvec.experiments, chapter 2: compressors, Table 1, what latent spaces are good for (on small inputs; the notebooks run them whole)."""
 
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,6 +9,8 @@ import pytest
 from nasvec.compress.registry import CompressorConfig
 from nasvec.errors import ConfigError
 from nasvec.experiments import compression
+
+from conftest import cache_at
 
 
 # --------------------------------------------------------------------------- chapter 2
@@ -65,15 +66,6 @@ def test_the_profiles_compressors_read_as_a_compressor_set(root):
     for name in ("quick", "standard", "paper"):
         configs = compression.CompressorSet.from_dict(load_profile(name, root).shared["compressors"]).configs()
         assert set(configs) == {"ae", "vae", "seq2seq", "split", "pernode", "dvae", "dvae_emb"}
-
-
-@contextmanager
-def cache_at(path):
-    """$NASVEC_CACHE at ``path`` (and no $NASVEC_FORCE) for the block: module fixtures cannot use monkeypatch."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NASVEC_CACHE", str(path))
-        mp.delenv("NASVEC_FORCE", raising=False)
-        yield
 
 
 @pytest.fixture(scope="module")

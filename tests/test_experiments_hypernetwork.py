@@ -1,12 +1,13 @@
 """nasvec.experiments, chapter 5: the hypernetwork study's tables and runs across seeds (on small inputs; the notebooks run them whole)."""
 
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from nasvec.experiments import hypernetwork, hypernetwork_seeds
+
+from conftest import cache_at
 
 
 # --------------------------------------------------------------------------- chapter 5
@@ -39,15 +40,6 @@ def test_settings_table_says_how_the_search_ran(settings_rows):
 def test_sci_writes_one_digit_before_the_exponent():
     assert hypernetwork.sci(0.003) == "3e-3"
     assert hypernetwork.sci(0.25) == "2.5e-1"
-
-
-@contextmanager
-def cache_at(path):
-    """$NASVEC_CACHE at ``path`` (and no $NASVEC_FORCE) for the block: module fixtures cannot use monkeypatch."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NASVEC_CACHE", str(path))
-        mp.delenv("NASVEC_FORCE", raising=False)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import torch
 from nasvec.errors import ConfigError
 from nasvec.experiments import repair, table2
 
+from conftest import cache_at
+
 
 # --------------------------------------------------------------------------- chapter 3
 def test_validity_tables_repair_every_output():
@@ -61,9 +63,7 @@ def tiny_table2(tmp_path_factory):
     comp = AttributedSplitVAE(AttrCodec([g]), 80, 4, 4, 4, hidden=(16,)).eval()
     edits = table2.changes(cfg, {"per node": table2.per_node(pn), "per graph": table2.per_graph(comp)})
     training = table2.TRAINING.replace(epochs=1, batch_size=8)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NASVEC_CACHE", str(tmp_path_factory.mktemp("cache")))
-        mp.delenv("NASVEC_FORCE", raising=False)
+    with cache_at(tmp_path_factory.mktemp("cache")):
         runs = table2.run_table2(cfg, training, table2.per_node(pn), {"test": "untrained"})
         again = table2.run_table2(cfg, training, table2.per_node(pn), {"test": "untrained"})
     return SimpleNamespace(cfg=cfg, edits=edits, training=training, runs=runs, again=again)

@@ -13,7 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import real_data
+from conftest import cache_at, real_data
 from nasvec.data.nb201 import (N_CELLS, NB201_EDGES, NB201_STRING_EDGES, cell_index, check_against_nats,
                                load_nb201, nats_records, parse_arch_str, read_table)
 from nasvec.errors import ConfigError, DataError, SearchError
@@ -382,8 +382,7 @@ def small_study(tmp_path_factory):
     bench = toy_bench(4, 3)
     strats = makers(bench, {"BANANAS": {"epochs": 10}, "evolution": {"population": 10, "sample": 3}},
                     {"codes": bench.space.codes.astype(float)})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NASVEC_CACHE", str(tmp_path_factory.mktemp("cache")))
+    with cache_at(tmp_path_factory.mktemp("cache")):
         traces = run_study(bench, strats, 3, 30, seed=0)
         again = run_study(bench, strats, 3, 30, seed=0)                         # from the cache: the same runs
     return types.SimpleNamespace(bench=bench, strats=strats, traces=traces, again=again)

@@ -9,6 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import cache_at
+
 from nasvec.compress.base import DagBatch
 from nasvec.compress.registry import make_compressor
 from nasvec.data.nb201 import N_CELLS, NB201_EDGES, NB201_OPS
@@ -134,11 +136,10 @@ def latent(request, tmp_path_factory):
     same seed in a fresh cache, and with another seed."""
     model, kwargs = request.param
     cfg = NB201LatentConfig.from_dict(TINY).replace(compressor={"model": model, "kwargs": kwargs})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NASVEC_CACHE", str(tmp_path_factory.mktemp("cache")))
+    with cache_at(tmp_path_factory.mktemp("cache")):
         first = nb201_latent(cfg)
         again = nb201_latent(cfg)
-        mp.setenv("NASVEC_CACHE", str(tmp_path_factory.mktemp("fresh")))
+    with cache_at(tmp_path_factory.mktemp("fresh")):
         rerun = nb201_latent(cfg)                               # same seed, no cache
         other = nb201_latent(cfg.replace(compressor={"training": {"seed": 4}}))
     d = 4 * NB201_NODES if model == "pernode" else 4
