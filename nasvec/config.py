@@ -17,6 +17,7 @@ its other settings.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 
 from .errors import ConfigError
@@ -52,9 +53,10 @@ class Config:
         return ", ".join(out) or ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields)
 
 
+@functools.lru_cache(maxsize=None)
 def nested_configs(cls) -> dict:
     """Field name -> the :class:`Config` class it holds, for the fields of ``cls`` annotated with one
-    (``X`` or ``X | None``)."""
+    (``X`` or ``X | None``); read once per class."""
     out = {}
     for name, hint in typing.get_type_hints(cls).items():
         options = typing.get_args(hint) or (hint,)
@@ -81,8 +83,10 @@ def _default(f: dataclasses.Field):
 
 def _nested(cls, name: str, current, value):
     """``value`` for field ``name`` of ``cls``: a mapping for a held config changes ``current`` (or builds one)."""
+    if not isinstance(value, dict):
+        return value
     held = nested_configs(cls).get(name)
-    if held is None or not isinstance(value, dict):
+    if held is None:
         return value
     try:
         return current.replace(**value) if isinstance(current, held) else held.from_dict(value)

@@ -21,13 +21,11 @@ import torch
 from ..cache import cached
 from ..errors import SearchError
 from ..parallel import pmap, resolve as resolve_backend
-from ..dnas.cells import NetConfig
-from ..dnas.hyper import SearchConfig
-from ..dnas.hyper import FixedAlpha, HyperNet, differentiable_search
+from ..dnas.cells import Genotype, NetConfig, Network, SuperNet, count_params, derive
+from ..dnas.hyper import FixedAlpha, HyperNet, SearchConfig, differentiable_search
 from ..dnas.latency import activation_bytes, compare_latency, measure_ops, to_simplex
 from ..dnas.ops import SLIDES_OPS
 from ..dnas.simplex import check_simplex, default_references
-from ..dnas.cells import Genotype, Network, SuperNet, count_params, derive
 from ..train import TrainConfig, accuracy, fit_classifier, resolve_device
 
 #: the from-scratch training unless a profile says otherwise: Adam, lr 3e-3, torch's cosine annealing
