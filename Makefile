@@ -12,7 +12,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test clean ray
+.PHONY: book test clean ray edition pdf edition-status edition-update
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,19 @@ book: $(STAMP)
 
 ray: $(STAMP)   # the optional Ray backend (nasvec.parallel): make ray, then make book BACKEND=ray
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-ray.lock
+
+edition: $(STAMP)   # the published edition (editions/standard/) as HTML in _build/edition/; executes nothing
+	$(BIN)/nasvec edition html
+
+pdf: $(STAMP)       # the published edition as one PDF, _build/nasvec-standard.pdf (needs Debian's chromium)
+	$(BIN)/nasvec edition pdf
+
+edition-status: $(STAMP)
+	$(BIN)/nasvec edition status
+
+edition-update: $(STAMP)   # re-execute the stale chapters of the edition: make edition-update [ONLY=ch] [BACKEND=ray WORKERS=2]
+	$(BIN)/nasvec edition update $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) \
+		$(if $(BACKEND),--backend $(BACKEND)) $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -289,7 +289,7 @@ def test_report_table_hides_long_columns_from_the_page_but_not_from_the_csv(tmp_
     from nasvec.errors import ConfigError
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
     rep = Report("ch", root=tmp_path, show=True)
     df = pd.DataFrame({"x": [1.23456], "edits": ["node 1 Conv: out_channels 64 -> 8; " * 20]})
     rep.table(df, "t", float_format="%.2f", hide=["edits"])
@@ -316,3 +316,12 @@ def test_site_sync_stamps_changed_pages_so_sphinx_rebuilds_them(tmp_path):
     os.utime(dst / "a.ipynb", (946684800, 946684800))
     sync_tree(src, dst)   # unchanged content: left alone
     assert (dst / "a.ipynb").stat().st_mtime == 946684800
+
+
+def test_quick_page_says_it_is_a_first_run_and_links_to_the_edition(tmp_path):
+    root = make_book(tmp_path)
+    run(root)
+    nb = nbformat.read(pipeline.Paths(root, "quick").executed_nb(book.chapters(root, book.load_profile("quick", root))[0]),
+                       as_version=4)
+    note = nb.cells[1].source
+    assert "made for a first run" in note and 'href="../../edition/notebooks/ch.html"' in note

@@ -520,7 +520,7 @@ def test_chapter_class_set_untouched_notebook_scores_zero(chapter_class_set):
 
 def test_book_pages_get_the_exercises(tmp_path):
     """The pipeline appends a chapter's exercises to its page; the students' edition carries no solution."""
-    from nasvec.book.pipeline import add_exercises
+    from nasvec.book.site import add_exercises
 
     root = _toy_root(tmp_path)
     page = tmp_path / "toy.ipynb"

@@ -1,6 +1,9 @@
 """The ``nasvec`` command line.
 
 * ``nasvec book --profile quick|standard|paper [--only CH] [--force] [--backend ray] [--workers N]`` builds the book;
+* ``nasvec edition status|update|html|pdf`` — the published edition in ``editions/standard/``
+  (:mod:`nasvec.book.edition`): which chapters are fresh, re-executing the stale ones, the HTML book and
+  the PDF made from it without executing anything;
 * ``nasvec assign CHAPTER --roster roster.csv --out DIR`` makes a class set of a chapter's
   assignment, one variant per student (:mod:`nasvec.classroom.assign`);
 * ``nasvec grade DIR/submissions --out scores.csv`` grades the returned notebooks
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -33,16 +37,19 @@ def main(argv=None) -> int:
                         "NASVEC_BACKEND); ray uses RAY_ADDRESS's cluster if set, else this machine")
     b.add_argument("--workers", type=int, default=None, help="Ray workers on this machine (default: all CPUs)")
     b.add_argument("--student", action="store_true", help="the students' edition: exercises without solutions")
+    _edition_parser(sub)
     _converge_parser(sub)
     _classroom_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command == "edition":
+        return _edition(args)
     if args.command == "converge":
         return _converge(args)
     if args.command in ("assign", "grade"):
         return _classroom(args)
 
     from ..errors import BookError
-    from .pipeline import build
+    from .site import build
 
     only = [c for arg in args.only or [] for c in arg.split(",") if c] or None
     if args.workers is not None and args.workers < 1:
@@ -61,6 +68,60 @@ def main(argv=None) -> int:
         return 130
     return 0
 
+
+
+# --------------------------------------------------------------------------- nasvec edition
+def _edition_parser(sub) -> None:
+    e = sub.add_parser("edition", help="the published edition (editions/standard/): status, update, html, pdf")
+    e.add_argument("action", choices=("status", "update", "html", "pdf"),
+                   help="status: fresh or stale per chapter; update: re-execute the stale chapters; html: render "
+                        "the edition to _build/edition/ (nothing executed); pdf: print it to one PDF")
+    e.add_argument("--profile", default="standard", help="the edition's profile (default: standard)")
+    e.add_argument("--only", action="append", metavar="CHAPTER", help="only this chapter (repeat or comma-separate)")
+    e.add_argument("--force", action="store_true", help="update: re-execute fresh chapters too")
+    e.add_argument("--backend", choices=("serial", "ray"), default=None, help="update: where the many runs go")
+    e.add_argument("--workers", type=int, default=None, help="update: Ray workers on this machine")
+    e.add_argument("--root", type=Path, default=None, help="the book's root folder (default: found from here)")
+
+
+def _edition(args) -> int:
+    from ..errors import BookError
+    from . import edition
+
+    only = [c for arg in args.only or [] for c in arg.split(",") if c] or None
+    if args.action != "update" and (args.force or args.backend or args.workers):
+        print(f"nasvec edition {args.action}: error: --force, --backend and --workers are options of update",
+              file=sys.stderr)
+        return 2
+    if args.workers is not None and args.workers < 1:
+        print(f"nasvec edition: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
+    for name, value in (("NASVEC_BACKEND", args.backend), ("NASVEC_WORKERS", args.workers)):
+        if value is not None:
+            os.environ[name] = str(value)
+    try:
+        if args.action == "status":
+            states = edition.status(args.root, args.profile, only)
+            for st in states:
+                print(st.line())
+            counts = {s: sum(st.state == s for st in states) for s in ("fresh", "stale", "missing", "altered")}
+            print(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" (of {len(states)} chapters)")
+        elif args.action == "update":
+            t0 = time.perf_counter()
+            states = edition.update(args.root, args.profile, only, args.force)
+            print(f"edition updated in {time.perf_counter() - t0:,.0f} s: "
+                  + ", ".join(f"{st.name} {st.state}" for st in states))
+        elif args.action == "html":
+            edition.render(args.root, args.profile)
+        else:
+            edition.print_pdf(args.root, args.profile)
+    except BookError as err:
+        print(f"nasvec edition {args.action}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("nasvec edition: interrupted; the chapters published so far are kept", file=sys.stderr)
+        return 130
+    return 0
 
 
 # --------------------------------------------------------------------------- nasvec converge

@@ -2,9 +2,10 @@
 
 ``nasvec book --profile quick`` reads the chapter list from ``_toc.yml``,
 executes each chapter notebook with papermill using the profile's parameters
-(unless an up-to-date executed copy exists), assembles the executed copies and
-the narrative pages in ``_build/site`` and runs ``jupyter-book build -W -n
---keep-going`` on it with execution off. The HTML lands in ``_build/html``.
+(unless an up-to-date executed copy exists); :mod:`nasvec.book.site` then assembles
+the executed copies and the narrative pages in ``_build/site`` and runs
+``jupyter-book build -W -n --keep-going`` on it with execution off. The HTML lands
+in ``_build/html``.
 
 A notebook is re-executed only when its source, its parameters, the ``nasvec``
 source or one of the input files it read (recorded through
@@ -21,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -206,15 +206,21 @@ def sync_tree(src: Path, dst: Path) -> None:
 
 
 # --------------------------------------------------------------------------- execution
-def _banner(ch: Chapter, elapsed: float) -> str:
+def _banner(ch: Chapter, elapsed: float, read: list | None = None) -> str:
     params = ", ".join(f"`{k}={v!r}`" for k, v in sorted(ch.parameters.items()))
-    return (f"```{{note}}\nThis page was executed with the **{ch.parameters['profile']}** profile "
+    profile = ch.parameters["profile"]
+    first = ("These are the quick profile's sizes, made for a first run in minutes: toy numbers that can contradict "
+             "the book's findings. The chapter as the book reports it is its published edition (standard profile), "
+             f'<a href="../../edition/{ch.docname}.html">rendered by <code>make edition</code></a>, stored as '
+             f"`editions/standard/{ch.name}/{ch.name}.ipynb` in the repository.\n" if profile == "quick" else "")
+    return (f"```{{note}}\n{first}This page was executed with the **{profile}** profile "
             f"({params}) in {elapsed:.0f} s. Re-run it with "
-            f"`nasvec book --profile {ch.parameters['profile']} --only {ch.name}`.\n```")
+            f"`nasvec book --profile {profile} --only {ch.name}`.\n```")
 
 
-def execute(ch: Chapter, paths: Paths, key: str, force: bool = False, log=print) -> float:
-    """Run one chapter notebook with papermill; write the executed copy and its stamp atomically."""
+def execute(ch: Chapter, paths: Paths, key: str, force: bool = False, log=print, banner=_banner) -> float:
+    """Run one chapter notebook with papermill; write the executed copy and its stamp atomically. ``banner(ch,
+    seconds, files read)`` writes the note at the top of the page (the edition's says which run made it)."""
     import nbformat
     import papermill
 
@@ -248,19 +254,19 @@ def execute(ch: Chapter, paths: Paths, key: str, force: bool = False, log=print)
             else:
                 os.environ[k] = v
     elapsed = time.perf_counter() - t0
+    read = sorted(set(Path(log_path).read_text().split()))
+    os.unlink(log_path)
     nb = nbformat.read(partial, as_version=4)
     for cell in nb.cells:  # the banner shows the parameters; the cells that set them are hidden
         tags = cell.metadata.setdefault("tags", [])
         if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
     nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0,
-                    nbformat.v4.new_markdown_cell(_banner(ch, elapsed)))
+                    nbformat.v4.new_markdown_cell(banner(ch, elapsed, read)))
     with atomic_write(out, "w") as fh:
         nbformat.write(nb, fh)
     partial.unlink(missing_ok=True)
     out.with_suffix(".failed.ipynb").unlink(missing_ok=True)
-    read = sorted(set(Path(log_path).read_text().split()))
-    os.unlink(log_path)
     saved_dir = paths.saved_outputs(ch)
     for d in paths.outputs(ch):
         sync_tree(d, saved_dir / d.parent.name)
@@ -297,78 +303,3 @@ def execute_all(root: Path | None = None, profile: str = "quick", only: list[str
     if failures:
         raise BookError(f"{len(failures)} notebook(s) failed:\n" + "\n".join(failures))
     return chs
-
-
-def add_exercises(nb_path: Path, chapter: str, root: Path, student: bool = False) -> None:
-    """Append the chapter's *Exercises* (from ``assignments/<chapter>.py``, if there is one) to a notebook."""
-    import nbformat
-
-    from ..classroom.master import exercise_cells, read_master
-
-    src = root / "assignments" / f"{chapter}.py"
-    if not src.is_file():
-        return
-    nb = nbformat.read(nb_path, as_version=4)
-    master = read_master(src, chapter)
-    nb.cells += [nbformat.v4.new_markdown_cell(c) for c in exercise_cells(master, solutions=not student)]
-    nbformat.write(nb, nb_path)
-
-
-def assemble_site(root: Path, profile: str, student: bool = False) -> Path:
-    """Copy the narrative pages, the config and the executed notebooks into ``_build/site``; each chapter
-    ends with its exercises (their solutions folded, or left out in the students' edition)."""
-    import nbformat
-
-    paths = Paths(root, profile)
-    prof = load_profile(profile, root)
-    staging = Path(tempfile.mkdtemp(prefix="site-", dir=paths.build))
-    try:
-        for name in ("_config.yml", "_toc.yml", "references.bib"):
-            if (root / name).is_file():
-                shutil.copy2(root / name, staging / name)
-        shutil.copytree(root / "book", staging / "book", ignore=shutil.ignore_patterns("figures", "tables"))
-        for ch in chapters(root, prof):
-            dst = staging / f"{ch.docname}.ipynb"
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if paths.executed_nb(ch).is_file():
-                shutil.copy2(paths.executed_nb(ch), dst)
-            else:  # not executed in this profile yet (e.g. after --only): render the source, say so
-                nb = nbformat.read(ch.source, as_version=4)
-                nb.cells.insert(1, nbformat.v4.new_markdown_cell(
-                    f"```{{warning}}\nThis chapter has not been executed with the **{profile}** profile yet: "
-                    f"run `nasvec book --profile {profile} --only {ch.name}`.\n```"))
-                with open(dst, "w") as fh:
-                    nbformat.write(nb, fh)
-                shutil.copystat(ch.source, dst)
-            add_exercises(dst, ch.name, root, student)
-        sync_tree(staging, paths.site)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return paths.site
-
-
-def build_html(root: Path, profile: str, log=print, student: bool = False) -> Path:
-    """Run ``jupyter-book build -W -n --keep-going`` on the assembled site."""
-    site = assemble_site(root, profile, student)
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(site), "--path-output", str(root),
-           "-W", "-n", "--keep-going"]
-    t0 = time.perf_counter()
-    res = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-    if res.returncode != 0:
-        tail = "\n".join((res.stdout + res.stderr).splitlines()[-40:])
-        raise BookError(f"jupyter-book build failed (exit {res.returncode}):\n{tail}")
-    index = root / "_build" / "html" / "index.html"
-    edition = "students' edition, no solutions" if student else "solutions folded"
-    log(f"jupyter-book build ({edition}): {time.perf_counter() - t0:.1f} s -> {index}")
-    return index
-
-
-def build(root: Path | None = None, profile: str = "quick", only: list[str] | None = None,
-          force: bool = False, html: bool = True, log=print, student: bool = False) -> Path | None:
-    root = Path(root) if root is not None else repo_root()
-    t0 = time.perf_counter()
-    execute_all(root, profile, only, force, log)
-    out = build_html(root, profile, log, student) if html else None
-    log(f"book ({profile}) done in {time.perf_counter() - t0:.1f} s")
-    return out

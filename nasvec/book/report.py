@@ -83,7 +83,8 @@ class Report:
                 styled = styled.hide(axis="index")
             if caption:
                 styled = styled.set_caption(caption)
-            display(styled)
+            # the output names its CSV, so a check can read the page's table back against the file
+            display(styled, metadata={"nasvec": {"table": name, "index": index, "hide": list(hide)}})
 
     def note(self, markdown: str) -> None:
         """Show text written by the run (a summary computed from its tables) as Markdown."""

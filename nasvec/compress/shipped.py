@@ -35,7 +35,7 @@ import torch
 from ..cache import fingerprint
 from ..config import Config, check
 from ..errors import CompressError
-from ..utils import atomic_write, repo_root
+from ..utils import atomic_write, record_input, repo_root
 from .base import DagBatch, VAETraining, fit_compressor
 from .registry import CompressorConfig
 
@@ -203,6 +203,8 @@ def load_shipped(name: str | os.PathLike, train: DagBatch, vocab):
         raise CompressError(f"no shipped checkpoint in {folder}" + (
             " (a training is unfinished there: run its command again to resume it)" if unfinished else
             " (expected weights.pt and provenance.json, written by `nasvec converge`)"))
+    for f in (PROVENANCE, WEIGHTS):   # the book's cache and the edition watch a shipped model
+        record_input(folder / f)
     prov = json.loads((folder / PROVENANCE).read_text())
     if prov["vocab"] != list(vocab) or prov["train_data"] != fingerprint(train):
         raise CompressError(f"{folder}: trained on other data or another vocabulary than this chapter's "
