@@ -234,3 +234,11 @@ def test_a_data_file_absent_here_is_not_compared_and_not_stale(small_edition):
     path.write_text(json.dumps(m))
     st = edition.status(small_edition)[0]
     assert (st.state, st.unchecked) == ("fresh", ["{data}/not-here.csv"])
+
+
+def test_a_module_edited_while_the_chapter_runs_stops_its_publication(small_edition, tmp_path):
+    helper = tmp_path / "src" / "nasvec" / "helper.py"
+    write_nb(small_edition, f"open({str(helper)!r}, 'w').write('def g():\\n    return 3\\n')\n"
+                            "def later():\n    import nasvec.used\nprint(profile, n)")
+    with pytest.raises(BookError, match=r"its inputs changed while it ran \(.*changed: nasvec/helper.py"):
+        edition.update(small_edition, log=lambda line: None)

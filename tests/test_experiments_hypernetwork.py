@@ -111,8 +111,8 @@ def test_family_spread_has_a_row_per_seed_and_grid_point(seeds_study, fam):
 
 
 def test_spread_line_says_how_many_seeds(ad, fam):
-    assert hypernetwork_seeds.spread_line(ad, fam).startswith("across 2 seeds")
-    assert hypernetwork_seeds.spread_line(ad.assign(seeds=1), fam).startswith("one seed")
+    assert hypernetwork_seeds.spread_line(ad, fam).startswith("Across 2 seeds")
+    assert hypernetwork_seeds.spread_line(ad.assign(seeds=1), fam).startswith("One seed")
 
 
 def test_family_spread_figure_has_two_panels(fam):

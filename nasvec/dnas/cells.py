@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import torch
@@ -180,7 +181,8 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleList(make_op(o, c, stride, affine=False, search=True) for o in ops)
 
     def forward(self, x, gamma):
-        return sum(g * op(x) for g, op in zip(gamma, self.ops))
+        # an op of weight exactly 0 (a one-hot gamma: a derived architecture on the shared weights) is skipped
+        return sum(g * op(x) for g, op in zip(gamma, self.ops) if not (g.detach() == 0).all())
 
 
 class SearchCell(_Cell):
@@ -272,5 +274,40 @@ class Network(_Net):
         return self._head(s1)
 
 
+def one_hot(genotype: Genotype) -> torch.Tensor:
+    """The ``gamma`` ``(2, 14, k)`` that makes a :class:`SuperNet` compute ``genotype`` on its shared weights: 1 for
+    each edge's op, 0 elsewhere (an edge the genotype leaves out gets all zeros). Introduced in chapter 5."""
+    gamma = torch.zeros(2, N_EDGES, len(genotype.ops))
+    for c, cell in enumerate(CELL_TYPES):
+        for op, src, node in getattr(genotype, cell):
+            gamma[c, EDGES.index((src, node)), genotype.ops.index(op)] = 1.0
+    return gamma
+
+
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+@lru_cache(maxsize=None)
+def op_params(op: str, channels: int, stride: int) -> int:
+    """Parameters of one op as the search builds it (batch norm without learned scale and shift)."""
+    return count_params(make_op(op, channels, stride, affine=False, search=True))
+
+
+def cell_widths(channels: int, layers) -> list[tuple[str, int]]:
+    """``(cell type, channels)`` of each cell: a reduction cell doubles the channels."""
+    out, c = [], channels
+    for kind in layers:
+        c *= 2 if kind == "reduction" else 1
+        out.append((kind, c))
+    return out
+
+
+def edge_params(genotype, channels: int, layers) -> int:
+    """The slides' count: parameters of the op on every edge of every cell (stem, the cells' 1x1 input convolutions
+    and the classifier left out), ops as the search builds them."""
+    total = 0
+    for kind, c in cell_widths(channels, layers):
+        for op, src, _ in getattr(genotype, kind):
+            total += op_params(op, c, 2 if kind == "reduction" and src < 2 else 1)
+    return total

@@ -16,6 +16,8 @@ from torch import nn
 from ..errors import SearchError
 
 SLIDES_OPS = ("max_pool_3x3", "skip_connect", "conv_3x3")  # s = (pool, identity, conv), the slides' order
+# the same with the convolution the slides' parameter counts imply (chapter 5: a DARTS separable 3x3 convolution)
+SLIDES_SEP_OPS = ("max_pool_3x3", "skip_connect", "sep_conv_3x3")
 DARTS_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
              "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
 OP_KIND = {  # coarse family of each op, used to count "pool / conv / identity" as the slides do
@@ -23,7 +25,7 @@ OP_KIND = {  # coarse family of each op, used to count "pool / conv / identity" 
     "conv_3x3": "conv", "sep_conv_3x3": "conv", "sep_conv_5x5": "conv", "dil_conv_3x3": "conv",
     "dil_conv_5x5": "conv",
 }
-OP_SETS = {"slides": SLIDES_OPS, "darts": DARTS_OPS}
+OP_SETS = {"slides": SLIDES_OPS, "slides-sep": SLIDES_SEP_OPS, "darts": DARTS_OPS}
 
 
 def resolve_ops(ops: str | Sequence[str]) -> tuple[str, ...]:

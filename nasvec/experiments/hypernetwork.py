@@ -21,10 +21,10 @@ import torch
 from ..cache import cached
 from ..errors import SearchError
 from ..parallel import pmap, resolve as resolve_backend
-from ..dnas.cells import Genotype, NetConfig, Network, SuperNet, count_params, derive
+from ..dnas.cells import Genotype, NetConfig, Network, SuperNet, count_params, derive, edge_params
 from ..dnas.hyper import FixedAlpha, HyperNet, SearchConfig, differentiable_search
 from ..dnas.latency import activation_bytes, compare_latency, measure_ops, to_simplex
-from ..dnas.ops import SLIDES_OPS
+from ..dnas.ops import OP_KIND, SLIDES_OPS
 from ..dnas.simplex import check_simplex, default_references
 from ..train import TrainConfig, accuracy, fit_classifier, resolve_device
 
@@ -66,7 +66,14 @@ class Study:
 
     @property
     def slides_ops(self) -> bool:
-        return tuple(self.ops) == SLIDES_OPS
+        """Whether the ops are one pooling, the identity and one convolution, in the order of the slides'
+        ``s = (pool, identity, conv)`` (their 3x3 convolution, or the separable one their counts imply)."""
+        return tuple(OP_KIND[o] for o in self.ops) == tuple(OP_KIND[o] for o in SLIDES_OPS)
+
+    @property
+    def slides_data(self) -> bool:
+        """Whether the images are the slides' (Fashion-MNIST): only then do accuracies compare with theirs."""
+        return self.images.spec["data"] == "fashion-mnist"
 
     # --- runs -----------------------------------------------------------------
     def run_search(self, s=None, progress: bool = True, **changes):
@@ -86,9 +93,10 @@ class Study:
                 supernet, arch, images.x_train, images.y_train, cfg.epochs, s=s_list, kappa=cfg.kappa,
                 batch_size=cfg.batch_size, lr_w=cfg.lr_w, lr_a=cfg.lr_a, seed=cfg.seed, progress=progress,
                 device=self.device, desc="hypernetwork search" if s is None else f"fixed-s search {s_list}")
-            return {"arch_state": arch.state_dict(), "history": history, "seconds": time.perf_counter() - start}
+            return {"arch_state": arch.state_dict(), "history": history, "seconds": time.perf_counter() - start,
+                    "supernet_state": {k: v.cpu() for k, v in supernet.state_dict().items()}}
 
-        key = {"data": images.spec, "net": net, "search": cfg, "s": s_list}
+        key = {"data": images.spec, "net": net, "search": cfg, "s": s_list, "stores": "arch and supernet"}
         result, loaded = cached("search-hyper" if s is None else "search-fixed", key, compute)
         arch = make_arch(k, cfg, fixed=s is not None)
         arch.load_state_dict(result["arch_state"])
@@ -173,6 +181,7 @@ def slides_table(study: Study, geno: dict, res: dict) -> pd.DataFrame:
     """A-D: the architecture derived at each of the slides' points, trained, beside the slides' numbers."""
     return pd.DataFrame([{"arch": n, "s (pool, id, conv)": str(tuple(round(v, 2) for v in s)),
                           **describe(geno[n], res[n]),
+                          "edge params": edge_params(geno[n], study.net.channels, study.net.layers),
                           **(dict(zip(PAPER_COLUMNS, PAPER[n])) if study.slides_ops else {}),
                           "train epochs": study.training.epochs}
                          for n, s in POINTS.items()])
@@ -214,6 +223,14 @@ def op_costs(study: Study, batch: int, repeats: int, seed: int = 0) -> pd.DataFr
     meas["s from latency"] = to_simplex(meas.latency_ms)
     meas["s from memory"] = to_simplex(meas.memory_bytes)
     return meas
+
+
+def costliest_line(meas: pd.DataFrame) -> str:
+    """Which op the measurements of :func:`op_costs` find costliest, by latency and by memory."""
+    lat = meas.set_index("op")["latency_ms"]
+    mem = meas.set_index("op")["memory_bytes"]
+    return (f"Measured on this machine, the costliest op is {lat.idxmax()} by latency ({lat.max():.3g} ms against "
+            f"{lat.min():.3g} ms for {lat.idxmin()}) and {mem.idxmax()} by memory.")
 
 
 def device_table(study: Study, hyper, meas: pd.DataFrame, batch: int, repeats: int,

@@ -16,6 +16,7 @@ import torch
 
 from ..cache import fingerprint
 from ..parallel import pmap
+from ..dnas.cells import edge_params
 from .hypernetwork import PAPER, PAPER_COLUMNS, POINTS, Study, train_task, describe
 
 
@@ -53,14 +54,19 @@ def across_seeds(study: Study, seeds, grid, threads: int = 1, backend: str | Non
     return out
 
 
-def slides_spread(runs: list[dict], slides_ops: bool) -> pd.DataFrame:
-    """A-D over seeds: mean and sd of test accuracy, parameters and op counts, and how many distinct
-    architectures the seeds derived at each point, beside the slides' numbers."""
+def slides_spread(runs: list[dict], slides_ops: bool, net=None) -> pd.DataFrame:
+    """A-D over seeds: mean and sd of test accuracy, parameters (of the whole network, and with ``net`` of the ops on
+    the edges, the slides' count) and op counts, and how many distinct architectures the seeds derived at each
+    point, beside the slides' numbers."""
     rows = []
     for j, name in enumerate(POINTS):
-        per = pd.DataFrame([describe(*r["ad"][j]) for r in runs])
+        per = pd.DataFrame([{**describe(*r["ad"][j]), **({"edge params": edge_params(r["ad"][j][0], net.channels,
+                                                                                      net.layers)} if net else {})}
+                            for r in runs])
         row = {"arch": name, "seeds": len(runs), "distinct architectures": len({r["ad"][j][0] for r in runs})}
-        for col in ("accuracy %", "params", "pool", "conv", "identity"):
+        for col in ("accuracy %", "params", "edge params", "pool", "conv", "identity"):
+            if col not in per:
+                continue
             row[f"{col} mean"] = per[col].mean()
             row[f"{col} sd"] = per[col].std(ddof=1) if len(per) > 1 else 0.0
         if slides_ops:
@@ -72,12 +78,16 @@ def slides_spread(runs: list[dict], slides_ops: bool) -> pd.DataFrame:
 def slides_spread_page(ad: pd.DataFrame) -> pd.DataFrame:
     """:func:`slides_spread` as a page shows it: mean ± sd in one cell per quantity, the slides' number (when the
     ops are the slides') in brackets after it."""
-    paper = dict(zip(("accuracy %", "params", "pool", "conv", "identity"), PAPER_COLUMNS))
+    counted = "edge params" if "edge params mean" in ad else "params"   # the count the slides' number is beside
+    paper = dict(zip(("accuracy %", counted, "pool", "conv", "identity"), PAPER_COLUMNS))
     out = pd.DataFrame({"arch": ad.arch, "distinct architectures": ad["distinct architectures"]})
-    for col, fmt in (("accuracy %", ".2f"), ("params", ",.0f"), ("pool", ".1f"), ("conv", ".1f"), ("identity", ".1f")):
+    for col, fmt in (("accuracy %", ".2f"), ("params", ",.0f"), ("edge params", ",.0f"), ("pool", ".1f"),
+                     ("conv", ".1f"), ("identity", ".1f")):
+        if f"{col} mean" not in ad:
+            continue
         cells = [f"{m:{fmt}} ± {s:{fmt}}" for m, s in zip(ad[f"{col} mean"], ad[f"{col} sd"])]
-        if paper[col] in ad:
-            cells = [f"{c} ({p:{',' if col == 'params' else ''}g})" for c, p in zip(cells, ad[paper[col]])]
+        if col in paper and paper[col] in ad:
+            cells = [f"{c} ({p:{',' if col == counted else ''}g})" for c, p in zip(cells, ad[paper[col]])]
         out[col] = cells
     return out
 
@@ -94,10 +104,10 @@ def spread_line(ad: pd.DataFrame, fam: pd.DataFrame) -> str:
     """One sentence on the spread across seeds, computed from :func:`slides_spread` and :func:`family_spread`."""
     n = int(ad.seeds.iloc[0])
     if n < 2:
-        return "one seed: no spread to report (the profile's seeds list has one entry)"
+        return "One seed: no spread to report (the profile's seeds list has one entry)"
     agree = int((fam.groupby("point").architecture.nunique() == 1).sum())
     sd = fam.groupby("point")["accuracy %"].std(ddof=1)
-    return (f"across {n} seeds: A-D test accuracy sd {ad['accuracy % sd'].min():.2f}-{ad['accuracy % sd'].max():.2f} "
+    return (f"Across {n} seeds: A-D test accuracy sd {ad['accuracy % sd'].min():.2f}-{ad['accuracy % sd'].max():.2f} "
             f"points, and the seeds derive {', '.join(str(int(v)) for v in ad['distinct architectures'])} distinct "
             f"architectures at A-D; on the family's grid they agree on the architecture at {agree} of {len(sd)} points, "
             f"and the accuracy sd per point has median {sd.median():.2f} points (max {sd.max():.2f})")

@@ -46,11 +46,14 @@ def _lazy_exports(tree: ast.Module) -> dict:
 
 def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     """Dotted names a module may import: ``import a.b``, ``from a import b`` (a module or a name in ``a``),
-    relative imports resolved, and ``nasvec.X`` attribute chains (names the package exports lazily)."""
-    names = set()
+    relative imports resolved, and attribute chains on an imported name (``plots.image_grid`` after ``from
+    nasvec.book import plots``; ``nasvec.seed_everything``), which reach the names a package exports lazily."""
+    names, aliases = set(), {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
+            aliases.update({a.asname: a.name for a in node.names if a.asname})
+            aliases.update({a.name.split(".")[0]: a.name.split(".")[0] for a in node.names if not a.asname})
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 pkg = module if is_package else module.rpartition(".")[0]
@@ -61,14 +64,16 @@ def _imported_names(tree: ast.AST, module: str, is_package: bool) -> set[str]:
                 base = node.module or ""
             names.add(base)
             names.update(f"{base}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Attribute):
+            aliases.update({a.asname or a.name: f"{base}.{a.name}" for a in node.names})
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
             chain = [node.attr]
             value = node.value
             while isinstance(value, ast.Attribute):
                 chain.append(value.attr)
                 value = value.value
-            if isinstance(value, ast.Name) and value.id == "nasvec":
-                names.add(".".join(["nasvec", *reversed(chain)]))
+            if isinstance(value, ast.Name) and value.id in aliases:
+                names.add(".".join([aliases[value.id], *reversed(chain)]))
     return names
 
 

@@ -82,7 +82,9 @@ def update(root: Path | None = None, profile: str = PROFILE, only: list[str] | N
         def banner(chapter: Chapter, elapsed: float, read: list) -> str:
             data = sorted({data_label(p, root) for p in read if Path(p).is_file()})
             inputs = current_inputs(chapter, root, data)
-            moved = changed_inputs({**before, "data": {}}, {**inputs, "data": {}})
+            # a file that changed while the chapter ran (the scripts it ran may add modules: those are not changes)
+            kept = {m: d for m, d in inputs["modules"].items() if m in before["modules"]}
+            moved = changed_inputs({**before, "data": {}}, {**inputs, "modules": kept, "data": {}})
             if moved:
                 raise BookError(f"{chapter.name}: its inputs changed while it ran ({'; '.join(moved)}); run it again")
             run.update({

@@ -6,7 +6,21 @@
   :mod:`.gumbel`, :mod:`.hypernetwork`.
 """
 
-from .common import draw_graph, graph_layers, image_grid
-from .ternary import op_distribution, ternary
+from importlib import import_module
 
-__all__ = ["draw_graph", "graph_layers", "image_grid", "op_distribution", "ternary"]
+# public name -> module that defines it; imported on first use, so a chapter depends only on the figures it draws
+_EXPORTS = {"draw_graph": "nasvec.book.plots.common", "graph_layers": "nasvec.book.plots.common",
+            "image_grid": "nasvec.book.plots.common", "op_distribution": "nasvec.book.plots.ternary",
+            "ternary": "nasvec.book.plots.ternary"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'nasvec.book.plots' has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

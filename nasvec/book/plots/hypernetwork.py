@@ -117,3 +117,35 @@ def family_spread(fam, labels):
     bx.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def both_accuracies(summary):
+    """A-D: retrained from scratch and on the shared weights (mean ± sd over seeds) beside the slides' accuracy."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    x = np.arange(len(summary))
+    for k, (col, colour) in enumerate((("retrained", "tab:blue"), ("shared weights", "tab:orange"))):
+        ax.bar(x + (k - 1) * 0.27, summary[f"{col} mean %"], 0.27, yerr=summary[f"{col} sd"], capsize=3,
+               color=colour, label=f"{col} (mean ± sd over {int(summary.seeds.iloc[0])} seeds)")
+    ax.bar(x + 0.27, summary["slides %"], 0.27, color="0.6", label="slides")
+    lo = min(summary[["retrained mean %", "shared weights mean %", "slides %"]].min()) - 5
+    ax.set(xticks=x, xticklabels=summary.arch, ylabel="test accuracy %", ylim=(max(lo, 0), 100),
+           title="A-D: retrained, on the shared weights, and the slides")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def saturation(curve, paper_accuracy: dict):
+    """Test accuracy against training images (log scale) for the retrained architectures, the slides' as lines."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for k, (name, g) in enumerate(curve.sort_values("n_train").groupby("arch", sort=False)):
+        colour = f"C{k}"
+        ax.plot(g.n_train, g["accuracy %"], "o-", color=colour, label=f"{name}, retrained")
+        ax.axhline(paper_accuracy[name], color=colour, ls="--", lw=1, label=f"{name}, slides")
+    ax.set_xscale("log")
+    ax.set(xlabel="training images", ylabel="test accuracy %", title="where from-scratch accuracy saturates")
+    ax.legend(fontsize=8)
+    return fig

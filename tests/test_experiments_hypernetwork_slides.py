@@ -1,0 +1,156 @@
+"""Chapter 5 against the slides: shared-weights accuracy, learning curves, verdicts; chapter 4's computed sentences."""
+
+import pandas as pd
+import pytest
+import torch
+
+from nasvec.dnas import NetConfig, SearchConfig, SuperNet, derive
+from nasvec.dnas.cells import N_EDGES, one_hot
+from nasvec.experiments import gumbel_summary, hypernetwork, hypernetwork_seeds
+from nasvec.experiments import hypernetwork_slides as slides
+
+from conftest import cache_at
+
+
+def random_genotype(seed=0):
+    return derive(torch.randn(2, N_EDGES, 3, generator=torch.Generator().manual_seed(seed)), "slides")
+
+
+# --------------------------------------------------------------------------- shared weights
+def test_one_hot_puts_one_op_on_every_edge():
+    gamma = one_hot(random_genotype())
+    assert gamma.shape == (2, N_EDGES, 3) and torch.equal(gamma.sum(-1), torch.ones(2, N_EDGES))
+
+
+def test_one_hot_matches_the_genotype_counts():
+    g = random_genotype(1)
+    assert gamma_counts(one_hot(g), g.ops) == g.counts()
+
+
+def gamma_counts(gamma, ops):
+    return {op: int(gamma[..., i].sum()) for i, op in enumerate(ops)}
+
+
+def test_a_one_hot_gamma_does_not_compute_the_unchosen_ops():
+    torch.manual_seed(0)
+    net = SuperNet("slides", channels=4, layers=("normal",), in_channels=1, n_classes=3)
+    g = random_genotype(2)
+    i = next(i for i, e in enumerate(g.normal) if e[0] != "conv_3x3")   # an edge that does not use the conv
+    calls = []
+    net.cells[0].edges[i].ops[g.ops.index("conv_3x3")].register_forward_hook(lambda *a: calls.append(1))
+    net(torch.randn(2, 1, 8, 8), one_hot(g))
+    assert calls == []
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from nasvec.data import load_images
+    from nasvec.dnas import simplex_grid
+
+    study = hypernetwork.Study(load_images(False, 40, 20), NetConfig(layers=("normal",), channels=4),
+                               SearchConfig(epochs=1), hypernetwork.TRAINING.replace(epochs=1))
+    with cache_at(tmp_path_factory.mktemp("cache")):
+        out = hypernetwork_seeds.across_seeds(study, [0, 1], simplex_grid(3, 1))
+        both = slides.both_accuracies(study, out, calibration=20)
+    return study, out, both
+
+
+def test_both_accuracies_has_a_row_per_seed_and_point(runs):
+    _, _, both = runs
+    assert list(both.columns) == ["seed", "arch", "retrained %", "shared weights %"] and len(both) == 8
+
+
+def test_both_accuracies_are_percentages(runs):
+    _, _, both = runs
+    values = both[["retrained %", "shared weights %"]].to_numpy()
+    assert ((values >= 0) & (values <= 100)).all()
+
+
+def test_shared_accuracy_leaves_the_search_weights_as_they_were(runs):
+    study, out, _ = runs
+    state = {k: v.clone() for k, v in out[0]["search"][0]["supernet_state"].items()}
+    slides.shared_accuracy(study, out[0]["search"][0]["supernet_state"], [out[0]["ad"][0][0]], calibration=20)
+    assert all(torch.equal(state[k], v) for k, v in out[0]["search"][0]["supernet_state"].items())
+
+
+def test_accuracy_summary_has_the_slides_numbers(runs):
+    summary = slides.accuracy_summary(runs[2])
+    assert summary["slides %"].tolist() == [82.5, 79.2, 85.0, 81.4] and summary.seeds.tolist() == [2] * 4
+
+
+def test_penalty_by_seed_has_a_row_per_seed_and_penalised_op(runs):
+    pen = slides.penalty_by_seed(runs[1])
+    assert sorted(zip(pen.seed, pen.penalised)) == sorted((s, k) for s in (0, 1) for k in ("conv", "pool", "identity"))
+
+
+def test_saturation_retrains_each_architecture_at_each_size(runs, cache):
+    study, out, _ = runs
+    curve = slides.saturation(study, {"A": out[0]["ad"][0][0]}, [20, 40], 20, False, 0)
+    assert curve[["arch", "n_train"]].values.tolist() == [["A", 20], ["A", 40]]
+
+
+# --------------------------------------------------------------------------- verdicts
+def summary(ours, sd=0.1, seeds=3):
+    return pd.DataFrame({"arch": list("ABCD"), "retrained mean %": ours, "retrained sd": sd,
+                         "shared weights mean %": ours, "shared weights sd": sd,
+                         "slides %": [82.5, 79.2, 85.0, 81.4], "seeds": seeds})
+
+
+def test_the_slides_order_gives_tau_one_and_every_pair_resolved():
+    line = slides.order_verdict(summary([82.5, 79.2, 85.0, 81.4]), "retrained")
+    assert "our order C > A > D > B" in line and "tau +1.00" in line and "resolve 6 of 6 pairs" in line
+
+
+def test_the_reversed_order_gives_tau_minus_one():
+    assert "tau -1.00" in slides.order_verdict(summary([80.0, 85.0, 78.0, 82.0]), "retrained")
+
+
+def test_differences_within_noise_resolve_no_pair():
+    line = slides.order_verdict(summary([82.0, 82.1, 82.2, 82.05], sd=2.0), "retrained")
+    assert "resolve 0 of 6 pairs" in line
+
+
+def test_a_gap_beyond_two_sd_is_reported_with_its_size():
+    lines = slides.gap_lines(summary([82.5, 79.2, 81.6, 81.4], sd=0.3), None)
+    assert lines == ["C, retrained: 81.60 % against the slides' 85.0 %, -3.40 points (11.3 sd of our seeds)",
+                     "C, shared weights: 81.60 % against the slides' 85.0 %, -3.40 points (11.3 sd of our seeds)"]
+
+
+def test_closer_line_names_the_nearer_accuracy():
+    s = summary([82.5, 79.2, 85.0, 81.4]).assign(**{"shared weights mean %": [60.0, 55.0, 58.0, 57.0]})
+    assert "closer to ours **retrained**" in slides.closer_line(s)
+
+
+# --------------------------------------------------------------------------- chapter 4's sentences
+def limits(z_claimed, z_corrected):
+    return pd.DataFrame({"f": ["linear f", "quadratic", "network"], "t": 0.001, "z_vs_claimed": z_claimed,
+                         "z_vs_corrected": z_corrected, "corrected": [2.209, 0.75, 0.28],
+                         "claimed_f_gamma_bar_0": [3.0, 0.98, 0.39]})
+
+
+def test_limits_line_counts_the_functions_near_each_limit():
+    line = gumbel_summary.limits_line(limits([-120, -110, -1.5], [-1.0, 0.5, 0.9]))
+    assert "within 2 standard errors for 3 of 3" in line and "more than 2 away for 2 of 3 (within noise for network)" in line
+
+
+def test_cost_gap_line_reads_only_the_schedules_temperatures():
+    cost = pd.DataFrame({"t": [10.0, 1.0, 0.5, 0.2, 0.01], "cost_E_gamma": [1.0, 0.9, 0.95, 0.99, 1.0],
+                         "limit_cost_softmax_alpha": 1.0})
+    assert "differs from the actual expected cost by 1.0–11.1 %" in gumbel_summary.cost_gap_line(cost)
+
+
+def test_cost_gap_line_says_when_no_temperature_is_in_the_schedule():
+    cost = pd.DataFrame({"t": [10.0], "cost_E_gamma": [1.0], "limit_cost_softmax_alpha": 1.0})
+    assert gumbel_summary.cost_gap_line(cost).startswith("(no temperature")
+
+
+def test_variance_clause_says_grows_only_when_every_exponent_is_negative():
+    grads = pd.DataFrame({"f": ["a"] * 2 + ["b"] * 2, "t": [0.1, 0.01] * 2, "pathwise_total_var": [1.0, 10.0, 1.0, 0.5]})
+    line = gumbel_summary.summary_lines(means=means_table(), limits=limits([-9, -9, -9], [0, 0, 0]),
+                                        gap=pd.DataFrame({"gap": [0.1]}), cost=None, grads=grads)[-1]
+    assert "does not grow as t falls for every function" in line
+
+
+def means_table():
+    return pd.DataFrame({"t": [1.0, 1.0], "m": [1, 2], "exact_E_gamma": [0.6, 0.4], "softmax_alpha_over_t": [0.7, 0.3],
+                         "z_mc_vs_integral": [0.5, -0.5]})
