@@ -8,8 +8,8 @@
   assignment, one variant per student (:mod:`nasvec.classroom.assign`);
 * ``nasvec grade DIR/submissions --out scores.csv`` grades the returned notebooks
   (:mod:`nasvec.classroom.grade`);
-* ``nasvec converge MODEL [settings]`` trains one of chapter 2's compressors until its test
-  reconstruction stops improving and ships it in ``checkpoints/compression/<name>/``
+* ``nasvec converge MODEL [settings]`` trains one of chapter 2's compressors until its reconstruction of a
+  validation split (carved from the training split) stops improving and ships it in ``checkpoints/compression/<name>/``
   (:func:`nasvec.compress.shipped.converge`); run again, it resumes an unfinished training.
 """
 
@@ -170,7 +170,7 @@ def _converge(args) -> int:
         arch = architectures(real_data=not args.generated, n_generated=args.generated or 1000)
         out = args.out or shipped_dir(args.name or args.model)
         print(f"{command}\n-> {out}", flush=True)
-        prov = converge(cfg, conv, arch.train, arch.test, ENAS_TYPES, out, command, progress=not args.quiet,
+        prov = converge(cfg, conv, arch.train, ENAS_TYPES, out, command, progress=not args.quiet,
                         log=lambda line: print(line, flush=True))
     except NasvecError as err:
         print(f"nasvec converge: error: {err}", file=sys.stderr)
@@ -180,7 +180,8 @@ def _converge(args) -> int:
               file=sys.stderr)
         return 130
     e = prov["final_eval"]
-    print(f"shipped {out}: {prov['epochs']} epochs, {prov['seconds']:.0f} s, test per graph {100 * e['per_graph']:.2f} %")
+    print(f"shipped {out}: {prov['epochs']} epochs, {prov['seconds']:.0f} s, validation per graph "
+          f"{100 * e['per_graph']:.2f} % ({prov['validation']['n_validation']} of the training split's graphs)")
     return 0
 
 

@@ -11,12 +11,13 @@ ships converged checkpoints, each in a folder ``checkpoints/compression/<name>/`
 * ``resume.pt`` — while a training is unfinished: the full state (weights, optimizer, learning-rate
   schedule, random generators), so a later session resumes it exactly where it stopped.
 
-:func:`converge` trains until the per-graph reconstruction of the test split stops improving
-(``patience`` evaluations in which neither the per-graph nor the per-node accuracy gained ``min_delta``
-over its best; early on only the per-node one moves) or ``max_epochs`` is reached, with
-D-VAE's schedule (``ReduceLROnPlateau`` on the training loss, factor 0.1, patience 10). The
-weights shipped are the *last* ones, not the best evaluated ones: the test split decides when to
-stop, never which weights to keep. :func:`load_shipped` loads a folder back and checks that it
+:func:`converge` carves a validation split out of the training split (:func:`carve_validation`: a
+seeded ``validation`` share, recorded in the provenance), fits the rest, and trains until the per-graph
+reconstruction of the validation split stops improving (``patience`` evaluations in which neither the
+per-graph nor the per-node accuracy gained ``min_delta`` over its best; early on only the per-node one
+moves) or ``max_epochs`` is reached, with D-VAE's schedule (``ReduceLROnPlateau`` on the training loss,
+factor 0.1, patience 10). The weights shipped are the *last* ones. The test split is never seen: it is
+left for the chapter's tables. :func:`load_shipped` loads a folder back and checks that it
 was trained on the same data. Introduced in chapter 2 ("Compressing architecture graphs").
 """
 
@@ -30,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..cache import fingerprint
@@ -46,10 +48,11 @@ WEIGHTS, PROVENANCE, RESUME = "weights.pt", "provenance.json", "resume.pt"
 class ConvergeConfig(Config):
     """When :func:`converge` evaluates and stops.
 
-    ``max_epochs``; every ``eval_every`` epochs the test split is reconstructed (mean code, as D-VAE's
+    ``max_epochs``; every ``eval_every`` epochs the validation split is reconstructed (mean code, as D-VAE's
     code encodes at test time, ``eval_decodes`` stochastic decodes per graph); training stops after
     ``patience`` evaluations without a gain of ``min_delta`` (a share) over the best so far.
     ``plateau_patience``/``plateau_factor``: D-VAE's ``ReduceLROnPlateau`` on the epoch's training loss.
+    ``validation``/``validation_seed``: the share of the training split carved for those evaluations, and its seed.
     """
 
     max_epochs: int = 300
@@ -59,11 +62,28 @@ class ConvergeConfig(Config):
     min_delta: float = 0.001
     plateau_patience: int = 10
     plateau_factor: float = 0.1
+    validation: float = 0.1
+    validation_seed: int = 0
 
     def __post_init__(self):
         check(self.max_epochs >= 1 and self.eval_every >= 1 and self.eval_decodes >= 1 and self.patience >= 1,
               "converge: max_epochs, eval_every, eval_decodes and patience must be >= 1")
         check(0 < self.plateau_factor < 1, f"converge: plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        check(0 < self.validation < 1, f"converge: validation must be a share in (0, 1), got {self.validation}")
+
+
+def carve_validation(train: DagBatch, share: float, seed: int) -> tuple[DagBatch, DagBatch, dict]:
+    """``(fit, validation, record)``: a seeded permutation of the training split, its first ``share`` held out to
+    decide when a converging model stops (the test split is never used for that); ``record`` says how."""
+    n = len(train)
+    n_val = int(round(share * n))
+    if not 0 < n_val < n:
+        raise CompressError(f"a validation share of {share} leaves {n_val} of {n} training graphs for validation")
+    perm = np.random.default_rng(seed).permutation(n)
+    val_idx, fit_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    record = {"share": share, "seed": seed, "n_fit": n - n_val, "n_validation": n_val,
+              "rule": "numpy.random.default_rng(seed).permutation of the training split; its first share validates"}
+    return train[torch.as_tensor(fit_idx)], train[torch.as_tensor(val_idx)], record
 
 
 def compressor_config(record: dict) -> CompressorConfig:
@@ -79,11 +99,11 @@ def _source(cfg: CompressorConfig, vocab, max_nodes) -> str:
     return fingerprint(type(model), *getattr(type(model), "source_modules", ()))
 
 
-def _test_accuracy(model, test: DagBatch, decodes: int, seed: int) -> dict:
+def _accuracy(model, batch: DagBatch, decodes: int, seed: int) -> dict:
     from .metrics import reconstruction
 
-    r = reconstruction(model, test, 1, decodes, stochastic_encode=False, stochastic_decode=True, seed=seed)
-    a = reconstruction(model, test, 1, 1, stochastic_encode=False, stochastic_decode=False, seed=seed)
+    r = reconstruction(model, batch, 1, decodes, stochastic_encode=False, stochastic_decode=True, seed=seed)
+    a = reconstruction(model, batch, 1, 1, stochastic_encode=False, stochastic_decode=False, seed=seed)
     return {"per_graph": r["per_graph"], "per_node": r["per_node"], "per_graph_argmax": a["per_graph"]}
 
 
@@ -101,7 +121,7 @@ def _same_setup(old: dict, new: dict) -> bool:
                    and ConvergeConfig.from_dict(old["converge"]) == ConvergeConfig.from_dict(new["converge"]))
     except Exception:   # a setting that no longer exists
         return False
-    return configs and all(old[k] == new[k] for k in ("train_data", "test_data", "vocab"))
+    return configs and all(old.get(k) == new.get(k) for k in ("train_data", "validation_data", "vocab"))
 
 
 def _machine(threads: int) -> dict:
@@ -109,9 +129,10 @@ def _machine(threads: int) -> dict:
             "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": threads}
 
 
-def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test: DagBatch, vocab, out: Path,
+def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, vocab, out: Path,
              command: str, progress: bool = True, log=print) -> dict:
-    """Train ``cfg``'s model on ``train`` until the test reconstruction stops improving; ship it in ``out``.
+    """Train ``cfg``'s model on ``train`` less a validation split (:func:`carve_validation`) until the validation
+    reconstruction stops improving; ship it in ``out``.
 
     Resumes from ``out/resume.pt`` when it exists (same config and data, else a
     :class:`~nasvec.errors.CompressError`); writes the resume state after every evaluation and the
@@ -119,9 +140,10 @@ def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test:
     Returns the provenance record.
     """
     out = Path(out)
-    data_fp = fingerprint(train)
-    setup = {"compressor": cfg.as_dict(), "converge": conv.as_dict(), "train_data": data_fp,
-             "test_data": fingerprint(test), "vocab": list(vocab)}
+    fit, val, split = carve_validation(train, conv.validation, conv.validation_seed)
+    setup = {"compressor": cfg.as_dict(), "converge": conv.as_dict(), "train_data": fingerprint(train),
+             "fit_data": fingerprint(fit), "validation_data": fingerprint(val), "validation": split,
+             "vocab": list(vocab)}
     model = cfg.build(vocab, train.types.shape[1])
     tr = cfg.training
     opt = torch.optim.Adam(model.parameters(), lr=tr.lr)
@@ -143,7 +165,7 @@ def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test:
         torch.manual_seed(tr.seed)
     while not state["done"]:
         epoch = len(state["history"])
-        rows = fit_compressor(model, train, conv.eval_every - epoch % conv.eval_every, batch_size=tr.batch_size,
+        rows = fit_compressor(model, fit, conv.eval_every - epoch % conv.eval_every, batch_size=tr.batch_size,
                               lr=tr.lr, beta=tr.beta, progress=progress, optimizer=opt, generator=gen,
                               start_epoch=epoch, on_epoch_end=lambda row: sched.step(row["loss"]))
         for r in rows:
@@ -151,9 +173,9 @@ def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test:
         state["history"] += rows
         epoch = len(state["history"])
         rng = torch.get_rng_state()
-        acc = _test_accuracy(model, test, conv.eval_decodes, tr.seed)
+        acc = _accuracy(model, val, conv.eval_decodes, tr.seed)
         torch.set_rng_state(rng)
-        state["evals"].append({"epoch": epoch, **acc})
+        state["evals"].append({"epoch": epoch, "split": "validation", **acc})
         gain = acc["per_graph"] > state["best"] + conv.min_delta or acc["per_node"] > state["best_node"] + conv.min_delta
         state["best"], state["best_node"] = max(state["best"], acc["per_graph"]), max(state["best_node"], acc["per_node"])
         state["since_best"] = 0 if gain else state["since_best"] + 1
@@ -162,7 +184,7 @@ def converge(cfg: CompressorConfig, conv: ConvergeConfig, train: DagBatch, test:
                      "scheduler": sched.state_dict(), "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                      "state": state}, out / RESUME)
         if log is not None:
-            log(f"epoch {epoch}: test per graph {100 * acc['per_graph']:.2f} % (best {100 * state['best']:.2f} %, "
+            log(f"epoch {epoch}: validation per graph {100 * acc['per_graph']:.2f} % (best {100 * state['best']:.2f} %, "
                   f"{state['since_best']} evaluation(s) without a gain), lr {opt.param_groups[0]['lr']:g}")
     return ship(model, cfg, conv, setup, state, out, command)
 
