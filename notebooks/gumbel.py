@@ -250,8 +250,14 @@ print(f"linear f: fitted exponent b in |E f(gamma(t)) - limit| ~ t^b for t <= 0.
 # %% [markdown]
 # The left panel, free of sampling noise, shows how fast the corrected limit is approached for
 # the linear example (the printed exponent is the slope of the green curve for $t \le 0.1$), while
-# the distance to the claimed limit settles at $3 - 2.209 = 0.79$. On the right, for the network,
-# the distance to the corrected limit drops to the Monte Carlo noise level (dotted) as $t$ falls.
+# the distance to the claimed limit settles at the gap between the two limits. On the right, for the
+# network, the distance to the corrected limit is to be read against the Monte Carlo noise (dotted); the
+# line below gives both at the smallest temperature.
+
+# %%
+rep.note(gumbel_summary.convergence_line(limits))
+
+# %% [markdown]
 #
 # ## What it means for the search
 #
@@ -316,15 +322,20 @@ print(chapter.gradient_findings(grads))
 # %% [markdown]
 # The argument above predicts an exponent of $-1$ (variance $\propto 1/t$) for small $t$; the
 # printed fits are to be compared with it. With few draws the estimate at the smallest $t$ is itself
-# noisy, because only a fraction of order $t$ of the draws is not saturated. The pathwise mean's
-# distance to $\nabla J$ is, at small $t$, below its own noise level for these sample sizes
-# (dotted lines); the exact curve for the linear $f$ shows the bias that remains, falling fast
-# with $t$. At $t = 0.2$, the end of the slides' temperature schedule (1.0 → 0.2), the pathwise
-# estimator is still biased with respect to $\nabla J$ (printed above for the linear $f$), while
-# REINFORCE is unbiased; and below the printed temperatures one pathwise draw is noisier than one
-# REINFORCE-with-baseline draw. The two estimate different gradients (of the relaxed and of the
-# discrete objective), so this is a statement about the search's aim $J$, not a ranking of
-# estimators in general.
+# noisy, because only a fraction of order $t$ of the draws is not saturated. Whether the pathwise mean's
+# distance to $\nabla J$ at small $t$ is within its own noise for these sample sizes (dotted lines) is
+# the line below; the exact curve for the linear $f$ shows the bias that remains. At $t = 0.2$, the end of
+# the slides' temperature schedule (1.0 → 0.2), the printed bias of the pathwise estimator for the linear
+# $f$ is its distance to $\nabla J$, which REINFORCE estimates without bias; the printed temperatures are
+# those where one pathwise draw is noisier than one REINFORCE-with-baseline draw. The two estimate
+# different gradients (of the relaxed and of the discrete objective), so this is a statement about the
+# search's aim $J$, not a ranking of estimators in general.
+
+# %%
+rep.note(gumbel_summary.gradient_noise_line(grads))
+
+# %% [markdown]
+#
 #
 # ## Summary
 #

@@ -37,7 +37,8 @@ def test_import_graph_holds_every_module_the_chapters_imports_load(chapter):
 
 def test_import_graph_leaves_out_the_book_machinery():
     closure = edition.import_closure(ROOT / "notebooks" / "datasets.ipynb")
-    assert not {"nasvec/book/pipeline.py", "nasvec/book/edition.py", "nasvec/book/cli.py"} & set(closure)
+    machinery = ("nasvec/book/pipeline.py", "nasvec/book/site.py", "nasvec/book/cli.py", "nasvec/book/edition/")
+    assert [m for m in closure if m.startswith(machinery)] == []
 
 
 def test_import_graph_follows_imports_inside_functions(tmp_path):
@@ -74,7 +75,10 @@ def nb_with(path: Path, source: str) -> None:
 @pytest.fixture
 def small_edition(tmp_path, monkeypatch):
     """A one-chapter book whose chapter imports (inside a function) a module of a fake ``nasvec``, published."""
-    root = make_book(tmp_path / "book", body="def later():\n    import nasvec.used\nprint(profile, n)")
+    body = ("import pathlib\ndef later():\n    import nasvec.used\nprint(profile, n)\n"
+            "pathlib.Path('book/tables/ch').mkdir(parents=True, exist_ok=True)\n"
+            "pathlib.Path('book/tables/ch/t.csv').write_text(f'n\\n{n}\\n')")
+    root = make_book(tmp_path / "book", body=body)
     (root / "profiles" / "standard.yml").write_text("description: s\nnotebooks:\n  ch:\n    n: 3\n")
     pkg = fake_package(tmp_path)
     monkeypatch.setattr(edition.import_graph, "package_root", lambda: pkg)
@@ -85,7 +89,8 @@ def small_edition(tmp_path, monkeypatch):
 
 def test_update_publishes_notebook_tables_and_manifest(small_edition):
     folder = edition.chapter_dir(small_edition, "ch")
-    assert sorted(p.name for p in folder.iterdir()) == ["ch.ipynb", "manifest.json"]
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == [
+        "ch.ipynb", "manifest.json", "tables/t.csv"]
 
 
 def test_published_chapter_is_fresh(small_edition):
@@ -137,10 +142,27 @@ def test_a_failing_run_keeps_the_published_chapter(small_edition):
     assert (edition.chapter_dir(small_edition, "ch") / "ch.ipynb").read_text() == before
 
 
-def test_a_swap_stopped_between_its_renames_is_undone(small_edition):
+def test_a_swap_stopped_between_its_renames_still_reads_as_published(small_edition):
     folder = edition.chapter_dir(small_edition, "ch")
     folder.rename(folder.with_name(".ch.old"))          # the old folder moved aside, the new one not yet in
     assert edition.status(small_edition)[0].state == "fresh"
+
+
+def test_reading_the_status_moves_nothing(small_edition):
+    folder = edition.chapter_dir(small_edition, "ch")
+    folder.rename(folder.with_name(".ch.old"))
+    edition.status(small_edition)
+    assert (not folder.exists(), folder.with_name(".ch.old").is_dir()) == (True, True)
+
+
+def test_a_changed_data_file_makes_the_chapter_stale(small_edition, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("1\n")
+    path = edition.chapter_dir(small_edition, "ch") / edition.MANIFEST
+    m = json.loads(path.read_text())
+    m["inputs"]["data"] = {str(data): "0" * 64}
+    path.write_text(json.dumps(m))
+    assert edition.status(small_edition)[0].reasons == [f"data file {data} changed"]
 
 
 def test_provenance_line_names_commit_machine_seconds_and_profile(small_edition):
@@ -167,6 +189,11 @@ def shown_table(tmp_path: Path, csv: str, html_rows: list[list[str]]) -> tuple[P
 
 def test_a_table_shown_as_rounded_equals_its_csv(tmp_path):
     nb, tables = shown_table(tmp_path, "model,share\nvae,0.123456\nae,1234.5\n", [["vae", "0.1235"], ["ae", "1,234.5000"]])
+    assert edition.table_mismatches(nb, tables) == []
+
+
+def test_a_csv_rounded_to_six_significant_digits_still_matches_its_page(tmp_path):
+    nb, tables = shown_table(tmp_path, "model,size\nvae,123.457\n", [["vae", "123.4568"]])
     assert edition.table_mismatches(nb, tables) == []
 
 
@@ -205,6 +232,18 @@ def test_manifest_digests_match_the_published_files(chapter):
 def test_manifest_holds_no_machine_path(chapter):
     m = edition.read_manifest(ROOT, chapter)
     assert not [d for d in m["inputs"]["data"] if d.startswith(("/work", "/home", "/tmp", "/root"))]
+
+
+def test_the_edition_fits_its_size_budget():
+    folder = edition.edition_dir(ROOT)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+    assert size <= 30 * 2 ** 20, f"editions/standard/ holds {size / 2**20:.1f} MiB, over the 30 MB budget"
+
+
+@pytest.mark.parametrize("chapter", PUBLISHED)
+def test_an_edition_page_shows_no_machine_path(chapter):
+    text = (edition.chapter_dir(ROOT, chapter) / f"{chapter}.ipynb").read_text()
+    assert not re.findall(r"(?:/work/|/tmp/|/root/|/home/|site-packages)[^\s\"']*", text)
 
 
 def test_edition_status_lists_every_chapter():

@@ -1,5 +1,6 @@
 """Chapter 5 against the slides: shared-weights accuracy, learning curves, verdicts; chapter 4's computed sentences."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -38,7 +39,8 @@ def test_a_one_hot_gamma_does_not_compute_the_unchosen_ops():
     i = next(i for i, e in enumerate(g.normal) if e[0] != "conv_3x3")   # an edge that does not use the conv
     calls = []
     net.cells[0].edges[i].ops[g.ops.index("conv_3x3")].register_forward_hook(lambda *a: calls.append(1))
-    net(torch.randn(2, 1, 8, 8), one_hot(g))
+    with torch.no_grad():
+        net(torch.randn(2, 1, 8, 8), one_hot(g))
     assert calls == []
 
 
@@ -90,35 +92,126 @@ def test_saturation_retrains_each_architecture_at_each_size(runs, cache):
 
 
 # --------------------------------------------------------------------------- verdicts
+SLIDES = [82.5, 79.2, 85.0, 81.4]
+
+
+def both_frame(means, noise=0.1, seeds=3, shared_offset=0.0):
+    """Per-seed accuracies around ``means`` (A-D), seed k shifted by k·noise (the same for every point)."""
+    return pd.DataFrame([{"seed": k, "arch": a, "retrained %": m + k * noise + (j % 2) * noise / 10,
+                          "shared weights %": m + shared_offset - k * noise}
+                         for k in range(seeds) for j, (a, m) in enumerate(zip("ABCD", means))])
+
+
 def summary(ours, sd=0.1, seeds=3):
     return pd.DataFrame({"arch": list("ABCD"), "retrained mean %": ours, "retrained sd": sd,
-                         "shared weights mean %": ours, "shared weights sd": sd,
-                         "slides %": [82.5, 79.2, 85.0, 81.4], "seeds": seeds})
+                         "shared weights mean %": ours, "shared weights sd": sd, "slides %": SLIDES, "seeds": seeds})
 
 
 def test_the_slides_order_gives_tau_one_and_every_pair_resolved():
-    line = slides.order_verdict(summary([82.5, 79.2, 85.0, 81.4]), "retrained")
-    assert "our order C > A > D > B" in line and "tau +1.00" in line and "resolve 6 of 6 pairs" in line
+    line = slides.order_verdict(both_frame(SLIDES), "retrained %")
+    assert "our mean order C > A > D > B" in line and "tau +1.00" in line and "6 of 6 pairs" in line
 
 
 def test_the_reversed_order_gives_tau_minus_one():
-    assert "tau -1.00" in slides.order_verdict(summary([80.0, 85.0, 78.0, 82.0]), "retrained")
+    assert "tau -1.00" in slides.order_verdict(both_frame([80.0, 85.0, 78.0, 82.0]), "retrained %")
 
 
-def test_differences_within_noise_resolve_no_pair():
-    line = slides.order_verdict(summary([82.0, 82.1, 82.2, 82.05], sd=2.0), "retrained")
-    assert "resolve 0 of 6 pairs" in line
+def test_pairs_that_move_together_over_seeds_are_resolved_by_the_paired_difference():
+    """Seeds shift all of A-D alike: unpaired, the spread would hide the order; paired, it does not."""
+    line = slides.order_verdict(both_frame([82.0, 82.2, 82.4, 82.1], noise=5.0), "retrained %")
+    assert "6 of 6 pairs differ" in line
+
+
+def test_pairs_within_noise_are_ties():
+    per_seed = {"A": [82, 82, 82], "B": [81, 83, 81], "C": [83, 81, 83], "D": [82, 82, 82]}   # no pair keeps its sign
+    both = pd.DataFrame([{"seed": k, "arch": a, "retrained %": v[k], "shared weights %": 80.0}
+                         for a, v in per_seed.items() for k in range(3)])
+    assert "0 of 6 pairs differ" in slides.order_verdict(both, "retrained %")
+
+
+def test_one_seed_gives_no_pair_verdict():
+    assert "one seed: no pair" in slides.order_verdict(both_frame(SLIDES, seeds=1), "retrained %")
 
 
 def test_a_gap_beyond_two_sd_is_reported_with_its_size():
-    lines = slides.gap_lines(summary([82.5, 79.2, 81.6, 81.4], sd=0.3), None)
-    assert lines == ["C, retrained: 81.60 % against the slides' 85.0 %, -3.40 points (11.3 sd of our seeds)",
-                     "C, shared weights: 81.60 % against the slides' 85.0 %, -3.40 points (11.3 sd of our seeds)"]
+    lines = slides.gap_lines(summary([82.5, 79.2, 81.6, 81.4], sd=0.3), None, inferred_net=True)
+    assert lines[0].startswith("C, retrained: 81.60 % against the slides' 85.0 %, -3.40 points (11.3 sd of our seeds)")
+
+
+def test_a_gap_names_the_width_as_ruled_out_when_the_network_is_inferred():
+    lines = slides.gap_lines(summary([82.5, 79.2, 81.6, 81.4], sd=0.3), None, inferred_net=True)
+    assert "width: ours is the network the slides' counts imply" in lines[0]
+
+
+def test_one_seed_gives_no_gap_verdict():
+    assert slides.gap_lines(summary(SLIDES, sd=float("nan"), seeds=1), None, inferred_net=True) == []
+
+
+def test_closer_line_names_the_nearer_accuracy_when_the_seeds_carry_it():
+    line = slides.closer_line(both_frame(SLIDES, shared_offset=-20))
+    assert "closer to ours retrained" in line
+
+
+def test_closer_line_calls_a_tie_when_the_seeds_do_not_carry_it():
+    rng = np.random.default_rng(1)
+    both = both_frame(SLIDES, noise=0.0).assign(**{"retrained %": lambda d: d["retrained %"] + rng.normal(0, 2, 12),
+                                                   "shared weights %": lambda d: d["shared weights %"] + rng.normal(0, 2, 12)})
+    assert "a tie over our seeds" in slides.closer_line(both)
+
+
+def test_saturation_line_calls_a_step_within_the_seeds_spread_flat():
+    curve = pd.DataFrame({"arch": ["A", "A"], "n_train": [1000, 2000], "accuracy %": [80.0, 80.1]})
+    assert "flat within our noise" in slides.saturation_line(curve, summary(SLIDES, sd=0.5))
+
+
+def test_saturation_line_calls_a_larger_step_still_changing():
+    curve = pd.DataFrame({"arch": ["A", "A"], "n_train": [1000, 2000], "accuracy %": [80.0, 83.0]})
+    assert "still changing" in slides.saturation_line(curve, summary(SLIDES, sd=0.5))
 
 
 def test_closer_line_names_the_nearer_accuracy():
-    s = summary([82.5, 79.2, 85.0, 81.4]).assign(**{"shared weights mean %": [60.0, 55.0, 58.0, 57.0]})
-    assert "closer to ours **retrained**" in slides.closer_line(s)
+    s = both_frame(SLIDES).assign(**{"shared weights %": 57.0})
+    assert "closer to ours retrained" in slides.closer_line(s)
+
+
+# --------------------------------------------------------------------------- the slides' network
+SEP = ("max_pool_3x3", "skip_connect", "sep_conv_3x3")
+NRR = ("normal", "reduction", "reduction")
+
+
+def test_the_inferred_network_reproduces_all_four_counts():
+    fit = slides.fit_counts(SEP, 16, NRR)
+    assert fit["residual %"].tolist() == [0.0] * 4 and (fit["exact placements"] > 0).all()
+
+
+def test_a_stride_two_identity_costs_the_square_of_each_reduction_width():
+    from nasvec.dnas.cells import Genotype, edge_params
+
+    normal = [("max_pool_3x3", src, node) for src, node in __import__("nasvec.dnas.cells", fromlist=["EDGES"]).EDGES]
+    reduction = [("skip_connect" if (src, node) == (0, 0) else "max_pool_3x3", src, node) for _, src, node in normal]
+    assert edge_params(Genotype(normal, reduction, SEP), 16, NRR) == 32 ** 2 + 64 ** 2 == 5120
+
+
+def test_the_network_search_finds_the_inferred_network_alone(cache):
+    found = slides.network_search(channels=range(14, 19))
+    exact = found[found.exact]
+    assert exact[["cells", "channels", "conv"]].values.tolist() == [["normal → reduction → reduction", 16, "sep_conv_3x3"]]
+
+
+def test_is_inferred_recognises_the_networks_search_result(cache):
+    from nasvec.dnas import NetConfig
+
+    found = slides.network_search(channels=range(15, 18))
+    assert slides.is_inferred(found, NetConfig(ops=SEP, channels=16, layers=NRR))
+    assert not slides.is_inferred(found, NetConfig(ops="slides", channels=16, layers=NRR))
+
+
+def test_shared_accuracies_of_two_seeds_are_stored_apart(runs, cache):
+    study, out, _ = runs
+    same = [out[0]["ad"][0][0]]
+    for r in out:
+        slides.shared_task((r["seed"], r["search"][0], same), study, 20)
+    assert len(list(cache.rglob("search-shared*.pt"))) == 2
 
 
 # --------------------------------------------------------------------------- chapter 4's sentences
@@ -154,3 +247,21 @@ def test_variance_clause_says_grows_only_when_every_exponent_is_negative():
 def means_table():
     return pd.DataFrame({"t": [1.0, 1.0], "m": [1, 2], "exact_E_gamma": [0.6, 0.4], "softmax_alpha_over_t": [0.7, 0.3],
                          "z_mc_vs_integral": [0.5, -0.5]})
+
+
+@pytest.mark.usefixtures("cache", "one_thread")
+def test_the_quick_profiles_penalty_steers_b_and_c_in_every_seed(root):
+    """The first profile a reader runs must show the penalty at work: B fewer convolutions, C fewer poolings than A."""
+    from nasvec.book import load_profile
+    from nasvec.data import load_images
+
+    p = load_profile("quick", root).notebooks["hypernetwork"]
+    study = hypernetwork.Study(load_images(False, p["n_train"], p["n_test"]), NetConfig.from_dict(p["net"]),
+                               SearchConfig.from_dict(p["search"]), hypernetwork.TRAINING)
+    fewer = []
+    for seed in p["seeds"]:
+        st = study.for_seed(seed)
+        geno = dict(zip(hypernetwork.POINTS, st.family(st.run_search(progress=False)[0],
+                                                       list(hypernetwork.POINTS.values()))))
+        fewer += [r["fewer"] for r in hypernetwork.penalty_effect(geno) if r["arch"] in ("B", "C")]
+    assert fewer == ["yes"] * 2 * len(p["seeds"])

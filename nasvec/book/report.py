@@ -84,7 +84,8 @@ class Report:
             if caption:
                 styled = styled.set_caption(caption)
             # the output names its CSV, so a check can read the page's table back against the file
-            display(styled, metadata={"nasvec": {"table": name, "index": index, "hide": list(hide)}})
+            display(styled, metadata={"nasvec": {"table": name, "index": index, "hide": list(hide),
+                                                 "float_format": float_format}})
 
     def note(self, markdown: str) -> None:
         """Show text written by the run (a summary computed from its tables) as Markdown."""

@@ -181,8 +181,11 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleList(make_op(o, c, stride, affine=False, search=True) for o in ops)
 
     def forward(self, x, gamma):
-        # an op of weight exactly 0 (a one-hot gamma: a derived architecture on the shared weights) is skipped
-        return sum(g * op(x) for g, op in zip(gamma, self.ops) if not (g.detach() == 0).all())
+        if torch.is_grad_enabled():   # the search: every weight of a Gumbel-softmax draw is positive
+            return sum(g * op(x) for g, op in zip(gamma, self.ops))
+        # evaluation: an op of weight 0 (a one-hot gamma, a derived architecture on the shared weights) is skipped
+        keep = (gamma != 0).tolist()
+        return sum(g * op(x) for g, op, k in zip(gamma, self.ops, keep) if k)
 
 
 class SearchCell(_Cell):

@@ -53,12 +53,14 @@ def shared_accuracy(study: Study, supernet_state: dict, genotypes, calibration: 
 
 
 def shared_task(item, study: Study, calibration: int):
-    """A-D of one seed on that seed's super-network (cached): a task of :func:`nasvec.parallel.pmap`."""
-    result, genotypes = item
+    """A-D of one seed on that seed's super-network (cached under that seed's search): a task of
+    :func:`nasvec.parallel.pmap`."""
+    seed, result, genotypes = item
     torch.set_num_threads(study.threads)
-    key = {"data": study.images.spec, "net": study.net, "search": study.search_cfg, "calibration": calibration,
+    own = study.for_seed(seed)
+    key = {"data": own.images.spec, "net": own.net, "search": own.search_cfg, "calibration": calibration,
            "genotypes": [g.to_dict() for g in genotypes]}
-    return cached("search-shared", key, lambda: shared_accuracy(study, result["supernet_state"], genotypes,
+    return cached("search-shared", key, lambda: shared_accuracy(own, result["supernet_state"], genotypes,
                                                                    calibration))[0]
 
 
@@ -66,7 +68,7 @@ def both_accuracies(study: Study, runs: list[dict], calibration: int = 1000) -> 
     """A-D for every seed: retrained from scratch and on the shared weights, one row per seed and point."""
     base = study.slim()
     shared = pmap(partial(shared_task, study=base, calibration=calibration),
-                  [(r["search"][0], [g for g, _ in r["ad"]]) for r in runs],
+                  [(r["seed"], r["search"][0], [g for g, _ in r["ad"]]) for r in runs],
                   desc="A-D on the shared weights", cpus_per_task=study.threads)
     return pd.DataFrame([{"seed": r["seed"], "arch": name, "retrained %": 100 * r["ad"][j][1]["accuracy"],
                           "shared weights %": acc[j]}
@@ -74,12 +76,12 @@ def both_accuracies(study: Study, runs: list[dict], calibration: int = 1000) -> 
 
 
 def accuracy_summary(both: pd.DataFrame) -> pd.DataFrame:
-    """Mean and sd over seeds of both accuracies at A-D beside the slides'."""
+    """Mean and sd over seeds of both accuracies at A-D beside the slides' (sd ``nan`` with one seed)."""
     g = both.groupby("arch", sort=False)
     out = pd.DataFrame({"arch": list(g.groups)})
     for col in ("retrained %", "shared weights %"):
         out[f"{col[:-2]} mean %"] = g[col].mean().values
-        out[f"{col[:-2]} sd"] = g[col].std(ddof=1).fillna(0.0).values
+        out[f"{col[:-2]} sd"] = g[col].std(ddof=1).values
     out["slides %"] = [PAPER_ACCURACY[a] for a in out.arch]
     out["seeds"] = g.size().values
     return out
@@ -126,66 +128,104 @@ def penalty_by_seed(runs: list[dict]) -> pd.DataFrame:
                          for r in runs for row in penalty_effect(dict(zip(POINTS, [g for g, _ in r["ad"]])))])
 
 
-def order_verdict(summary: pd.DataFrame, column: str) -> str:
-    """Kendall's tau between our mean A-D accuracy (``column``) and the slides', and how many of the six pairs our
-    seeds resolve (difference of means over 2 standard errors) in the slides' order."""
+def _paired(both: pd.DataFrame, column: str, i: str, j: str) -> tuple[float, float]:
+    """Mean and standard error over seeds of ``column`` at ``i`` minus at ``j`` (the same seeds: a paired difference)."""
+    wide = both.pivot(index="seed", columns="arch", values=column)
+    d = (wide[i] - wide[j]).to_numpy()
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+
+
+def order_verdict(both: pd.DataFrame, column: str) -> str:
+    """Kendall's tau between our mean A-D accuracy (``column`` of :func:`both_accuracies`) and the slides', and how many
+    of the six pairs our seeds resolve (paired difference over the same seeds larger than 2 standard errors; else a
+    tie), and how many of those go the slides' way."""
     from scipy.stats import kendalltau
 
-    ours, theirs = summary[f"{column} mean %"].to_numpy(), summary["slides %"].to_numpy()
-    se = summary[f"{column} sd"].to_numpy() / np.sqrt(summary["seeds"].to_numpy())
-    tau = kendalltau(ours, theirs).statistic
+    names = list(POINTS)
+    ours = both.groupby("arch")[column].mean().reindex(names).to_numpy()
+    theirs = np.array([PAPER_ACCURACY[n] for n in names])
+    order = " > ".join(np.array(names)[np.argsort(-ours, kind="stable")])
+    head = (f"{column[:-2]}: our mean order {order} (slides C > A > D > B), Kendall's tau "
+            f"{kendalltau(ours, theirs).statistic:+.2f}")
+    if both.seed.nunique() < 2:
+        return head + "; one seed: no pair can be told apart from a tie"
     resolved = agree = 0
-    for i in range(len(ours)):
-        for j in range(i + 1, len(ours)):
-            if abs(ours[i] - ours[j]) > 2 * np.hypot(se[i], se[j]):
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            diff, se = _paired(both, column, names[a], names[b])
+            if abs(diff) > 2 * se:
                 resolved += 1
-                agree += np.sign(ours[i] - ours[j]) == np.sign(theirs[i] - theirs[j])
-    order = " > ".join(summary.arch.to_numpy()[np.argsort(-ours, kind="stable")])
-    return (f"{column}: our order {order} (slides C > A > D > B), Kendall's tau {tau:+.2f}; our seeds "
-            f"resolve {resolved} of 6 pairs (difference over 2 standard errors), {int(agree)} of them in the slides' order")
+                agree += np.sign(diff) == np.sign(theirs[a] - theirs[b])
+    return (head + f"; over {both.seed.nunique()} seeds {resolved} of 6 pairs differ by more than 2 standard errors "
+            f"(the other {6 - resolved} are ties), {int(agree)} of them in the slides' order")
 
 
-def gap_lines(summary: pd.DataFrame, curve: pd.DataFrame | None) -> list[str]:
-    """For each of A-D whose retrained or shared-weights mean differs from the slides' by more than 2 sd of our
-    seeds: by how much, and what the learning curve says about data as a cause."""
+def saturation_line(curve: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """How far the learning curve is from flat: the gain of its last step against the seeds' spread at the chapter's
+    size (one seed per point: the spread of A-D across seeds is the yardstick)."""
+    parts = []
+    sd = summary.set_index("arch")["retrained sd"]
+    for _, row in saturation_gain(curve).iterrows():
+        noise, gain = sd.get(row.arch, float("nan")), row["last step gain (points)"]
+        verdict = ("no seed spread to compare with" if not np.isfinite(noise) else
+                   "within 2 sd of the seeds at the chapter's size: flat within our noise" if abs(gain) <= 2 * noise
+                   else f"more than 2 sd of the seeds ({noise:.2f}): still changing")
+        parts.append(f"{row.arch} gains {gain:+.2f} points in the last step (to {row['largest n']:,} images, "
+                     f"{row['accuracy at largest %']:.2f} %), {verdict}")
+    return "Learning curve: " + "; ".join(parts) + "."
+
+
+def gap_lines(summary: pd.DataFrame, curve: pd.DataFrame | None, inferred_net: bool) -> list[str]:
+    """For each of A-D whose mean differs from the slides' by more than 2 sd of our seeds (their spread): by how much,
+    and what our runs say about three causes: the training data (the learning curve), retraining (the other
+    accuracy) and the network's width (whether ours is the network the slides' counts imply)."""
     lines = []
     gains = saturation_gain(curve).set_index("arch") if curve is not None and len(curve) else None
     for _, row in summary.iterrows():
-        for col in ("retrained", "shared weights"):
-            gap = row[f"{col} mean %"] - row["slides %"]
-            if abs(gap) > 2 * max(row[f"{col} sd"], 1e-9):
-                line = (f"{row.arch}, {col}: {row[f'{col} mean %']:.2f} % against the slides' {row['slides %']:.1f} %, "
-                        f"{gap:+.2f} points ({abs(gap) / max(row[f'{col} sd'], 1e-9):.1f} sd of our seeds)")
-                if col == "retrained" and gains is not None and row.arch in gains.index:
-                    g = gains.loc[row.arch]
-                    line += (f"; with {g['largest n']:,} training images instead of {g['smallest n']:,} the first seed's "
-                             f"{row.arch} reaches {g['accuracy at largest %']:.2f} % (last step {g['last step gain (points)']:+.2f})")
-                lines.append(line)
+        for col, other in (("retrained", "shared weights"), ("shared weights", "retrained")):
+            gap, sd = row[f"{col} mean %"] - row["slides %"], row[f"{col} sd"]
+            if not np.isfinite(sd) or abs(gap) <= 2 * sd:
+                continue
+            why = [f"{other}: {row[f'{other} mean %']:.2f} %"]
+            if col == "retrained" and gains is not None and row.arch in gains.index:
+                g = gains.loc[row.arch]
+                why.append(f"data: with {g['largest n']:,} training images instead of {g['smallest n']:,} one seed's "
+                           f"{row.arch} reaches {g['accuracy at largest %']:.2f} %")
+            why.append("width: ours is the network the slides' counts imply" if inferred_net else
+                       "width: ours is not the network the slides' counts imply")
+            lines.append(f"{row.arch}, {col}: {row[f'{col} mean %']:.2f} % against the slides' {row['slides %']:.1f} %, "
+                         f"{gap:+.2f} points ({abs(gap) / sd:.1f} sd of our seeds); " + "; ".join(why))
     return lines
 
 
-def closer_line(summary: pd.DataFrame, data: str = "fashion-mnist") -> str:
-    """Which of our two accuracies the slides' A-D are closer to (mean absolute difference), and how far apart ours
-    are; on other ``data`` than the slides' Fashion-MNIST, only the latter."""
-    gap = float((summary["retrained mean %"] - summary["shared weights mean %"]).mean())
+def closer_line(both: pd.DataFrame, data: str = "fashion-mnist") -> str:
+    """Which of our two accuracies the slides' A-D are closer to (per seed, the mean absolute difference over A-D;
+    a winner only when the paired difference exceeds 2 standard errors), and how far apart ours are; on other
+    ``data`` than the slides' Fashion-MNIST, only the latter."""
+    gap = float((both["retrained %"] - both["shared weights %"]).mean())
+    head = f"On average retraining {'adds' if gap >= 0 else 'loses'} {abs(gap):.2f} points over the shared weights."
     if data != "fashion-mnist":
-        return (f"On average retraining {'adds' if gap >= 0 else 'loses'} {abs(gap):.2f} points over the shared weights. "
-                f"These are {data}, not the slides' Fashion-MNIST: the accuracies are not compared with theirs.")
-    dist = {col: float((summary[f"{col} mean %"] - summary["slides %"]).abs().mean())
-            for col in ("retrained", "shared weights")}
-    near = min(dist, key=dist.get)
-    return (f"The slides' accuracies are closer to ours **{near}**: mean absolute difference over A–D "
-            f"{dist['retrained']:.2f} points retrained, {dist['shared weights']:.2f} on the shared weights. On average "
-            f"retraining {'adds' if gap >= 0 else 'loses'} {abs(gap):.2f} points over the shared weights, so the slides' "
-            f"table most plausibly reports {'retrained' if near == 'retrained' else 'shared-weight'} accuracies "
-            f"(an inference from these distances; the slides do not say).")
+        return head + f" These are {data}, not the slides' Fashion-MNIST: the accuracies are not compared with theirs."
+    slides = both.arch.map(PAPER_ACCURACY)
+    per_seed = pd.DataFrame({"seed": both.seed, "retrained": (both["retrained %"] - slides).abs(),
+                             "shared": (both["shared weights %"] - slides).abs()}).groupby("seed").mean()
+    d = (per_seed.retrained - per_seed.shared).to_numpy()
+    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+    dist = (f"mean absolute difference from the slides over A–D {per_seed.retrained.mean():.2f} points retrained, "
+            f"{per_seed.shared.mean():.2f} on the shared weights")
+    if not np.isfinite(se) or abs(d.mean()) <= 2 * se:
+        return head + f" The slides' accuracies are as close to either (a tie over our seeds: {dist})."
+    near = "retrained" if d.mean() < 0 else "on the shared weights"
+    return (head + f" The slides' accuracies are closer to ours {near} ({dist}; the difference exceeds 2 standard "
+            f"errors over our seeds): an inference on which accuracy their table reports, which the slides do not say.")
 
 
-def verdicts(summary: pd.DataFrame, penalty: pd.DataFrame, curve: pd.DataFrame | None,
-             same_data: bool = True) -> list[str]:
+def verdicts(both: pd.DataFrame, penalty: pd.DataFrame, curve: pd.DataFrame | None, same_data: bool = True,
+             inferred_net: bool = True) -> list[str]:
     """The chapter's verdicts against the slides, each computed from the tables it is given; accuracies are held
     against the slides' only when ``same_data`` (Fashion-MNIST)."""
-    lines = [order_verdict(summary, "retrained"), order_verdict(summary, "shared weights")] if same_data else [
+    summary = accuracy_summary(both)
+    lines = [order_verdict(both, "retrained %"), order_verdict(both, "shared weights %")] if same_data else [
         "accuracies: not compared with the slides' (other data than their Fashion-MNIST)"]
     for (arch, kind), g in penalty.groupby(["arch", "penalised"], sort=False):
         usable = g[~g.fewer.str.startswith("n/a")]
@@ -195,9 +235,11 @@ def verdicts(summary: pd.DataFrame, penalty: pd.DataFrame, curve: pd.DataFrame |
         lines.append(f"raising the {kind} penalty ({arch}) lowers the {kind} count in {(usable.fewer == 'yes').sum()} of "
                      f"{len(usable)} seeds" + (f" ({len(g) - len(usable)} more: A uses no {kind})"
                                                 if len(usable) < len(g) else "") + "; the slides report it lowered")
-    if same_data:
-        gaps = gap_lines(summary, curve)
-        lines += gaps or ["every A-D accuracy of ours is within 2 sd of our seeds of the slides' number"]
+    if same_data and both.seed.nunique() > 1:
+        gaps = gap_lines(summary, curve, inferred_net)
+        lines += gaps or ["every A-D mean of ours is within 2 sd of our seeds of the slides' number"]
+    elif same_data:
+        lines.append("one seed: no spread to hold the gaps to the slides' numbers against")
     return lines
 
 
@@ -260,7 +302,15 @@ def fit_counts(ops, channels: int, layers) -> pd.DataFrame:
 def network_search(channels=range(4, 65), convs=("conv_3x3", "sep_conv_3x3", "dil_conv_3x3"), n_cells: int = 3):
     """Which networks reproduce all four of the slides' counts: every cell sequence of ``n_cells`` normal or reduction
     cells, every first-cell width in ``channels`` and every convolution in ``convs`` (pool and identity as DARTS
-    builds them). One row per network, with the largest |residual| over A-D; sorted, exact fits first."""
+    builds them). One row per network, with the largest |residual| over A-D; sorted, exact fits first. Cached under
+    its arguments and the source of the ops and cells it counts."""
+    from ..dnas import cells, ops
+
+    key = {"channels": list(channels), "convs": list(convs), "n_cells": n_cells, "source": [ops, cells]}
+    return cached("slides-network-search", key, lambda: _network_search(channels, convs, n_cells))[0]
+
+
+def _network_search(channels, convs, n_cells: int) -> pd.DataFrame:
     from itertools import product
 
     rows = []
@@ -286,13 +336,30 @@ def cost_scale_line(kappa: float, history: list, from_cache: bool) -> str:
             f"{last['task_loss']:.2f}: the {'cost term outweighs the task loss' if weighted > last['task_loss'] else 'task loss outweighs the cost term'}.")
 
 
+def _describe_net(net) -> tuple:
+    return " → ".join(net.layers), net.channels, next((o for o in net.ops if o.endswith("conv_3x3")), "?")
+
+
+def is_inferred(networks: pd.DataFrame, net) -> bool:
+    """Whether ``net`` is one of the networks that reproduce all four of the slides' counts exactly."""
+    return any((r.cells, r.channels, r.conv) == _describe_net(net) for r in networks[networks.exact].itertuples())
+
+
 def network_line(networks: pd.DataFrame, net) -> str:
     """What the search over networks found, and whether the profile's network is that one."""
     exact = networks[networks.exact]
     found = "; ".join(f"{r.cells}, {r.channels} channels, {r.conv}" for r in exact.itertuples()) or "none"
-    ours = " → ".join(net.layers), net.channels, next((o for o in net.ops if o.endswith("conv_3x3")), "?")
-    is_ours = any((r.cells, r.channels, r.conv) == ours for r in exact.itertuples())
+    ours, is_ours = _describe_net(net), is_inferred(networks, net)
     return (f"Of {len(networks):,} networks, {len(exact)} reproduce all four of the slides' counts exactly: {found}. "
             + ("This chapter's network (the profile's `net`) is that network."
                if is_ours else f"This chapter's network ({ours[0]}, {ours[1]} channels, {ours[2]}) is not: the "
                                 f"profile trades it for speed, and its counts below are not comparable with the slides'."))
+
+
+def with_shared(family: pd.DataFrame, study: Study, result: dict, genotypes, calibration: int) -> pd.DataFrame:
+    """The family table with each point's accuracy on the search's shared weights (no retraining) beside the
+    retrained one (cached like A-D's)."""
+    shared = shared_task((study.search_cfg.seed, result, list(genotypes)), study, calibration)
+    out = family.copy()
+    out.insert(out.columns.get_loc("accuracy %") + 1, "shared weights %", shared)
+    return out

@@ -28,18 +28,24 @@ def _module_file(base: Path, dotted: str) -> Path | None:
     return None
 
 
-def _lazy_exports(tree: ast.Module) -> dict:
-    """A package's ``_EXPORTS`` (public name -> module), read from its source without importing it."""
+def _lazy_exports(tree: ast.Module, path: Path) -> dict:
+    """A package's ``_EXPORTS`` (public name -> module), read from its source without importing it; an entry that is
+    not a literal (or a ``**{name: module for name in (...)}``) is an error, never skipped."""
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets):
             out = {}
             for key, value in zip(node.value.keys, node.value.values):
-                if key is None:   # **{name: module for name in (...)}
-                    if isinstance(value, ast.DictComp) and isinstance(value.generators[0].iter, ast.Tuple):
+                try:
+                    if key is not None:
+                        out[ast.literal_eval(key)] = ast.literal_eval(value)
+                    elif isinstance(value, ast.DictComp) and isinstance(value.generators[0].iter, (ast.Tuple, ast.List)):
                         mod = ast.literal_eval(value.value)
                         out.update({ast.literal_eval(e): mod for e in value.generators[0].iter.elts})
-                else:
-                    out[ast.literal_eval(key)] = ast.literal_eval(value)
+                    else:
+                        raise ValueError
+                except ValueError:
+                    raise BookError(f"{path}: an entry of _EXPORTS is not a literal name -> module "
+                                    f"({ast.unparse(value)[:80]}); the import graph cannot read it") from None
             return out
     return {}
 
@@ -118,7 +124,7 @@ def import_closure(notebook: Path, base: Path | None = None, scripts: tuple = ()
             found[name] = path
             tree = ast.parse(path.read_text(), filename=str(path))
             if path.name == "__init__.py":
-                exports[name] = _lazy_exports(tree)
+                exports[name] = _lazy_exports(tree, path)
             todo.extend((n, name) for n in _imported_names(tree, name, path.name == "__init__.py"))
 
     while todo:

@@ -157,7 +157,7 @@ def git_commit(root: Path) -> str:
 
 
 def read_manifest(root: Path, name: str, profile: str = PROFILE) -> dict | None:
-    path = chapter_dir(root, name, profile) / MANIFEST
+    path = published_dir(root, name, profile) / MANIFEST
     if not path.is_file():
         return None
     try:
@@ -212,13 +212,20 @@ def recover_swap(folder: Path) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
+def published_dir(root: Path, name: str, profile: str = PROFILE) -> Path:
+    """The folder that holds a chapter's published edition: its own, or (a swap stopped between its two renames)
+    the old one set aside, which the next update puts back. Reading never moves anything."""
+    folder = chapter_dir(root, name, profile)
+    old = folder.with_name(f".{name}.old")
+    return old if not folder.is_dir() and old.is_dir() else folder
+
+
 def chapter_status(ch: Chapter, root: Path, profile: str = PROFILE) -> ChapterStatus:
-    folder = chapter_dir(root, ch.name, profile)
-    if folder.parent.is_dir():
-        recover_swap(folder)
+    """A chapter's state; read-only (safe while an update runs)."""
+    folder = published_dir(root, ch.name, profile)
     manifest = read_manifest(root, ch.name, profile)
     if manifest is None:
-        return ChapterStatus(ch.name, "missing", [f"no {MANIFEST} in {folder.relative_to(root)}"])
+        return ChapterStatus(ch.name, "missing", [f"no {MANIFEST} in {chapter_dir(root, ch.name, profile).relative_to(root)}"])
     altered = check_files(folder, manifest)
     if altered:
         return ChapterStatus(ch.name, "altered", altered, manifest)

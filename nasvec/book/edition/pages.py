@@ -16,7 +16,7 @@ from ...utils import repo_root
 from .. import pipeline
 from .. import site as site_mod
 from ..pipeline import Chapter
-from .manifest import PROFILE, STALE_NOTE, chapter_dir, chapter_status
+from .manifest import PROFILE, STALE_NOTE, chapter_status, published_dir
 
 
 def edition_page(ch: Chapter, root: Path, profile: str, dst: Path) -> None:
@@ -29,7 +29,7 @@ def edition_page(ch: Chapter, root: Path, profile: str, dst: Path) -> None:
             f"```{{warning}}\nThe **{profile}** edition does not hold this chapter yet: run "
             f"`nasvec edition update --only {ch.name}`.\n```"))
     else:
-        nb = nbformat.read(chapter_dir(root, ch.name, profile) / f"{ch.name}.ipynb", as_version=4)
+        nb = nbformat.read(published_dir(root, ch.name, profile) / f"{ch.name}.ipynb", as_version=4)
         if st.state != "fresh":
             reasons = "; ".join(st.reasons) if st.state == "stale" else \
                 "its files differ from its manifest (" + "; ".join(st.reasons) + ")"

@@ -41,8 +41,9 @@ class _TableParser:
         self.rows = rows
 
 
-def _same_value(shown: str, stored) -> bool:
-    """Whether a cell as the page shows it (rounded, thousands separated, ``–`` for a missing value) is the CSV's."""
+def _same_value(shown: str, stored, csv_digits: int | None = None) -> bool:
+    """Whether a cell as the page shows it (rounded, thousands separated, ``–`` for a missing value) is the CSV's;
+    ``csv_digits``: the significant digits the CSV was written with (``%.Ng``), whose rounding is allowed too."""
     import math
 
     if stored is None or (isinstance(stored, float) and math.isnan(stored)):
@@ -55,8 +56,18 @@ def _same_value(shown: str, stored) -> bool:
         except ValueError:
             return False
         decimals = len(shown.split(".")[1]) if "." in shown else 0
-        return abs(value - stored) <= 0.5 * 10 ** -decimals * (1 + 1e-9) + 1e-12
+        tol = 0.5 * 10 ** -decimals
+        if csv_digits and stored != 0:
+            tol += 0.5 * 10 ** (math.floor(math.log10(abs(stored))) - csv_digits + 1)
+        return abs(value - stored) <= tol * (1 + 1e-9) + 1e-12
     return shown == str(stored)
+
+
+def _csv_digits(float_format: str | None) -> int | None:
+    import re
+
+    m = re.fullmatch(r"%\.(\d+)g", float_format or "%.6g")
+    return int(m.group(1)) if m else None
 
 
 def table_mismatches(notebook: Path, tables: Path) -> list[str]:
@@ -90,7 +101,8 @@ def table_mismatches(notebook: Path, tables: Path) -> list[str]:
                 if len(a) != len(b):
                     out.append(f"{name} row {i}: the page shows {len(a)} cells, {csv.name} has {len(b)}")
                     break
-                bad = [(df.columns[j], x, y) for j, (x, y) in enumerate(zip(a, b)) if not _same_value(x, y)]
+                digits = _csv_digits(meta.get("float_format"))
+                bad = [(df.columns[j], x, y) for j, (x, y) in enumerate(zip(a, b)) if not _same_value(x, y, digits)]
                 if bad:
                     col, x, y = bad[0]
                     out.append(f"{name} row {i}, column {col!r}: the page shows {x!r}, {csv.name} holds {y!r}")

@@ -119,32 +119,38 @@ def family_spread(fam, labels):
     return fig
 
 
-def both_accuracies(summary):
-    """A-D: retrained from scratch and on the shared weights (mean ± sd over seeds) beside the slides' accuracy."""
+def both_accuracies(summary, slides: bool = True):
+    """A-D: retrained from scratch and on the shared weights (mean ± sd over seeds), beside the slides' accuracy when
+    ``slides`` (the same data)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.4))
     x = np.arange(len(summary))
     for k, (col, colour) in enumerate((("retrained", "tab:blue"), ("shared weights", "tab:orange"))):
-        ax.bar(x + (k - 1) * 0.27, summary[f"{col} mean %"], 0.27, yerr=summary[f"{col} sd"], capsize=3,
+        ax.bar(x + (k - 1) * 0.27, summary[f"{col} mean %"], 0.27, yerr=summary[f"{col} sd"].fillna(0), capsize=3,
                color=colour, label=f"{col} (mean ± sd over {int(summary.seeds.iloc[0])} seeds)")
-    ax.bar(x + 0.27, summary["slides %"], 0.27, color="0.6", label="slides")
-    lo = min(summary[["retrained mean %", "shared weights mean %", "slides %"]].min()) - 5
+    shown = ["retrained mean %", "shared weights mean %"]
+    if slides:
+        ax.bar(x + 0.27, summary["slides %"], 0.27, color="0.6", label="slides")
+        shown.append("slides %")
+    lo = min(summary[shown].min()) - 5
     ax.set(xticks=x, xticklabels=summary.arch, ylabel="test accuracy %", ylim=(max(lo, 0), 100),
-           title="A-D: retrained, on the shared weights, and the slides")
+           title="A-D: retrained and on the shared weights" + (", and the slides" if slides else ""))
     ax.legend(fontsize=8, loc="lower right")
     return fig
 
 
-def saturation(curve, paper_accuracy: dict):
-    """Test accuracy against training images (log scale) for the retrained architectures, the slides' as lines."""
+def saturation(curve, paper_accuracy: dict | None):
+    """Test accuracy against training images (log scale) for the retrained architectures, the slides' as lines
+    (``paper_accuracy``; ``None`` on other data than theirs)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     for k, (name, g) in enumerate(curve.sort_values("n_train").groupby("arch", sort=False)):
         colour = f"C{k}"
         ax.plot(g.n_train, g["accuracy %"], "o-", color=colour, label=f"{name}, retrained")
-        ax.axhline(paper_accuracy[name], color=colour, ls="--", lw=1, label=f"{name}, slides")
+        if paper_accuracy:
+            ax.axhline(paper_accuracy[name], color=colour, ls="--", lw=1, label=f"{name}, slides")
     ax.set_xscale("log")
     ax.set(xlabel="training images", ylabel="test accuracy %", title="where from-scratch accuracy saturates")
     ax.legend(fontsize=8)
