@@ -182,9 +182,10 @@ rep.figure(figures.masks(runs[mask_task][0], mask_methods), "masks")
 # %% [markdown]
 # ## Verdict
 #
-# Computed from the rows above (means over seeds). Per task, the meta-model is the one whose structures
-# have the lowest mean quality $\mathfrak L$ on the validation set (never chosen by the test error);
-# "wins" counts the seeds on which its test error is lower than that of random search with the main point's budget.
+# Computed from the rows above. Per task, the meta-model is the one whose structures have the lowest mean
+# quality $\mathfrak L$ on the validation set (never chosen by the test error); it is compared with random search
+# by the paired difference of their test errors over the same seeds: a difference counts when it exceeds 2
+# standard errors, otherwise it is a tie.
 
 # %%
 rep.note(chapter.verdict(df, runs, cfg.main))

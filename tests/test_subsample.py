@@ -360,20 +360,32 @@ def test_timing_table_has_a_column_per_task(tiny_runs):
     assert list(cost.columns) == ["method", "p", "d"]
 
 
-def test_the_verdict_follows_the_numbers(tiny_runs):
+def _verdict_frame(tiny_runs, vote, rs):
+    """The tiny runs with the vote's and random search's test errors at the main point set per seed."""
     _, cfg, runs, _ = tiny_runs
     df = chapter.frame(runs)
     main = (df.family != "subsamples") | ((df.m == cfg.main[0]) & (df.k == cfg.main[1]))
-    df.loc[main & (df.method == "vote"), "test_error"] = 0.01
     df.loc[main & df.method.isin(meta.META_MODELS), "quality"] = 0.5
     df.loc[main & (df.method == "vote"), "quality"] = 0.1
-    df.loc[main & (df.method == "random search"), "test_error"] = 0.30
-    text = chapter.verdict(df, runs, cfg.main)
-    assert "*vote* (L = 0.1000), reaches a test error of 0.0100" in text and "better by 0.2900" in text
-    assert "wins on 2 of 2" in text and "main point's budget" in text
-    df.loc[main & (df.method == "random search"), "test_error"] = 0.0
-    df.loc[main & df.method.isin(meta.META_MODELS), "test_error"] = 0.2
-    assert "worse by 0.2000 on average and wins on 0 of 2" in chapter.verdict(df, runs, cfg.main)
+    for seed, (v, r) in enumerate(zip(vote, rs)):
+        df.loc[main & (df.seed == seed) & (df.method == "vote"), "test_error"] = v
+        df.loc[main & (df.seed == seed) & (df.method == "random search"), "test_error"] = r
+    return df, runs, cfg.main
+
+
+def test_the_verdict_names_the_chosen_meta_model_and_its_error(tiny_runs):
+    text = chapter.verdict(*_verdict_frame(tiny_runs, [0.01, 0.01], [0.30, 0.30]))
+    assert "*vote* (L = 0.1000), reaches a test error of 0.0100" in text
+
+
+def test_a_difference_over_two_standard_errors_is_a_verdict(tiny_runs):
+    text = chapter.verdict(*_verdict_frame(tiny_runs, [0.01, 0.02], [0.30, 0.30]))
+    assert "the subsample route is better (lower test error, over 2 standard errors), -0.2850 ± 0.0050" in text
+
+
+def test_a_difference_within_two_standard_errors_is_a_tie(tiny_runs):
+    text = chapter.verdict(*_verdict_frame(tiny_runs, [0.10, 0.30], [0.20, 0.19]))
+    assert "the subsample route is a tie (the paired difference is within 2 standard errors)" in text
 
 
 def test_chapter_figures(tiny_runs):

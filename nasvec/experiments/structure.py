@@ -26,6 +26,7 @@ from ..subsample.competitors import COMPETITORS, run as run_competitor
 from ..subsample.masked import FitConfig, Ledger, align, counts, fit_score, mask_penalty, proximity, quality
 from ..subsample.meta import META_MODELS, predict, subsample_search
 from ..subsample.tasks import TaskSpec, make_task
+from ..utils import paired_difference
 from ..subsample import competitors as competitors_module, masked as masked_module, meta as meta_module, \
     tasks as tasks_module
 
@@ -248,8 +249,14 @@ def permutation_table(runs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _route(word: str) -> str:
+    return {"lower": "better (lower test error, over 2 standard errors)", "higher": "worse (higher test error, over 2 "
+            "standard errors)", "tie": "a tie (the paired difference is within 2 standard errors)"}[word]
+
+
 def verdict(df: pd.DataFrame, runs: dict, main) -> str:
-    """The chapter's verdict, one paragraph per task, computed from the rows (means over seeds, paired)."""
+    """The chapter's verdict, one paragraph per task, computed from the rows: paired differences over the same seeds,
+    a difference counting when it exceeds 2 standard errors (else a tie)."""
     m, k = main
     out = []
     for task, d in df.groupby("task", sort=False):
@@ -257,9 +264,8 @@ def verdict(df: pd.DataFrame, runs: dict, main) -> str:
         piv = at.pivot_table(index="seed", columns="method", values="test_error")
         val = at.groupby("method").quality.mean()
         best = min((x for x in META_MODELS if x in piv), key=lambda x: (val[x], META_MODELS.index(x)))
-        diff = piv[best] - piv["random search"]
-        diff_n = piv[best] - piv[REFERENCE_RS]
-        wins = int((diff < 0).sum())
+        mean, se, word = paired_difference(piv[best] - piv["random search"])
+        mean_n, se_n, word_n = paired_difference(piv[best] - piv[REFERENCE_RS])
         cost = at[at.method == best].full_equiv.mean()
         cost_n = at[at.method == REFERENCE_RS].full_equiv.mean()
         budget = runs[task][0]["budget"]
@@ -270,12 +276,11 @@ def verdict(df: pd.DataFrame, runs: dict, main) -> str:
             f"*{best}* (L = {val[best]:.4f}), reaches a test "
             f"error of {piv[best].mean():.4f} (sd {piv[best].std(ddof=1):.4f}, {len(piv)} seeds) for {cost:.1f} whole-data "
             f"trainings' worth of compute; random search on the whole data with the main point's budget ({budget} "
-            f"trainings, the vote's compute) reaches {piv['random search'].mean():.4f}: the "
-            f"subsample route is {'better' if diff.mean() < 0 else 'worse'} by {abs(diff.mean()):.4f} on average and "
-            f"wins on {wins} of {len(diff)} seeds. Against the whole-data random search with N candidates "
-            f"({cost_n:.1f} whole-data trainings' worth of compute, {cost_n / cost:.1f}x the subsample route's "
-            f"{cost:.1f}) it is {'better' if diff_n.mean() < 0 else 'worse'} by {abs(diff_n.mean()):.4f}. Aligned F to "
-            f"the {target}: {best} {F[best]:.3f}, random search {F['random search']:.3f}, evolution "
+            f"trainings, the vote's compute) reaches {piv['random search'].mean():.4f}: the subsample route is "
+            f"{_route(word)}, {mean:+.4f} ± {se:.4f} (paired mean difference ± standard error over the seeds). Against "
+            f"the whole-data random search with N candidates ({cost_n:.1f} whole-data trainings' worth of compute, "
+            f"{cost_n / cost:.1f}x the subsample route's {cost:.1f}) it is {_route(word_n)}, {mean_n:+.4f} ± {se_n:.4f}. "
+            f"Aligned F to the {target}: {best} {F[best]:.3f}, random search {F['random search']:.3f}, evolution "
             f"{F['evolution']:.3f}, magnitude pruning {F['magnitude pruning']:.3f}.")
     out.append(_overall(df, main))
     return "\n\n".join(out)
@@ -286,18 +291,24 @@ def _overall(df: pd.DataFrame, main) -> str:
     whole-data method of lowest validation quality (each task's meta-model chosen as in :func:`verdict`)."""
     m, k = main
     at = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
-    beat_rs, beat_best, names, learned = [], [], [], []
+    rs, whole_best, names, learned = [], [], [], []
     for task, d in at.groupby("task", sort=False):
-        mean = d.groupby("method").agg(quality=("quality", "mean"), test=("test_error", "mean"))
-        meta = min((x for x in META_MODELS if x in mean.index), key=lambda x: (mean.quality[x], META_MODELS.index(x)))
-        whole = [x for x in COMPETITORS if x in mean.index]
-        best = min(whole, key=lambda x: (mean.quality[x], COMPETITORS.index(x)))
-        beat_rs.append(mean.test[meta] < mean.test["random search"])
-        beat_best.append(mean.test[meta] < mean.test[best])
+        piv = d.pivot_table(index="seed", columns="method", values="test_error")
+        quality = d.groupby("method").quality.mean()
+        meta = min((x for x in META_MODELS if x in piv), key=lambda x: (quality[x], META_MODELS.index(x)))
+        whole = [x for x in COMPETITORS if x in piv]
+        best = min(whole, key=lambda x: (quality[x], COMPETITORS.index(x)))
+        rs.append(paired_difference(piv[meta] - piv["random search"])[2])
+        whole_best.append(paired_difference(piv[meta] - piv[best])[2])
         names.append(best)
-        learned.append(mean.test["set encoder"] < mean.test["vote"])
-    n = len(beat_rs)
-    return (f"**Over the {n} tasks**, the subsample route's test error is lower than that of random search with the "
-            f"main point's budget on {sum(beat_rs)} of {n}, and lower than that of the whole-data method of lowest "
-            f"validation quality ({', '.join(sorted(set(names)))}) on {sum(beat_best)} of {n}. The learned set encoder's "
-            f"test error is lower than the plain vote's on {sum(learned)} of {n} tasks.")
+        learned.append(paired_difference(piv["set encoder"] - piv["vote"])[2])
+
+    def count(words):
+        return ", ".join(f"{label} on {words.count(w)}" for w, label in (("lower", "lower"), ("higher", "higher"),
+                                                                          ("tie", "a tie")))
+
+    n = len(rs)
+    return (f"**Over the {n} tasks** (paired over the seeds; a difference counts when it exceeds 2 standard errors), "
+            f"the subsample route's test error against random search with the main point's budget is {count(rs)}; "
+            f"against the whole-data method of lowest validation quality ({', '.join(sorted(set(names)))}) it is "
+            f"{count(whole_best)}. The learned set encoder's test error against the plain vote's is {count(learned)}.")
