@@ -26,7 +26,7 @@ from ..errors import SearchError
 from .masked import (ACTIVATIONS, FitConfig, Ledger, Structure, counts, errors, fit_score, mutate, quality,
                      random_structure, top_mask, train)
 
-COMPETITORS = ("random search", "evolution", "reinforce", "adanet", "magnitude pruning")
+COMPETITORS = ("random search", "evolution", "reinforce", "AdaNet-style growth", "magnitude pruning")
 
 
 @dataclass
@@ -193,7 +193,7 @@ def magnitude_pruning(task, budget: int, share, C: float, fit: FitConfig, seed: 
 
 def run(name: str, task, budget: int, share, C: float, fit: FitConfig, seed: int) -> Found:
     """The competitor ``name`` (one of :data:`COMPETITORS`)."""
-    funcs = {"random search": random_search, "evolution": evolution, "reinforce": reinforce, "adanet": adanet,
+    funcs = {"random search": random_search, "evolution": evolution, "reinforce": reinforce, "AdaNet-style growth": adanet,
              "magnitude pruning": magnitude_pruning}
     if name not in funcs:
         raise SearchError(f"unknown competitor {name!r}; known: {', '.join(COMPETITORS)}")

@@ -7,7 +7,7 @@ import numpy as np
 from ...subsample.masked import ACTIVATIONS
 
 _COLORS = {"best subsample": "#8c564b", "vote": "#1f77b4", "extrapolate": "#2ca02c", "set encoder": "#9467bd",
-           "random search": "#ff7f0e", "evolution": "#d62728", "reinforce": "#e377c2", "adanet": "#17becf",
+           "random search": "#ff7f0e", "evolution": "#d62728", "reinforce": "#e377c2", "AdaNet-style growth": "#17becf",
            "magnitude pruning": "#7f7f7f", "random search (N candidates)": "#bcbd22", "planted": "black",
            "best whole-data structure": "black"}
 
