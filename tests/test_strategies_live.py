@@ -176,3 +176,16 @@ def test_oneshot_returns_a_valid_cell():
     assert oneshot_search(TINY, epochs=2, tau=(5.0, 1.0), seed=0)["cell"] == out["cell"]
     with pytest.raises(ConfigError, match="tau"):
         oneshot_search(TINY, epochs=1, tau=-1)
+
+
+def test_the_reference_training_is_named_by_its_epochs():
+    from nasvec.strategies.live import LiveConfig
+
+    assert LiveConfig.from_dict({"training": {"epochs": 3}}).reference == "the 3-epoch training"
+
+
+def test_the_settings_table_lists_every_lower_fidelity():
+    from nasvec.strategies.live import LiveConfig
+
+    table = LiveConfig.from_dict({"dataset": "fashion", "image_size": 14}).settings_table([(1, 1.0), (1, 0.5)])
+    assert table.setting.tolist() == ["data", "network", "ground truth", "lower fidelity", "lower fidelity"]

@@ -68,7 +68,7 @@ def enas_bench(archs, accuracy) -> tuple[Table, np.ndarray]:
 
 
 def live_bench(df: pd.DataFrame) -> Table:
-    """The live benchmark's trained cells as a pool (accuracy = the full training's test accuracy)."""
+    """The live benchmark's trained cells as a pool (accuracy = the reference training's test accuracy)."""
     from ..strategies.cellnet import EDGE_COLUMNS
 
     sp = Space.pool("live", df[list(EDGE_COLUMNS)].to_numpy(), cards=(5,) * 6)

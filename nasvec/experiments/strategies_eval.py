@@ -1,6 +1,6 @@
 """Chapter 7's evaluation strategies: low fidelity, zero-cost proxies and the one-shot point.
 
-On the live benchmark every cell of a drawn set is trained in full (the ground truth) and scored by each
+On the live benchmark every cell of a drawn set is trained by the reference training (the ground truth) and scored by each
 cheaper evaluation (:func:`nasvec.strategies.live.live_table`); on NAS-Bench-201 the proxies of the real
 network are ranked against the table's 200-epoch CIFAR-10 accuracy, beside Abdelfattah et al.'s numbers.
 """
@@ -100,7 +100,8 @@ def anchors_table(spear: pd.DataFrame) -> pd.DataFrame:
 
 def oneshot_points(cfg: live.LiveConfig, epochs: int, arch_lr: float, seeds, full_seconds: float) -> pd.DataFrame:
     """The one-shot search (GDAS-style, chapter 5's relaxation) per seed: the cell it picks, that cell's accuracy
-    after full training, the search's seconds and those seconds in full trainings of a cell (cached)."""
+    after the benchmark's reference training, the search's seconds and those seconds in reference trainings of a cell
+    (cached)."""
     rows = []
     for seed in seeds:
         key = {"cfg": cfg, "epochs": epochs, "arch_lr": arch_lr, "seed": seed,
@@ -113,12 +114,14 @@ def oneshot_points(cfg: live.LiveConfig, epochs: int, arch_lr: float, seeds, ful
 
         r, _ = cached("strategies-oneshot", key, compute)
         rows.append({"seed": seed, "cell": ",".join(map(str, r["cell"])), "accuracy": r["accuracy"],
-                     "search seconds": r["seconds"], "in full trainings": r["seconds"] / full_seconds})
+                     "search seconds": r["seconds"], "in reference trainings": r["seconds"] / full_seconds})
     return pd.DataFrame(rows)
 
 
-def evaluation_sentence(live_spear: pd.DataFrame, nb201_anchors: pd.DataFrame, shot: pd.DataFrame) -> str:
-    """What the tables say about the evaluation strategies, computed from them."""
+def evaluation_sentence(live_spear: pd.DataFrame, nb201_anchors: pd.DataFrame, shot: pd.DataFrame,
+                        reference: str = "the reference training") -> str:
+    """What the tables say about the evaluation strategies, computed from them (``reference``: the live benchmark's
+    ground-truth training by name, :attr:`~nasvec.strategies.live.LiveConfig.reference`)."""
     proxy = live_spear[live_spear.kind == "proxy"].sort_values("spearman", ascending=False)
     low = live_spear[(live_spear.kind == "training") & (live_spear.strategy != "full_val")] \
         .sort_values("spearman", ascending=False)
@@ -127,7 +130,7 @@ def evaluation_sentence(live_spear: pd.DataFrame, nb201_anchors: pd.DataFrame, s
              f"{low.strategy.iloc[0]} (Spearman {low.spearman.iloc[0]:.2f}, {low.seconds.iloc[0]:.2f} s per cell) and "
              f"the best zero-cost proxy {proxy.strategy.iloc[0]} ({proxy.spearman.iloc[0]:.2f}, "
              f"{proxy.seconds.iloc[0]:.3f} s per cell)"
-             + (f"; full training ranked by the validation split instead of the test split, the ceiling set by "
+             + (f"; {reference} ranked by the validation split instead of the test split, the ceiling set by "
                 f"noise, reaches {ceiling.spearman.iloc[0]:.2f}." if len(ceiling) else ".")]
     rows = nb201_anchors.dropna(subset=["Abdelfattah et al. 2021 (all NB201 cells)"])
     if len(rows):
@@ -136,5 +139,6 @@ def evaluation_sentence(live_spear: pd.DataFrame, nb201_anchors: pd.DataFrame, s
             f"{r['Abdelfattah et al. 2021 (all NB201 cells)']:.3f} published" for _, r in rows.iterrows()) + ".")
     if len(shot):
         parts.append(f"The one-shot search picked cells with regret {shot.regret.min():.2f}–{shot.regret.max():.2f} "
-                     f"points on the live pool at a cost of {shot['in full trainings'].mean():.1f} full trainings.")
+                     f"points on the live pool at a cost of {shot['in reference trainings'].mean():.1f} times "
+                     f"{reference} of one cell.")
     return " ".join(parts)

@@ -73,6 +73,27 @@ class LiveConfig(Config):
         """The benchmark's one seed: the training's."""
         return self.training.seed
 
+    @property
+    def reference(self) -> str:
+        """What the benchmark's ground truth is, by name: ``"the 3-epoch training"`` (never "full training")."""
+        return f"the {self.training.epochs}-epoch training"
+
+    def settings_table(self, fidelities=()):
+        """The live benchmark's settings as a two-column table (setting, value), printed beside its results."""
+        import pandas as pd
+
+        side = self.image_size or (28 if self.dataset == "fashion" else 8)
+        data = "Fashion-MNIST" if self.dataset == "fashion" else "scikit-learn digits"
+        tr = self.training
+        rows = [("data", f"{data}, {side}x{side}: {self.n_train:,} training, {self.n_val:,} validation, "
+                         f"{self.n_test:,} test images"),
+                ("network", f"{self.channels} channels in the first stage, {self.cells_per_stage} cell(s) per stage"),
+                ("ground truth", f"{self.reference}: {tr.epochs} epochs of {tr.optimizer} at lr {tr.lr:g}, batch "
+                                 f"{tr.batch_size}, test accuracy")]
+        rows += [("lower fidelity", f"{e} epoch(s) on {f:.0%} of the training images, validation accuracy")
+                 for e, f in fidelities]
+        return pd.DataFrame(rows, columns=["setting", "value"])
+
     def __post_init__(self):
         check(self.dataset in DATASETS, f"LiveConfig: dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
         for name in ("n_train", "n_val", "n_test", "channels", "cells_per_stage", "threads"):

@@ -11,7 +11,7 @@ _COLORS = {"random": "#7f7f7f", "evolution": "#d62728", "local search": "#2ca02c
 
 def anytime(studies: dict, oneshot=None):
     """Regret (best of the table minus the best found) against queries, one panel per benchmark: the mean over
-    seeds and a band from the 25th to the 75th percentile; log scale. ``oneshot``: a (cost in full trainings,
+    seeds and a band from the 25th to the 75th percentile; log scale. ``oneshot``: a (cost in reference trainings,
     regret) point per seed to mark on the live panel."""
     import matplotlib.pyplot as plt
 
@@ -26,9 +26,9 @@ def anytime(studies: dict, oneshot=None):
             ax.fill_between(q, lo, hi, color=color, alpha=0.12, lw=0)
             n_seeds = reg.shape[0]
         if oneshot is not None and bench == "live":
-            ax.scatter(oneshot["in full trainings"], oneshot["regret"], color="black", marker="*",
-                       s=90, zorder=5, label="one-shot (cost in full trainings)")
-        ax.set(xscale="log", xlabel="queries (full trainings)", ylabel="regret (accuracy points)",
+            ax.scatter(oneshot["in reference trainings"], oneshot["regret"], color="black", marker="*",
+                       s=90, zorder=5, label="one-shot (cost in reference trainings)")
+        ax.set(xscale="log", xlabel="queries (reference trainings on the live pool)", ylabel="regret (accuracy points)",
                title=f"{bench} ({n_seeds} seeds)")
         ax.set_yscale("symlog", linthresh=0.01)   # a regret of 0 (the best cell found) stays on the axis
         ax.set_ylim(bottom=0)
@@ -39,7 +39,7 @@ def anytime(studies: dict, oneshot=None):
 
 
 def proxies(spear, anchors: dict, nb201=None):
-    """Spearman rho of every evaluation strategy with full training on the live benchmark, its seconds per cell,
+    """Spearman rho of every evaluation strategy with the reference training on the live benchmark, its seconds per cell,
     and on NAS-Bench-201 beside Abdelfattah et al.'s values."""
     import matplotlib.pyplot as plt
 
@@ -48,7 +48,7 @@ def proxies(spear, anchors: dict, nb201=None):
     s = spear.sort_values("spearman")
     colors = ["#1f77b4" if k == "training" else "#ff7f0e" for k in s.kind]
     axes[0].barh(s.strategy, s.spearman, color=colors)
-    axes[0].set(xlabel="Spearman rho with full training", title="live benchmark: rank correlation")
+    axes[0].set(xlabel="Spearman rho with the reference training", title="live benchmark: rank correlation")
     axes[0].axvline(0, color="black", lw=0.8)
     axes[1].scatter(s.seconds, s.spearman, c=colors)
     for _, r in s.iterrows():
