@@ -217,8 +217,8 @@ rep.figure(figures.cost(costs), "cost")
 # ## Verdicts
 #
 # **The published ordering.** The BANANAS paper ran these strategies on NAS-Bench-101 (test error after
-# 150 queries, 200 trials): REINFORCE 6.436, random 6.341, regularized evolution 6.109, local search 5.932,
-# BANANAS 5.923. Our NAS-Bench-201 runs beside it:
+# 150 queries, 200 trials; its numbers are in the table's last column, its "BO with GP" beside our GP-BO on
+# the one-hot encoding). Our NAS-Bench-201 runs beside it:
 
 # %%
 order, text = chapter.nb101_ordering(table, 150 if 150 in at else at[-1])
