@@ -161,13 +161,14 @@ def accuracy(model, x, y, batch_size: int = 500) -> float:
 
 
 def fit_classifier(model, data, cfg: TrainConfig, evaluate: bool = True, device: str = "cpu", progress: bool = False,
-        desc: str = "epochs") -> dict:
+        desc: str = "epochs", after_epoch: Callable | None = None) -> dict:
     """Train classifier ``model`` on ``data`` (an :class:`~nasvec.data.ImageData`) as ``cfg`` says.
 
     Cross-entropy on mini-batches (a batch of one example is skipped: BatchNorm needs two), the
     learning rate on ``cfg.schedule`` over all steps; ``torch.manual_seed(cfg.seed)`` before the first
     epoch (dropout). Returns ``{"epoch": [1..E], "train_loss": [...], "test_acc": [...] (after every
-    epoch, when ``evaluate``), "final_acc", "seconds", "params"}``.
+    epoch, when ``evaluate``), "final_acc", "seconds", "params"}``. ``after_epoch(epoch)`` is called after each
+    epoch (1-based; e.g. to evaluate the model another way: chapter 7's learning curves).
     """
     if not isinstance(cfg, TrainConfig):
         raise ConfigError(f"fit_classifier: cfg must be a TrainConfig, got {type(cfg).__name__}")
@@ -192,6 +193,8 @@ def fit_classifier(model, data, cfg: TrainConfig, evaluate: bool = True, device:
         curves["train_loss"].append(row["sums"].get("loss", 0.0) / max(row["count"], 1))
         if evaluate:
             curves["test_acc"].append(accuracy(model, data.x_test, data.y_test))
+        if after_epoch is not None:
+            after_epoch(row["epoch"])
 
     t0 = time.perf_counter()
     run_epochs(step, n, cfg.epochs, cfg.batch_size, gen, [opt], [sched] if sched else [], [model], on_epoch,

@@ -214,6 +214,12 @@ rep.table(costs, "cost_timing", float_format="%.4g")
 rep.figure(figures.cost(costs), "cost")
 
 # %% [markdown]
+# ## What the survey names, and what this chapter runs
+
+# %%
+rep.table(evaluation.coverage(runs, spear, shot), "coverage")
+
+# %% [markdown]
 # ## Verdicts
 #
 # **The published ordering.** The BANANAS paper ran these strategies on NAS-Bench-101 (test error after

@@ -481,3 +481,23 @@ def test_latent_verdict_without_latent_strategies_says_why(small_study):
     none, why = latent_verdict({k: v for k, v in small_study.traces.items() if "latent" not in k})
     assert none.empty
     assert "no latent" in why
+
+
+def test_coverage_reads_what_ran_from_the_runs():
+    import pandas as pd
+
+    from nasvec.experiments.strategies_eval import coverage
+
+    tab = coverage({"NAS-Bench-201": {"random": None}}, pd.DataFrame({"kind": ["training", "extrapolation"]}),
+                   pd.DataFrame()).set_index("item")["run here"]
+    assert (tab["cell-based"], tab["random search"], tab["evolution"], tab["learning-curve extrapolation"],
+            tab["weight sharing (one-shot)"]) == ("yes", "yes", "no", "yes", "no")
+
+
+def test_coverage_says_why_weight_inheritance_is_not_run():
+    import pandas as pd
+
+    from nasvec.experiments.strategies_eval import coverage
+
+    tab = coverage({}, pd.DataFrame({"kind": []}), pd.DataFrame()).set_index("item")
+    assert tab.loc["weight inheritance / network morphisms", "where / why not"].startswith("not run:")

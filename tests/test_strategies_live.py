@@ -189,3 +189,25 @@ def test_the_settings_table_lists_every_lower_fidelity():
 
     table = LiveConfig.from_dict({"dataset": "fashion", "image_size": 14}).settings_table([(1, 1.0), (1, 0.5)])
     assert table.setting.tolist() == ["data", "network", "ground truth", "lower fidelity", "lower fidelity"]
+
+
+def test_extrapolation_recovers_an_exact_inverse_curve():
+    from nasvec.strategies.live import extrapolate
+
+    assert extrapolate([90 - 10 / e for e in (1, 2, 3)], 6) == pytest.approx(90 - 10 / 6)
+
+
+def test_extrapolation_of_one_epoch_is_flat():
+    from nasvec.strategies.live import extrapolate
+
+    assert extrapolate([71.5], 3) == 71.5
+
+
+def test_measuring_the_learning_curve_leaves_the_training_as_it_was():
+    plain, measured = train_cell((2, 0, 3, 0, 4, 2), TINY), train_cell((2, 0, 3, 0, 4, 2), TINY, curve=True)
+    assert (measured["accuracy"], measured["val_accuracy"]) == (plain["accuracy"], plain["val_accuracy"])
+
+
+def test_the_learning_curve_has_one_point_per_epoch():
+    r = train_cell((2, 0, 3, 0, 4, 2), TINY, curve=True)
+    assert len(r["val_curve"]) == len(r["epoch_seconds"]) == TINY.training.epochs

@@ -132,6 +132,11 @@ def evaluation_sentence(live_spear: pd.DataFrame, nb201_anchors: pd.DataFrame, s
              f"{proxy.seconds.iloc[0]:.3f} s per cell)"
              + (f"; {reference} ranked by the validation split instead of the test split, the ceiling set by "
                 f"noise, reaches {ceiling.spearman.iloc[0]:.2f}." if len(ceiling) else ".")]
+    lc = live_spear[live_spear.kind == "extrapolation"]
+    if len(lc):
+        r = lc.iloc[0]
+        parts.append(f"Learning-curve extrapolation (a − b/epoch fitted to every epoch of {reference} but the last) "
+                     f"reaches Spearman {r.spearman:.2f} with regret {r.regret:.2f} points for {r.seconds:.2f} s per cell.")
     rows = nb201_anchors.dropna(subset=["Abdelfattah et al. 2021 (all NB201 cells)"])
     if len(rows):
         parts.append("On NAS-Bench-201: " + "; ".join(
@@ -142,3 +147,51 @@ def evaluation_sentence(live_spear: pd.DataFrame, nb201_anchors: pd.DataFrame, s
                      f"points on the live pool at a cost of {shot['in reference trainings'].mean():.1f} times "
                      f"{reference} of one cell.")
     return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- what the survey names, and what ran
+#: the survey's (seed 003) items by area: (item, how this chapter would run it, why not when it does not)
+SURVEY = {
+    "search space": [("chain-structured (layer-wise)", None, "no benchmark of a layer-wise space here; chapter 6 "
+                                                             "searches layer-wise masks of two-layer networks"),
+                     ("cell-based", "benchmark:NAS-Bench-201", "NAS-Bench-201 did not run"),
+                     ("hierarchical", None, "no benchmark of a hierarchical space is on this machine")],
+    "search strategy": [("random search", "strategy:random", "not in this run"),
+                        ("evolution", "strategy:evolution", "not in this run"),
+                        ("Bayesian optimisation", "strategy:GP-BO (one-hot)", "not in this run"),
+                        ("reinforcement learning", "strategy:REINFORCE", "not in this run"),
+                        ("gradient-based (one-shot)", "oneshot", "not in this run; chapters 4-5 run DARTS-style "
+                                                                  "search")],
+    "evaluation strategy": [("lower fidelity (fewer epochs, less data)", "kind:training", "not in this run"),
+                            ("learning-curve extrapolation", "kind:extrapolation", "the reference training has one "
+                                                                                  "epoch: nothing to extrapolate from"),
+                            ("weight sharing (one-shot)", "oneshot", "not in this run"),
+                            ("weight inheritance / network morphisms", None, "not run: it needs networks grown from "
+                                                                             "trained parents, which no benchmark "
+                                                                             "here records"),
+                            ("zero-cost proxies", "kind:proxy", "not in this run")],
+    "benchmark": [("NAS-Bench-101", None, "not run: its data is not on this machine (nothing downloads at run "
+                                          "time); the BANANAS paper's numbers on it are quoted beside ours"),
+                  ("NAS-Bench-201", "benchmark:NAS-Bench-201", "not in this run"),
+                  ("NAS-Bench-Suite", None, "not run: its data is not on this machine"),
+                  ("D-VAE's ENAS-6 pool (not in the survey)", "benchmark:ENAS-6 pool", "needs the real data set "
+                                                                                       "(standard profile)"),
+                  ("live training here (not in the survey)", "benchmark:live", "not in this run")],
+    "library": [("NASLib", None, "not used: not installable here; its design (search space, benchmark, ask/tell "
+                                 "strategies) is what nasvec.strategies follows"),
+                ("Auto-PyTorch", None, "not used: the chapter's strategies are nasvec.strategies")],
+}
+
+
+def coverage(runs: dict, live_spear: pd.DataFrame, shot: pd.DataFrame) -> pd.DataFrame:
+    """The survey's search spaces, strategies, evaluation strategies, benchmarks and libraries: run in this chapter
+    or not, and where or why (what ran is read from this run's ``runs``, live evaluation table and one-shot runs)."""
+    ran = {f"benchmark:{b}" for b in runs} | {f"strategy:{s}" for r in runs.values() for s in r} \
+        | {f"kind:{k}" for k in live_spear.kind} | ({"oneshot"} if len(shot) else set())
+    rows = []
+    for area, items in SURVEY.items():
+        for item, how, why_not in items:
+            here = how is not None and how in ran
+            rows.append({"area": area, "item": item, "run here": "yes" if here else "no",
+                         "where / why not": how.split(":", 1)[-1] if here else why_not})
+    return pd.DataFrame(rows)

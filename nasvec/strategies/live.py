@@ -42,6 +42,8 @@ from .cellnet import EDGE_COLUMNS, CellNet, check_cell
 
 DATASETS = ("digits", "fashion")
 CACHE_NAME = "strategies-live-cell"
+#: learning-curve extrapolation's strategy name: the reference training's first epochs, extrapolated to its last
+LC_NAME = "lc_extrapolate"
 
 
 @dataclass(frozen=True)
@@ -162,11 +164,13 @@ class torch_threads:
 
 
 # --------------------------------------------------------------------------- one cell
-def train_cell(cell, cfg: LiveConfig, epochs: int | None = None, fraction: float = 1.0) -> dict:
+def train_cell(cell, cfg: LiveConfig, epochs: int | None = None, fraction: float = 1.0, curve: bool = False) -> dict:
     """Train ``cell``'s network from scratch: ``epochs`` (default ``cfg.training.epochs``) on the first ``fraction``
     of the training images. Returns ``{"accuracy": test %, "val_accuracy": validation %, "seconds":
     training and validation time}``; the same cell, config, epochs and fraction give the same numbers.
-    The BatchNorm statistics are recomputed on the training images before evaluating (:func:`recalibrate_bn`)."""
+    The BatchNorm statistics are recomputed on the training images before evaluating (:func:`recalibrate_bn`).
+    ``curve``: also ``"val_curve"`` (validation % after each epoch, measured the same way) and ``"epoch_seconds"``
+    (seconds from the start to the end of each epoch, the measurements excluded): a learning curve."""
     import torch
 
     from ..data.images import ImageData
@@ -182,12 +186,39 @@ def train_cell(cell, cfg: LiveConfig, epochs: int | None = None, fraction: float
         t0 = time.perf_counter()
         torch.manual_seed(cfg.seed)
         net = _net(cell, cfg)
-        fit_classifier(net, ImageData(d["x_train"][:n], d["y_train"][:n], d["x_val"], d["y_val"]), tc, evaluate=False)
+        lc = {"val_curve": [], "epoch_seconds": [], "measuring": 0.0}
+
+        def measure(epoch):
+            t = time.perf_counter()
+            lc["epoch_seconds"].append(t - t0 - lc["measuring"])
+            recalibrate_bn(net, d["x_train"][:n])
+            lc["val_curve"].append(100.0 * accuracy(net, d["x_val"], d["y_val"]))
+            lc["measuring"] += time.perf_counter() - t
+
+        fit_classifier(net, ImageData(d["x_train"][:n], d["y_train"][:n], d["x_val"], d["y_val"]), tc, evaluate=False,
+                       after_epoch=measure if curve else None)
         recalibrate_bn(net, d["x_train"][:n])
         val = accuracy(net, d["x_val"], d["y_val"])
-        seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0 - lc["measuring"]
         test = accuracy(net, d["x_test"], d["y_test"])
-    return {"accuracy": 100.0 * test, "val_accuracy": 100.0 * val, "seconds": seconds}
+    out = {"accuracy": 100.0 * test, "val_accuracy": 100.0 * val, "seconds": seconds}
+    if curve:
+        out.update(val_curve=lc["val_curve"], epoch_seconds=lc["epoch_seconds"])
+    return out
+
+
+def extrapolate(curve, final_epoch: int) -> float:
+    """Learning-curve extrapolation: fit ``acc(e) = a - b / e`` to the accuracies after epochs ``1..len(curve)`` (least
+    squares; one point: the curve is flat) and predict the accuracy after ``final_epoch``. Introduced in chapter 7."""
+    acc = np.asarray(curve, dtype=np.float64)
+    if len(acc) == 0:
+        raise ConfigError("extrapolate: the learning curve is empty")
+    if len(acc) == 1:
+        return float(acc[0])
+    e = np.arange(1, len(acc) + 1, dtype=np.float64)
+    design = np.stack([np.ones_like(e), -1.0 / e], axis=1)
+    (a, b), *_ = np.linalg.lstsq(design, acc, rcond=None)
+    return float(a - b / final_epoch)
 
 
 def recalibrate_bn(net, x, batch_size: int = 500) -> None:
@@ -258,9 +289,13 @@ def _key(cfg, cell, fidelities, names) -> dict:
 
 def _compute_row(cfg, cell, fidelities, names) -> dict:
     row = {"cell": ",".join(map(str, cell)), **dict(zip(EDGE_COLUMNS, cell))}
-    full = train_cell(cell, cfg)
+    full = train_cell(cell, cfg, curve=True)
     row.update(accuracy=full["accuracy"], val_accuracy=full["val_accuracy"], seconds=full["seconds"],
                full_val_score=full["val_accuracy"], full_val_seconds=full["seconds"])
+    seen = cfg.training.epochs - 1   # learning-curve extrapolation sees every epoch but the last
+    if seen >= 1:
+        row.update({LC_NAME + "_score": extrapolate(full["val_curve"][:seen], cfg.training.epochs),
+                    LC_NAME + "_seconds": full["epoch_seconds"][seen - 1]})
     for epochs, fraction in fidelities:
         r = train_cell(cell, cfg, epochs, fraction)
         s = fidelity_name(epochs, fraction)
@@ -315,7 +350,7 @@ def spearman_table(df, truth: str = "accuracy"):
     """Per strategy (each ``<s>_score`` column of ``df``): ``spearman`` (rho with ``truth``), ``regret``
     (best ``truth`` minus the ``truth`` of the cell the strategy ranks first; where several cells tie for
     first, their mean: the expected regret of a random tie-break), ``seconds`` (mean per cell) and ``kind``
-    (``training`` or ``proxy``). A NaN score ranks last; a constant score has rho NaN."""
+    (``training``, ``extrapolation`` or ``proxy``). A NaN score ranks last; a constant score has rho NaN."""
     import pandas as pd
     from scipy.stats import ConstantInputWarning, spearmanr
 
@@ -331,7 +366,8 @@ def spearman_table(df, truth: str = "accuracy"):
             rho = float(spearmanr(score, y).statistic) if len(y) > 1 else math.nan
         top = score == score.max()
         sec = f"{s}_seconds"
-        rows.append({"strategy": s, "kind": "proxy" if s in _proxies.MEASURES else "training", "spearman": rho,
+        kind = "proxy" if s in _proxies.MEASURES else "extrapolation" if s == LC_NAME else "training"
+        rows.append({"strategy": s, "kind": kind, "spearman": rho,
                      "regret": float(y.max() - y[top].mean()),
                      "seconds": float(df[sec].mean()) if sec in df.columns else math.nan, "n": len(y)})
     return pd.DataFrame(rows)
