@@ -90,6 +90,7 @@ rep = Report("strategies")
 # %%
 nb = chapter.nb201_bench()
 print(f"{len(nb.space)} cells; best {nb.best:.2f} %, mean {nb.accuracy.mean():.2f} %, median {np.median(nb.accuracy):.2f} %")
+rep.note(evaluation.optimum_line(nb.best))
 rep.table(chapter.nats_check(nb), "nats_check", float_format="%.2f")
 
 # %% [markdown]

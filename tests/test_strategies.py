@@ -501,3 +501,19 @@ def test_coverage_says_why_weight_inheritance_is_not_run():
 
     tab = coverage({}, pd.DataFrame({"kind": []}), pd.DataFrame()).set_index("item")
     assert tab.loc["weight inheritance / network morphisms", "where / why not"].startswith("not run:")
+
+
+def test_anchors_agree_within_noise_when_ours_is_near_theirs():
+    import pandas as pd
+
+    from nasvec.experiments.strategies_eval import anchors_table
+
+    spear = pd.DataFrame({"strategy": ["synflow", "snip"], "kind": "proxy", "spearman": [0.74, 0.10], "n": 100,
+                          "seconds": 0.1})
+    assert anchors_table(spear).agreement.tolist() == ["within noise", "differs"]
+
+
+def test_the_optimum_line_says_how_far_the_tables_best_is_from_nb201s():
+    from nasvec.experiments.strategies_eval import optimum_line
+
+    assert "94.07 %" in optimum_line(94.07) and "0.30 points higher" in optimum_line(94.07)

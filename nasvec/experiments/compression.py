@@ -211,8 +211,10 @@ def table1(trained: dict, evals: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "model": m.name, "code": code_size(m), "hidden": _hidden(m), "epochs": len(runs[0].history),
             "runs": len(runs), "origin": "shipped" if runs[0].origin == "shipped" else "trained",
-            "per graph %": 100 * e.per_graph.mean(), "per graph sd": 100 * e.per_graph.std() if len(e) > 1 else np.nan,
-            "per graph, mean code %": 100 * e.per_graph_mean.mean(), "per node %": 100 * e.per_node.mean(),
+            "exact decodes %": 100 * e.per_graph.mean(), "exact decodes sd": 100 * e.per_graph.std() if len(e) > 1 else np.nan,
+            "exact decodes, mean code %": 100 * e.per_graph_mean.mean(),
+            "graphs exact in all decodes %": 100 * e.all_exact.mean(), "graphs exact, greedy %": 100 * e.greedy.mean(),
+            "per node %": 100 * e.per_node.mean(),
             "per node, all graphs %": 100 * e.per_node_all.mean(),
             "validity %": 100 * e.validity.mean(), "validity N(0, I) %": 100 * e.validity_unscaled.mean(),
             "uniqueness %": 100 * e.uniqueness.mean(), "novelty %": 100 * e.novelty.mean(),
@@ -259,10 +261,13 @@ def invalid_reasons(evals: pd.DataFrame) -> pd.DataFrame:
 
 
 def shipped_curves(trained: dict) -> pd.DataFrame:
-    """The test evaluations recorded while the shipped models converged: ``model, epoch, per_graph, per_node``."""
-    rows = [{"model": t.model.name, **{k: e[k] for k in ("epoch", "per_graph", "per_node", "per_graph_argmax")}}
+    """The evaluations recorded while the shipped models converged: ``model, epoch, split, per_graph, per_node,
+    per_graph_argmax`` (``split``: validation, or test for a model shipped before ``nasvec converge`` carved one)."""
+    cols = ["model", "epoch", "split", "per_graph", "per_node", "per_graph_argmax"]
+    rows = [{"model": t.model.name, "split": e.get("split", "test"),
+             **{k: e[k] for k in ("epoch", "per_graph", "per_node", "per_graph_argmax")}}
             for runs in trained.values() for t in runs if t.origin == "shipped" for e in t.provenance["evals"]]
-    return pd.DataFrame(rows, columns=["model", "epoch", "per_graph", "per_node", "per_graph_argmax"])
+    return pd.DataFrame(rows, columns=cols)
 
 
 #: D-VAE's own settings (its paper and code), against which a shipped model's deviations are stated
@@ -287,9 +292,19 @@ def shipped_note(trained: dict) -> str:
                      f"({p['weights_bytes'] / 1e6:.1f} MB, half precision), trained by `{p['command']}` for "
                      f"{p['epochs']} epochs in {p['seconds'] / 3600:.2f} h on {p['machine']['cpu_count']} CPU core(s) "
                      f"({p['machine']['threads']} torch thread(s)); stopped because "
-                     + ("the test reconstruction no longer gained" if p["stopped"] == "no gain" else "it reached max_epochs")
+                     + (f"the {_stop_split(p)} reconstruction no longer gained" if p["stopped"] == "no gain"
+                        else "it reached max_epochs")
                      + ". Deviations from D-VAE's settings: " + ("; ".join(dev) or "none") + ".")
     return "\n".join(lines)
+
+
+def _stop_split(prov: dict) -> str:
+    """Which split decided when a shipped model stopped, in words."""
+    v = prov.get("validation")
+    if v:
+        return (f"validation split's ({v['n_validation']:,} graphs carved from the training split, seed {v['seed']}; "
+                f"the test split unseen)")
+    return "test split's (a model shipped before the validation split: the test split decided when it stopped)"
 
 
 def model_names(keys) -> dict:

@@ -46,7 +46,7 @@ def proxies(spear, anchors: dict, nb201=None):
     n = 2 if nb201 is None else 3
     fig, axes = plt.subplots(n, 1, figsize=(7.5, 3.8 * n))
     s = spear.sort_values("spearman")
-    colors = ["#1f77b4" if k == "training" else "#ff7f0e" for k in s.kind]
+    colors = [{"training": "#1f77b4", "extrapolation": "#2ca02c"}.get(k, "#ff7f0e") for k in s.kind]
     axes[0].barh(s.strategy, s.spearman, color=colors)
     axes[0].set(xlabel="Spearman rho with the reference training", title="live benchmark: rank correlation")
     axes[0].axvline(0, color="black", lw=0.8)
