@@ -81,9 +81,10 @@ print(f"{images.spec['data']}: {len(images.y_train)} training and {len(images.y_
 # stem, the cells listed in `net["layers"]` (normal cells share one architecture, reduction cells another,
 # as in DARTS: 28 edges in all; the slides' op counts also add up to 28), global average pooling and
 # a linear classifier. The slides' operations, in the order of their complexity vector
-# $s = (\text{pool}, \text{identity}, \text{conv})$, are 3×3 max-pooling, identity and 3×3 convolution
-# (ReLU–conv–BN). On a reduction cell's input edges the identity is DARTS' factorised reduction
-# (two strided 1×1 convolutions), so it has parameters there.
+# $s = (\text{pool}, \text{identity}, \text{conv})$, are 3×3 max-pooling, identity and a 3×3 convolution:
+# the profile says which (settings table: DARTS' ReLU–conv–BN `conv_3x3`, or the separable `sep_conv_3x3` that
+# the slides' parameter counts imply, next section). On a reduction cell's input edges the identity is DARTS'
+# factorised reduction (two strided 1×1 convolutions), so it has parameters there.
 #
 # **Hypernetwork.** The reference points $s_{\mathrm{ref},r}$ are *fixed* here: the vertices, the
 # edge midpoints and the centre of the simplex ($m = 7$ for three ops); the reference logits
@@ -155,7 +156,9 @@ rep.note(slides.cost_scale_line(study.search_cfg.kappa, hyper_run["history"], hy
 POINTS = chapter.POINTS
 geno = dict(zip(POINTS, study.family(hyper, list(POINTS.values()))))
 res = dict(zip(POINTS, study.train(list(geno.values()))))
-rep.table(chapter.slides_table(study, geno, res), "slides_table", float_format="%.2f")
+ad_table = chapter.slides_table(study, geno, res)
+rep.table(ad_table, "slides_table", float_format="%.2f", show=False)   # the numbers; the page shows them compactly
+rep.table(chapter.slides_table_page(ad_table), "slides_table_page")
 
 # %% [markdown]
 # The op counts compare directly (28 edges in both); *edge params* compare with the slides' counts when this

@@ -265,3 +265,11 @@ def test_the_quick_profiles_penalty_steers_b_and_c_in_every_seed(root):
                                                        list(hypernetwork.POINTS.values()))))
         fewer += [r["fewer"] for r in hypernetwork.penalty_effect(geno) if r["arch"] in ("B", "C")]
     assert fewer == ["yes"] * 2 * len(p["seeds"])
+
+
+def test_the_a_to_d_page_table_puts_the_slides_numbers_in_brackets():
+    table = pd.DataFrame([{"arch": "A", "s (pool, id, conv)": "(0.33, 0.33, 0.33)", "accuracy %": 81.5, "params": 40000,
+                           "edge params": 38304, "pool": 12, "conv": 6, "identity": 10, "paper accuracy %": 82.5,
+                           "paper params": 38304, "paper pool": 12, "paper conv": 6, "paper identity": 10}])
+    row = hypernetwork.slides_table_page(table).iloc[0]
+    assert (row["accuracy % (slides)"], row["edge params (slides)"]) == ("81.50 (82.50)", "38,304 (38,304)")

@@ -187,6 +187,22 @@ def slides_table(study: Study, geno: dict, res: dict) -> pd.DataFrame:
                          for n, s in POINTS.items()])
 
 
+def slides_table_page(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`slides_table` as a page shows it: the slides' number in brackets after ours (when the table has them),
+    so the comparison fits the page's width."""
+    pairs = (("accuracy %", "paper accuracy %", ".2f"), ("edge params", "paper params", ",.0f"),
+             ("pool", "paper pool", "d"), ("conv", "paper conv", "d"), ("identity", "paper identity", "d"))
+    out = table[["arch", "s (pool, id, conv)"]].copy()
+    for ours, theirs, fmt in pairs:
+        if theirs in table:
+            out[f"{ours} (slides)"] = [f"{a:{fmt}} ({b:{fmt}})" for a, b in zip(table[ours], table[theirs])]
+        else:
+            out[ours] = [f"{a:{fmt}}" for a in table[ours]]
+        if ours == "accuracy %":
+            out["params"] = [f"{v:,}" for v in table["params"]]
+    return out
+
+
 def family_table(study: Study, grid, genotypes, results) -> pd.DataFrame:
     """The family over the grid: per point its architecture's counts, accuracy, size, Pareto membership."""
     fam = pd.DataFrame([{**{f"s_{o}": v for o, v in zip(study.ops, p)}, **describe(g, r)}
