@@ -222,7 +222,8 @@ rep.note(slides.closer_line(both, study.images.spec["data"]))
 # %%
 curve = slides.saturation(study, {n: geno[n] for n in saturation["arch"]}, saturation["sizes"], n_test, real_data,
                           seed)
-rep.table(curve, "saturation", float_format="%.2f")
+rep.table(curve.drop(columns=["seconds", "from cache"]), "saturation", float_format="%.2f")
+rep.table(curve[["arch", "n_train", "seconds", "from cache"]], "saturation_timing", float_format="%.2f", show=False)
 rep.figure(figures.saturation(curve, slides.PAPER_ACCURACY if study.slides_data else None), "saturation")
 rep.table(slides.saturation_gain(curve), "saturation_gain", float_format="%.2f")
 rep.note(slides.saturation_line(curve, acc))
@@ -240,7 +241,7 @@ grid_geno = study.family(hyper, grid)
 grid_res = study.train(grid_geno)
 fam = slides.with_shared(chapter.family_table(study, grid, grid_geno, grid_res), study, hyper_run, grid_geno,
                          calibration)
-rep.table(fam, "family", float_format="%.4g")
+rep.table(fam, "family", float_format="%.2f", hide=("train epochs",))
 print(f"{len(grid)} grid points, {len(set(grid_geno))} distinct architectures")
 
 # %%

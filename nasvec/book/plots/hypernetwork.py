@@ -24,10 +24,12 @@ def op_distributions(geno: dict):
     """Edges per op and cell of A-D."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(POINTS), figsize=(13, 3), sharey=True)
-    for ax, name in zip(axes, POINTS):
+    fig, axes = plt.subplots(2, 2, figsize=(8.5, 6), sharey=True)
+    for ax, name in zip(axes.flat, POINTS):
         op_distribution(ax, geno[name], title=f"({name}) s = {tuple(round(v, 2) for v in POINTS[name])}")
-    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), fontsize=9, loc="upper center", ncol=3,
+               bbox_to_anchor=(0.5, 1.04))
+    fig.tight_layout()
     return fig
 
 
