@@ -136,6 +136,7 @@ print(f"{len(df)} rows: {df.task.nunique()} tasks x {df.seed.nunique()} seeds x 
 
 # %%
 rep.table(chapter.design_table(runs), "design")
+rep.note(chapter.hint_line(runs))
 rep.table(chapter.provenance(runs, cfg), "provenance_timing", hide=("design",))   # differs if cached
 
 # %% [markdown]

@@ -402,3 +402,9 @@ def test_chapter_figures(tiny_runs):
                 figures.masks(runs["p"][0], ["vote", "random search"])):
         assert fig.axes
         plt.close(fig)
+
+
+def test_the_hint_line_gives_the_searchs_k_beside_the_targets(tiny_runs):
+    _, _, runs, _ = tiny_runs
+    line = chapter.hint_line(runs)
+    assert f"p {runs['p'][0]['K_search']} against" in line and "(planted)" in line

@@ -312,3 +312,15 @@ def _overall(df: pd.DataFrame, main) -> str:
             f"the subsample route's test error against random search with the main point's budget is {count(rs)}; "
             f"against the whole-data method of lowest validation quality ({', '.join(sorted(set(names)))}) it is "
             f"{count(whole_best)}. The learned set encoder's test error against the plain vote's is {count(learned)}.")
+
+
+def hint_line(runs: dict) -> str:
+    """What the search is told: the share of active connections it draws at, against the target's density (for a
+    planted task the teacher's: the search is given its density, a hint the paper's method has to find otherwise)."""
+    parts = []
+    for name, rs in runs.items():
+        k_target = float(np.mean([r["target"].K for r in rs]))
+        parts.append(f"{name} {rs[0]['K_search']} against {k_target:.1f} ({rs[0]['target_name']})")
+    return ("Every search draws its structures with the profile's fixed share of active connections, so its K is "
+            "given, not found: K of the search against the target's mean K, per task: " + "; ".join(parts) + ". "
+            "For a planted task the target is the teacher, so the share tells the search the teacher's density.")
