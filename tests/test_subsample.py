@@ -408,3 +408,36 @@ def test_the_hint_line_gives_the_searchs_k_beside_the_targets(tiny_runs):
     _, _, runs, _ = tiny_runs
     line = chapter.hint_line(runs)
     assert f"p {runs['p'][0]['K_search']} against" in line and "(planted)" in line
+
+
+def _share_runs():
+    import pandas as pd
+
+    rows = []
+    for seed in range(3):
+        for f, k, v, t in ((0.5, 10, 0.20, 0.21), (1.0, 20, 0.15, 0.16 + seed / 100), (2.0, 40, 0.14, 0.30)):
+            rows.append({"task": "p", "seed": seed, "factor": f, "share": "", "K": k, "val_error": v,
+                         "test_error": t, "sample_steps": 1})
+    return pd.DataFrame(rows)
+
+
+def test_without_a_penalty_validation_picks_the_largest_share():
+    from nasvec.experiments.structure_share import by_c
+
+    row = by_c(_share_runs(), c_range=(0.0,)).iloc[0]
+    assert (row["factors picked"], row["against the hint"]) == ("2, 2, 2", "higher")
+
+
+def test_a_penalty_on_k_moves_the_pick_to_a_smaller_share():
+    from nasvec.experiments.structure_share import by_c
+
+    assert by_c(_share_runs(), c_range=(0.01,)).iloc[0]["factors picked"] == "0.5, 0.5, 0.5"
+
+
+def test_the_share_search_runs_the_vote_at_each_factor(tiny_runs):
+    from nasvec.experiments.structure_share import share_seed
+    from nasvec.subsample.tasks import TaskSpec
+
+    tasks, cfg, _, _ = tiny_runs
+    rows = share_seed(TaskSpec.from_dict(tasks[0]), 0, cfg, factors=(1.0, 2.0))
+    assert [r["factor"] for r in rows] == [1.0, 2.0] and rows[1]["K"] > rows[0]["K"]
