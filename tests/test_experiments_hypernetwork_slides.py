@@ -273,3 +273,9 @@ def test_the_a_to_d_page_table_puts_the_slides_numbers_in_brackets():
                            "paper params": 38304, "paper pool": 12, "paper conv": 6, "paper identity": 10}])
     row = hypernetwork.slides_table_page(table).iloc[0]
     assert (row["accuracy % (slides)"], row["edge params (slides)"]) == ("81.50 (82.50)", "38,304 (38,304)")
+
+
+def test_a_gap_line_gives_the_learning_curves_sizes_as_whole_numbers():
+    curve = pd.DataFrame({"arch": ["C", "C"], "n_train": [3000.0, 24000.0], "accuracy %": [82.0, 89.4]})
+    lines = slides.gap_lines(summary([82.5, 79.2, 81.6, 81.4], sd=0.3), curve, inferred_net=True)
+    assert "with 24,000 training images instead of 3,000" in lines[0]

@@ -170,7 +170,7 @@ def saturation_line(curve: pd.DataFrame, summary: pd.DataFrame) -> str:
         verdict = ("no seed spread to compare with" if not np.isfinite(noise) else
                    "within 2 sd of the seeds at the chapter's size: flat within our noise" if abs(gain) <= 2 * noise
                    else f"more than 2 sd of the seeds ({noise:.2f}): still changing")
-        parts.append(f"{row.arch} gains {gain:+.2f} points in the last step (to {row['largest n']:,} images, "
+        parts.append(f"{row.arch} gains {gain:+.2f} points in the last step (to {int(row['largest n']):,} images, "
                      f"{row['accuracy at largest %']:.2f} %), {verdict}")
     return "Learning curve: " + "; ".join(parts) + "."
 
@@ -189,7 +189,7 @@ def gap_lines(summary: pd.DataFrame, curve: pd.DataFrame | None, inferred_net: b
             why = [f"{other}: {row[f'{other} mean %']:.2f} %"]
             if col == "retrained" and gains is not None and row.arch in gains.index:
                 g = gains.loc[row.arch]
-                why.append(f"data: with {g['largest n']:,} training images instead of {g['smallest n']:,} one seed's "
+                why.append(f"data: with {int(g['largest n']):,} training images instead of {int(g['smallest n']):,} one seed's "
                            f"{row.arch} reaches {g['accuracy at largest %']:.2f} %")
             why.append("width: ours is the network the slides' counts imply" if inferred_net else
                        "width: ours is not the network the slides' counts imply")
