@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
+
 from ...cache import cache_dir
 from ...errors import BookError
 from ...utils import atomic_write, repo_root, sha256_file
@@ -25,7 +27,10 @@ def provenance_line(m: dict) -> str:
     return (f"```{{note}}\nPublished edition: executed with the **{m['profile']}** profile at commit "
             f"`{m['commit'][:7]}{'+dirty' if m['commit'].endswith('+dirty') else ''}` on {m['date'][:10]}, "
             f"{mach['cpu']} ({mach['cores']} cores), backend {backend}, in {m['seconds']:,.0f} s "
-            f"(inputs `{m['fingerprint'][:12]}`). Re-run it with `nasvec edition update --only {m['chapter']}`.\n```")
+            + ("from an empty cache" if not m.get("cache_entries_at_start") else
+               f"with {m['cache_entries_at_start']:,} cached results at the start (trainings and searches this page "
+               f"reuses are loaded, not run; each table of runs says which)")
+            + f" (inputs `{m['fingerprint'][:12]}`). Re-run it with `nasvec edition update --only {m['chapter']}`.\n```")
 
 
 def _cache_entries() -> int:
@@ -40,7 +45,13 @@ def publish(ch: Chapter, root: Path, profile: str, run: dict, executed: Path, ta
     recover_swap(folder)
     partial = Path(tempfile.mkdtemp(prefix=f".{ch.name}.partial-", dir=folder.parent))
     try:
-        shutil.copy2(executed, partial / f"{ch.name}.ipynb")
+        nb = nbformat.read(executed, as_version=4)
+        pm = nb.metadata.get("papermill", {})   # papermill records where it ran: this machine's paths
+        if pm:
+            pm["input_path"] = f"notebooks/{ch.name}.ipynb"
+            pm["output_path"] = f"editions/{profile}/{ch.name}/{ch.name}.ipynb"
+        with open(partial / f"{ch.name}.ipynb", "w") as fh:
+            nbformat.write(nb, fh)
         if tables.is_dir():
             shutil.copytree(tables, partial / "tables")
         files = {str(p.relative_to(partial)): sha256_file(p) for p in sorted(partial.rglob("*")) if p.is_file()}

@@ -138,7 +138,7 @@ def both_accuracies(summary, slides: bool = True):
     lo = min(summary[shown].min()) - 5
     ax.set(xticks=x, xticklabels=summary.arch, ylabel="test accuracy %", ylim=(max(lo, 0), 100),
            title="A-D: retrained and on the shared weights" + (", and the slides" if slides else ""))
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     return fig
 
 
