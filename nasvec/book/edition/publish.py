@@ -28,8 +28,8 @@ def provenance_line(m: dict) -> str:
             f"`{m['commit'][:7]}{'+dirty' if m['commit'].endswith('+dirty') else ''}` on {m['date'][:10]}, "
             f"{mach['cpu']} ({mach['cores']} cores), backend {backend}, in {m['seconds']:,.0f} s "
             + ("from an empty cache" if not m.get("cache_entries_at_start") else
-               f"with {m['cache_entries_at_start']:,} cached results at the start (trainings and searches this page "
-               f"reuses are loaded, not run; each table of runs says which)")
+               f"with {m['cache_entries_at_start']:,} results in the cache at the start (a result this page needs "
+               f"and finds there is loaded, not run; the page's tables of runs say which)")
             + f" (inputs `{m['fingerprint'][:12]}`). Re-run it with `nasvec edition update --only {m['chapter']}`.\n```")
 
 
