@@ -52,12 +52,8 @@ def main(argv=None) -> int:
     from .site import build
 
     only = [c for arg in args.only or [] for c in arg.split(",") if c] or None
-    if args.workers is not None and args.workers < 1:
-        print(f"nasvec book: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+    if not _use_backend("book", args):
         return 2
-    for name, value in (("NASVEC_BACKEND", args.backend), ("NASVEC_WORKERS", args.workers)):
-        if value is not None:   # the notebooks' kernels inherit them; nasvec.parallel reads them
-            os.environ[name] = str(value)
     try:
         build(args.root, args.profile, only, args.force, html=not args.no_html, student=args.student)
     except BookError as err:
@@ -68,6 +64,18 @@ def main(argv=None) -> int:
         return 130
     return 0
 
+
+
+def _use_backend(command: str, args) -> bool:
+    """Check ``--workers`` and export ``--backend``/``--workers`` (the notebooks' kernels inherit them;
+    :mod:`nasvec.parallel` reads them); ``False`` after printing the error."""
+    if args.workers is not None and args.workers < 1:
+        print(f"nasvec {command}: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return False
+    for name, value in (("NASVEC_BACKEND", args.backend), ("NASVEC_WORKERS", args.workers)):
+        if value is not None:
+            os.environ[name] = str(value)
+    return True
 
 
 # --------------------------------------------------------------------------- nasvec edition
@@ -93,12 +101,8 @@ def _edition(args) -> int:
         print(f"nasvec edition {args.action}: error: --force, --backend and --workers are options of update",
               file=sys.stderr)
         return 2
-    if args.workers is not None and args.workers < 1:
-        print(f"nasvec edition: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+    if not _use_backend("edition", args):
         return 2
-    for name, value in (("NASVEC_BACKEND", args.backend), ("NASVEC_WORKERS", args.workers)):
-        if value is not None:
-            os.environ[name] = str(value)
     try:
         if args.action == "status":
             states = edition.status(args.root, args.profile, only)
