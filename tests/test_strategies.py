@@ -517,3 +517,18 @@ def test_the_optimum_line_says_how_far_the_tables_best_is_from_nb201s():
     from nasvec.experiments.strategies_eval import optimum_line
 
     assert "94.07 %" in optimum_line(94.07) and "0.30 points higher" in optimum_line(94.07)
+
+
+def test_a_negative_rho_does_not_agree_with_a_positive_anchor():
+    import pandas as pd
+
+    from nasvec.experiments.strategies_eval import anchors_table
+
+    spear = pd.DataFrame({"strategy": ["synflow"], "kind": "proxy", "spearman": [-0.74], "n": 100, "seconds": 0.1})
+    assert anchors_table(spear).agreement.tolist() == ["differs"]
+
+
+def test_the_optimum_line_says_lower_when_ours_is_above_the_published_optimum():
+    from nasvec.experiments.strategies_eval import optimum_line
+
+    assert "0.13 points lower than ours" in optimum_line(94.50)

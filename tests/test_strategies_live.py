@@ -142,7 +142,7 @@ def test_live_table_rows_columns_and_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
     df = live_table(TINY, 3, seed=1, fidelities=[(1, 0.5)], progress=False)
     assert len(df) == 3 and df["cell"].nunique() == 3 and df.attrs["from_cache"] == 0
-    expected = {"cell", *EDGE_COLUMNS, "accuracy", "val_accuracy", "seconds", "full_val_score",
+    expected = {"cell", *EDGE_COLUMNS, "accuracy", "val_accuracy", "seconds", "reference_val_score",
                 "train_1ep_50pct_score", "train_1ep_50pct_accuracy", "train_1ep_50pct_seconds"}
     expected |= {f"{p}_{k}" for p in PROXIES for k in ("score", "seconds")}
     assert expected <= set(df.columns)
@@ -150,7 +150,7 @@ def test_live_table_rows_columns_and_cache(tmp_path, monkeypatch):
     assert again.attrs["from_cache"] == 3
     pd.testing.assert_frame_equal(df, again)
     table = spearman_table(df)
-    assert list(table["strategy"]) == ["full_val", "train_1ep_50pct", *PROXIES]
+    assert list(table["strategy"]) == ["reference_val", "train_1ep_50pct", *PROXIES]
     assert (table["regret"] >= 0).all()
 
 
@@ -211,3 +211,11 @@ def test_measuring_the_learning_curve_leaves_the_training_as_it_was():
 def test_the_learning_curve_has_one_point_per_epoch():
     r = train_cell((2, 0, 3, 0, 4, 2), TINY, curve=True)
     assert len(r["val_curve"]) == len(r["epoch_seconds"]) == TINY.training.epochs
+
+
+def test_learning_curve_extrapolation_comes_with_its_unextrapolated_baseline(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+    cfg = TINY.replace(training={"epochs": 2})
+    df = live_table(cfg, 2, seed=1, fidelities=[(1, 0.5)], proxies=False, progress=False)
+    assert {"lc_extrapolate_score", "first_1ep_score"} <= set(df.columns)
+    assert (df.lc_extrapolate_seconds == df.first_1ep_seconds).all()

@@ -375,7 +375,7 @@ def _verdict_frame(tiny_runs, vote, rs):
 
 def test_the_verdict_names_the_chosen_meta_model_and_its_error(tiny_runs):
     text = chapter.verdict(*_verdict_frame(tiny_runs, [0.01, 0.01], [0.30, 0.30]))
-    assert "*vote* (L = 0.1000), reaches a test error of 0.0100" in text
+    assert "(*vote* on 2 of 2 seeds) reaches a test error of 0.0100" in text
 
 
 def test_a_difference_over_two_standard_errors_is_a_verdict(tiny_runs):
@@ -441,3 +441,12 @@ def test_the_share_search_runs_the_vote_at_each_factor(tiny_runs):
     tasks, cfg, _, _ = tiny_runs
     rows = share_seed(TaskSpec.from_dict(tasks[0]), 0, cfg, factors=(1.0, 2.0))
     assert [r["factor"] for r in rows] == [1.0, 2.0] and rows[1]["K"] > rows[0]["K"]
+
+
+def test_the_meta_model_is_picked_on_each_seed_by_that_seeds_validation():
+    import pandas as pd
+
+    at = pd.DataFrame({"seed": [0, 0, 1, 1], "method": ["vote", "set encoder"] * 2, "quality": [0.1, 0.2, 0.3, 0.2],
+                       "test_error": [0.05, 0.5, 0.6, 0.07]})
+    picks, errors = chapter.picked_per_seed(at, ["vote", "set encoder"])
+    assert (picks.tolist(), errors.tolist()) == (["vote", "set encoder"], [0.05, 0.07])

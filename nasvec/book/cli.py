@@ -133,7 +133,7 @@ _SETTINGS = {  # option -> (CompressorConfig or ConvergeConfig field, type)
     "latent": ("latent_dim", int), "hidden": ("hidden", int), "lr": ("lr", float), "batch_size": ("batch_size", int),
     "beta": ("beta", float), "seed": ("seed", int), "max_epochs": ("max_epochs", int),
     "eval_every": ("eval_every", int), "eval_decodes": ("eval_decodes", int), "patience": ("patience", int),
-    "min_delta": ("min_delta", float)}
+    "min_delta": ("min_delta", float), "validation": ("validation", float), "validation_seed": ("validation_seed", int)}
 
 
 def _converge_parser(sub) -> None:

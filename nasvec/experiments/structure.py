@@ -254,35 +254,49 @@ def _route(word: str) -> str:
             "standard errors)", "tie": "a tie (the paired difference is within 2 standard errors)"}[word]
 
 
+def picked_per_seed(at: pd.DataFrame, candidates) -> tuple[pd.Series, pd.Series]:
+    """Per seed, the method among ``candidates`` of lowest validation quality on that seed, and its test error: what
+    one run can pick (the other seeds' validation does not enter). Returns ``(picks, test errors)`` by seed."""
+    rows = at[at.method.isin(candidates)].copy()
+    rows["order"] = rows.method.map({x: i for i, x in enumerate(candidates)})
+    best = rows.sort_values(["seed", "quality", "order"]).groupby("seed").head(1).set_index("seed")
+    return best.method, best.test_error
+
+
 def verdict(df: pd.DataFrame, runs: dict, main) -> str:
-    """The chapter's verdict, one paragraph per task, computed from the rows: paired differences over the same seeds,
-    a difference counting when it exceeds 2 standard errors (else a tie)."""
+    """The chapter's verdict, one paragraph per task, computed from the rows: on each seed the meta-model of lowest
+    validation quality (picked on that seed), paired with the competitors over the same seeds; a difference counts
+    when it exceeds 2 standard errors (else a tie)."""
     m, k = main
     out = []
     for task, d in df.groupby("task", sort=False):
         at = d[(d.family != "subsamples") | ((d.m == m) & (d.k == k))]
         piv = at.pivot_table(index="seed", columns="method", values="test_error")
-        val = at.groupby("method").quality.mean()
-        best = min((x for x in META_MODELS if x in piv), key=lambda x: (val[x], META_MODELS.index(x)))
-        mean, se, word = paired_difference(piv[best] - piv["random search"])
-        mean_n, se_n, word_n = paired_difference(piv[best] - piv[REFERENCE_RS])
+        metas = [x for x in META_MODELS if x in piv]
+        picks, route = picked_per_seed(at, metas)
+        mean, se, word = paired_difference(route - piv["random search"].reindex(route.index))
+        mean_n, se_n, word_n = paired_difference(route - piv[REFERENCE_RS].reindex(route.index))
         # choosing the meta-model by validation trains every meta-model's structure on the whole data: the route pays
         # for the ones not chosen too
-        cost = at[at.method == best].full_equiv.mean() + (len([x for x in META_MODELS if x in piv]) - 1)
+        equiv = at.groupby(["seed", "method"]).full_equiv.mean()
+        cost = float(np.mean([equiv[(s, x)] for s, x in picks.items()])) + (len(metas) - 1)
         cost_n = at[at.method == REFERENCE_RS].full_equiv.mean()
         budget = runs[task][0]["budget"]
         F = at.groupby("method").F_aligned.mean()
         target = runs[task][0]["target_name"]
+        counts = picks.value_counts()
+        chosen = ", ".join(f"*{x}* on {n}" for x, n in counts.items())
         out.append(
-            f"**{task}.** From k = {k} subsamples of m = {m} objects the meta-model of lowest validation quality, "
-            f"*{best}* (L = {val[best]:.4f}), reaches a test "
-            f"error of {piv[best].mean():.4f} (sd {piv[best].std(ddof=1):.4f}, {len(piv)} seeds) for {cost:.1f} whole-data "
-            f"trainings' worth of compute (the whole-data trainings of the meta-models not chosen included); random search on the whole data with the main point's budget ({budget} "
+            f"**{task}.** From k = {k} subsamples of m = {m} objects the meta-model of lowest validation quality on "
+            f"each seed ({chosen} of {len(picks)} seeds) reaches a test "
+            f"error of {route.mean():.4f} (sd {route.std(ddof=1):.4f}) for {cost:.1f} whole-data "
+            f"trainings' worth of compute (the whole-data trainings of the meta-models not chosen included); random "
+            f"search on the whole data with the main point's budget ({budget} "
             f"trainings, the vote's compute) reaches {piv['random search'].mean():.4f}: the subsample route is "
             f"{_route(word)}, {mean:+.4f} ± {se:.4f} (paired mean difference ± standard error over the seeds). Against "
             f"the whole-data random search with N candidates ({cost_n:.1f} whole-data trainings' worth of compute, "
             f"{cost_n / cost:.1f}x the subsample route's {cost:.1f}) it is {_route(word_n)}, {mean_n:+.4f} ± {se_n:.4f}. "
-            f"Aligned F to the {target}: {best} {F[best]:.3f}, random search {F['random search']:.3f}, evolution "
+            f"Aligned F to the {target}: {counts.index[0]} {F[counts.index[0]]:.3f}, random search {F['random search']:.3f}, evolution "
             f"{F['evolution']:.3f}, magnitude pruning {F['magnitude pruning']:.3f}.")
     out.append(_overall(df, main))
     return "\n\n".join(out)
@@ -290,19 +304,17 @@ def verdict(df: pd.DataFrame, runs: dict, main) -> str:
 
 def _overall(df: pd.DataFrame, main) -> str:
     """One line over the tasks: the subsample route against random search with the main point's budget and against the
-    whole-data method of lowest validation quality (each task's meta-model chosen as in :func:`verdict`)."""
+    whole-data method of lowest validation quality (both picked per seed, as in :func:`verdict`)."""
     m, k = main
     at = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
     rs, whole_best, names, learned = [], [], [], []
     for task, d in at.groupby("task", sort=False):
         piv = d.pivot_table(index="seed", columns="method", values="test_error")
-        quality = d.groupby("method").quality.mean()
-        meta = min((x for x in META_MODELS if x in piv), key=lambda x: (quality[x], META_MODELS.index(x)))
-        whole = [x for x in COMPETITORS if x in piv]
-        best = min(whole, key=lambda x: (quality[x], COMPETITORS.index(x)))
-        rs.append(paired_difference(piv[meta] - piv["random search"])[2])
-        whole_best.append(paired_difference(piv[meta] - piv[best])[2])
-        names.append(best)
+        _, route = picked_per_seed(d, [x for x in META_MODELS if x in piv])
+        picks, whole = picked_per_seed(d, [x for x in COMPETITORS if x in piv])
+        rs.append(paired_difference(route - piv["random search"].reindex(route.index))[2])
+        whole_best.append(paired_difference(route - whole.reindex(route.index))[2])
+        names += list(picks)
         learned.append(paired_difference(piv["set encoder"] - piv["vote"])[2])
 
     def count(words):
