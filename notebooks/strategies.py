@@ -228,7 +228,7 @@ rep.table(evaluation.coverage(runs, spear, shot), "coverage")
 # the one-hot encoding). Our NAS-Bench-201 runs beside it:
 
 # %%
-order, text = chapter.nb101_ordering(table, 150 if 150 in at else at[-1])
+order, text = chapter.nb101_ordering(table, 150 if 150 in at else at[-1], runs["NAS-Bench-201"])
 rep.table(order, "nb101_ordering", float_format="%.3f")
 rep.note(text)
 

@@ -532,3 +532,8 @@ def test_the_optimum_line_says_lower_when_ours_is_above_the_published_optimum():
     from nasvec.experiments.strategies_eval import optimum_line
 
     assert "0.13 points lower than ours" in optimum_line(94.50)
+
+
+def test_the_top_two_are_compared_over_the_same_seeds_when_the_traces_are_given(anytime_table, small_study):
+    _, text = nb101_ordering(anytime_table, queries=30, traces=small_study.traces)
+    assert "over our seeds (paired)" in text

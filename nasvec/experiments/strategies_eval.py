@@ -210,6 +210,11 @@ SURVEY = {
 }
 
 
+#: where an evaluation strategy runs, in words (a search strategy or benchmark is named by itself)
+WHERE = {"kind:training": "the live benchmark: fewer epochs, less data", "kind:extrapolation": "the live benchmark",
+         "kind:proxy": "the live benchmark and NAS-Bench-201", "oneshot": "the live benchmark: a GDAS-style supernet"}
+
+
 def coverage(runs: dict, live_spear: pd.DataFrame, shot: pd.DataFrame) -> pd.DataFrame:
     """The survey's search spaces, strategies, evaluation strategies, benchmarks and libraries: run in this chapter
     or not, and where or why (what ran is read from this run's ``runs``, live evaluation table and one-shot runs)."""
@@ -220,5 +225,5 @@ def coverage(runs: dict, live_spear: pd.DataFrame, shot: pd.DataFrame) -> pd.Dat
         for item, how, why_not in items:
             here = how is not None and how in ran
             rows.append({"area": area, "item": item, "run here": "yes" if here else "no",
-                         "where / why not": how.split(":", 1)[-1] if here else why_not})
+                         "where / why not": WHERE.get(how, how.split(":", 1)[-1]) if here else why_not})
     return pd.DataFrame(rows)
