@@ -217,7 +217,7 @@ rep.note(chapter.verdict(df, runs, cfg.main))
 
 # %%
 shares = share_search.share_runs(tasks, seeds, cfg, threads=threads)
-rep.table(share_search.share_table(shares), "share_search", float_format="%.4f")
+rep.table(share_search.share_table(shares), "share_search", float_format="%.4g")
 picks = share_search.by_c(shares)
 rep.table(picks, "share_by_C", float_format="%.4g")
 rep.note(share_search.share_line(picks, cfg.C, len(share_search.FACTORS)))
