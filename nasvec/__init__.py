@@ -13,7 +13,8 @@ below it, and never in a circle (``tests/test_layers.py`` checks both)::
     io/            ONNX and torch, in and out of the graph representation
     graph/         ArchGraph, the vocabulary, the attribute codec, vectors, shapes
     parallel       one map for the many independent runs: serial, or on Ray
-    cache config utils errors      foundation: caching and fingerprints, config base, helpers, errors
+    cache config utils stats errors  foundation: caching and fingerprints, config base, helpers, the verdict
+                   rule over seeds, errors
 
 Names are imported lazily, so ``import nasvec`` is cheap and a chapter that needs only graphs does
 not pay for torch or onnx.
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 #: the package's layers, bottom first. A module may import modules of its own entry (a top-level
 #: module or package) and of entries in lower layers; entries of one layer do not import each other.
 LAYERS = (
-    ("errors",), ("utils",), ("config",), ("cache",), ("parallel",),
+    ("errors",), ("utils", "stats"), ("config",), ("cache",), ("parallel",),
     ("graph",), ("io",), ("data",), ("train",),
     ("compress", "repair_rules", "dnas", "subsample", "strategies"),
     ("experiments",),

@@ -101,14 +101,3 @@ def record_input(path: str | os.PathLike) -> None:
     if log:
         with open(log, "a") as fh:
             fh.write(str(Path(path).resolve()) + "\n")
-
-
-def paired_difference(diff) -> tuple[float, float, str]:
-    """The book's rule for a verdict over the same seeds: ``(mean, standard error, word)`` of paired differences
-    ``diff`` (one per seed); ``word`` is ``"lower"`` or ``"higher"`` when ``|mean| > 2 se``, else ``"tie"`` (also with
-    one seed, whose standard error is unknown: ``nan``)."""
-    d = np.asarray(diff, dtype=np.float64)
-    mean = float(d.mean())
-    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-    word = "tie" if not np.isfinite(se) or abs(mean) <= 2 * se else ("lower" if mean < 0 else "higher")
-    return mean, se, word

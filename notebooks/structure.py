@@ -107,9 +107,10 @@ cfg = chapter.StudyConfig.from_dict(design)
 #    held-out part (`val_fraction` of it) and scored by $\mathfrak L$ on that part; the best is $Z_j$;
 # 2. every meta-model at every $(m, k)$ predicts $Z$ for the whole training set;
 # 3. the competitors search on the whole training set, at **equal compute**: as many whole-data
-#    trainings as the vote spends at the main point $(m^*, k^*)$, counted in trained object-steps
-#    (objects × optimiser steps) and rounded up (the extrapolation, which also uses the smaller sizes,
-#    spends more; every table gives each method's own compute): random search at the same share,
+#    trainings as the subsample route spends at the main point $(m^*, k^*)$: the vote's subsample
+#    searches plus one whole-data training per meta-model (the route picks its meta-model by validation,
+#    so it trains all four), counted in trained object-steps (objects × optimiser steps) and rounded up
+#    (every table gives each method's own compute): random search at the same share,
 #    regularized evolution, REINFORCE over masks and activations (the RL baseline), an AdaNet-style
 #    learner that grows blocks of hidden neurons while its objective falls (reimplemented in torch;
 #    the `adanet` package is TensorFlow), and iterative magnitude pruning of a dense ReLU network to the
@@ -151,8 +152,9 @@ rep.table(chapter.permutation_table(runs), "permutation", float_format="%.3f")
 # %% [markdown]
 # ## Results at the main point
 #
-# Mean ± sd over the seeds at $(m^*, k^*)$ for the meta-models, and every whole-data method with its
-# budget; compute is counted in whole-data trainings (trained object-steps divided by those of one
+# Mean ± sd over the seeds at $(m^*, k^*)$ for the meta-models, the *subsample route* (on each seed the
+# meta-model of lowest validation quality, charged the whole-data trainings of the three it did not choose),
+# and every whole-data method with its budget; compute is counted in whole-data trainings (trained object-steps divided by those of one
 # training on the whole training set; the final training of every method included).
 
 # %%
@@ -167,7 +169,7 @@ rep.figure(figures.pareto(df, cfg.main), "pareto")
 # ## Subsample size and number of subsamples
 #
 # For each task: test error and aligned $F$ of every meta-model against $m$ (at $k = k^*$) and against
-# $k$ (at $m = m^*$); the dashed line is random search on the whole data at the main point's compute.
+# $k$ (at $m = m^*$); the dashed line is random search on the whole data at the route's compute.
 
 # %%
 sw = chapter.sweep(df)
@@ -187,8 +189,8 @@ rep.figure(figures.masks(runs[mask_task][0], mask_methods), "masks")
 # %% [markdown]
 # ## Verdict
 #
-# Computed from the rows above. Per task, the meta-model is the one whose structures have the lowest mean
-# quality $\mathfrak L$ on the validation set (never chosen by the test error); it is compared with random search
+# Computed from the rows above. On each seed the route takes the meta-model whose structure has the lowest
+# quality $\mathfrak L$ on that seed's validation set (never chosen by the test error); it is compared with random search
 # by the paired difference of their test errors over the same seeds: a difference counts when it exceeds 2
 # standard errors, otherwise it is a tie.
 
@@ -198,7 +200,7 @@ rep.note(chapter.verdict(df, runs, cfg.main))
 # %% [markdown]
 # **Reading the verdict.** The paper's claim has two parts. *Transfer*: a structure found on small
 # subsamples should serve the whole data set; the comparison with random search on the whole data at
-# the main point's budget tests it, and the aligned $F$ says whether the transferred structure is close to the
+# the route's budget tests it, and the aligned $F$ says whether the transferred structure is close to the
 # planted one. *Saving*: the subsample route should need less compute than searching on the whole data;
 # the comparison with the whole-data random search of N candidates (whose compute the verdict gives beside
 # the subsample route's) tests that. The paper compares with neither random search nor pruning; it names AdaNet and reinforcement
@@ -209,8 +211,9 @@ rep.note(chapter.verdict(df, runs, cfg.main))
 # ## Without the hint: the share searched, and what C does
 #
 # Every search above draws its structures at the profile's share of active connections (above: for a planted
-# task that is the teacher's density). Here the route is not told it: the vote at the main point runs at half,
-# once and twice that share, each result is trained once on the whole data, and validation quality
+# task that is the teacher's density). Here the route is not told it: the vote at the main point runs at each
+# share of a grid fixed in advance for every task (the same share in both layers; no task's hint is on it), each
+# result is trained once on the whole data, and validation quality
 # $\mathfrak L = \text{error} + C K$ picks the share — for each $C$ of a range, since the paper tunes $C$
 # separately and at a fixed share $C$ changes nothing (every candidate has the same $K$). The picks are compared
 # with the hint's share by the paired difference of test errors over the seeds.
@@ -220,7 +223,7 @@ shares = share_search.share_runs(tasks, seeds, cfg, threads=threads)
 rep.table(share_search.share_table(shares), "share_search", float_format="%.4g")
 picks = share_search.by_c(shares)
 rep.table(picks, "share_by_C", float_format="%.4g")
-rep.note(share_search.share_line(picks, cfg.C, len(share_search.FACTORS)))
+rep.note(share_search.share_line(picks, cfg.C, len(share_search.GRID)))
 
 # %% [markdown]
 # ## Cost

@@ -338,7 +338,29 @@ def test_tasks_table_names_the_classes(tiny_runs):
 
 def test_design_table_gives_each_task_a_budget(tiny_runs):
     _, _, runs, _ = tiny_runs
-    assert (chapter.design_table(runs)["budget (whole-data trainings)"] >= 2).all()
+    assert (chapter.design_table(runs)["budget (whole-data trainings, the route's)"] >= 2).all()
+
+
+def test_the_competitors_budget_covers_the_routes_whole_data_training_of_every_meta_model(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    for run in runs["p"]:
+        vote = next(r for r in run["rows"] if r["method"] == "vote" and (r["m"], r["k"]) == cfg.main)
+        assert run["budget"] >= vote["full_equiv"] + len(meta.META_MODELS) - 1
+
+
+def test_the_route_is_charged_the_whole_data_trainings_of_the_meta_models_it_did_not_choose(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    df = chapter.frame(runs)
+    route = chapter.route_rows(df, cfg.main).iloc[0]
+    chosen = df[(df.task == route.task) & (df.seed == route.seed) & (df.method == route.picked) &
+                (df.m == cfg.main[0]) & (df.k == cfg.main[1])].iloc[0]
+    assert route.full_equiv == chosen.full_equiv + len(meta.META_MODELS) - 1
+
+
+def test_the_summary_and_the_cost_table_show_the_route(tiny_runs):
+    _, cfg, runs, _ = tiny_runs
+    df = chapter.frame(runs)
+    assert chapter.ROUTE in set(chapter.summary(df, cfg.main).method) & set(chapter.timing(df, cfg.main).method)
 
 
 def test_provenance_counts_no_runs_from_the_cache_in_the_first_run(tiny_runs):
@@ -415,9 +437,9 @@ def _share_runs():
 
     rows = []
     for seed in range(3):
-        for f, k, v, t in ((0.5, 10, 0.20, 0.21), (1.0, 20, 0.15, 0.16 + seed / 100), (2.0, 40, 0.14, 0.30)):
-            rows.append({"task": "p", "seed": seed, "factor": f, "share": "", "K": k, "val_error": v,
-                         "test_error": t, "sample_steps": 1})
+        for g, k, v, t in ((0.1, 10, 0.20, 0.21), (0.2, 20, 0.15, 0.16), (0.4, 40, 0.14, 0.30), (None, 20, 0.15, 0.16 + seed / 100)):
+            rows.append({"task": "p", "seed": seed, "hint": g is None, "grid share": float("nan") if g is None else g,
+                         "share": "", "K": k, "val_error": v, "test_error": t, "sample_steps": 1})
     return pd.DataFrame(rows)
 
 
@@ -425,22 +447,30 @@ def test_without_a_penalty_validation_picks_the_largest_share():
     from nasvec.experiments.structure_share import by_c
 
     row = by_c(_share_runs(), c_range=(0.0,)).iloc[0]
-    assert (row["factors picked"], row["against the hint"]) == ("2, 2, 2", "higher")
+    assert (row["shares picked"], row["against the hint"]) == ("0.4, 0.4, 0.4", "higher")
 
 
 def test_a_penalty_on_k_moves_the_pick_to_a_smaller_share():
     from nasvec.experiments.structure_share import by_c
 
-    assert by_c(_share_runs(), c_range=(0.01,)).iloc[0]["factors picked"] == "0.5, 0.5, 0.5"
+    assert by_c(_share_runs(), c_range=(0.01,)).iloc[0]["shares picked"] == "0.1, 0.1, 0.1"
 
 
-def test_the_share_search_runs_the_vote_at_each_factor(tiny_runs):
+def test_the_hints_share_is_never_picked():
+    from nasvec.experiments.structure_share import by_c
+
+    runs = _share_runs()
+    runs.loc[runs.hint, "val_error"] = 0.0     # the best validation: still not on the grid
+    assert "nan" not in by_c(runs, c_range=(0.0,)).iloc[0]["shares picked"]
+
+
+def test_the_share_search_runs_the_vote_at_each_share_and_at_the_hint(tiny_runs):
     from nasvec.experiments.structure_share import share_seed
     from nasvec.subsample.tasks import TaskSpec
 
     tasks, cfg, _, _ = tiny_runs
-    rows = share_seed(TaskSpec.from_dict(tasks[0]), 0, cfg, factors=(1.0, 2.0))
-    assert [r["factor"] for r in rows] == [1.0, 2.0] and rows[1]["K"] > rows[0]["K"]
+    rows = share_seed(TaskSpec.from_dict(tasks[0]), 0, cfg, grid=(0.1, 0.5))
+    assert [r["hint"] for r in rows] == [False, False, True] and rows[1]["K"] > rows[0]["K"]
 
 
 def test_the_meta_model_is_picked_on_each_seed_by_that_seeds_validation():

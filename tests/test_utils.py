@@ -41,24 +41,3 @@ def test_atomic_write_replaces(tmp_path):
     with atomic_write(path) as fh:
         fh.write("new")
     assert path.read_text() == "new"
-
-
-def test_paired_difference_calls_a_consistent_difference_by_its_sign():
-    from nasvec.utils import paired_difference
-
-    assert paired_difference([-1.0, -1.2, -0.9])[2] == "lower" and paired_difference([1.0, 1.1])[2] == "higher"
-
-
-def test_paired_difference_calls_a_difference_within_two_standard_errors_a_tie():
-    from nasvec.utils import paired_difference
-
-    assert paired_difference([1.0, -1.0, 0.5])[2] == "tie"
-
-
-def test_paired_difference_with_one_seed_is_a_tie_with_unknown_error():
-    import math
-
-    from nasvec.utils import paired_difference
-
-    mean, se, word = paired_difference([0.3])
-    assert (mean, math.isnan(se), word) == (0.3, True, "tie")

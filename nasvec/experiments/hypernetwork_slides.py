@@ -16,6 +16,7 @@ from ..cache import cached
 from ..data.images import load_images
 from ..dnas.cells import EDGES, SuperNet, cell_widths, one_hot, op_params
 from ..parallel import pmap
+from ..stats import paired_difference
 from .hypernetwork import PAPER, POINTS, Study, penalty_effect, train_task
 
 #: the slides' A-D accuracies (%), in POINTS' order
@@ -128,11 +129,10 @@ def penalty_by_seed(runs: list[dict]) -> pd.DataFrame:
                          for r in runs for row in penalty_effect(dict(zip(POINTS, [g for g, _ in r["ad"]])))])
 
 
-def _paired(both: pd.DataFrame, column: str, i: str, j: str) -> tuple[float, float]:
-    """Mean and standard error over seeds of ``column`` at ``i`` minus at ``j`` (the same seeds: a paired difference)."""
+def _paired(both: pd.DataFrame, column: str, i: str, j: str):
+    """The paired difference over seeds of ``column`` at ``i`` minus at ``j`` (:func:`nasvec.stats.paired_difference`)."""
     wide = both.pivot(index="seed", columns="arch", values=column)
-    d = (wide[i] - wide[j]).to_numpy()
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return paired_difference(wide[i] - wide[j])
 
 
 def order_verdict(both: pd.DataFrame, column: str) -> str:
@@ -152,10 +152,10 @@ def order_verdict(both: pd.DataFrame, column: str) -> str:
     resolved = agree = 0
     for a in range(len(names)):
         for b in range(a + 1, len(names)):
-            diff, se = _paired(both, column, names[a], names[b])
-            if abs(diff) > 2 * se:
+            p = _paired(both, column, names[a], names[b])
+            if p.word != "tie":
                 resolved += 1
-                agree += np.sign(diff) == np.sign(theirs[a] - theirs[b])
+                agree += np.sign(p.mean) == np.sign(theirs[a] - theirs[b])
     return (head + f"; over {both.seed.nunique()} seeds {resolved} of 6 pairs differ by more than 2 standard errors "
             f"(the other {6 - resolved} are ties), {int(agree)} of them in the slides' order")
 

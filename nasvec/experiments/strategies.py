@@ -21,7 +21,7 @@ from ..strategies.bo import GPBO, Bananas
 from ..strategies.runner import Table, Trace, run
 from ..strategies.blackbox import LocalSearch, RandomSearch, RegularizedEvolution, Reinforce
 from ..strategies.space import Space
-from ..utils import paired_difference
+from ..stats import paired_difference
 
 #: BANANAS paper (White et al. 2021), NAS-Bench-101, test error % after 150 queries, mean of 200 trials; their "BO with
 #: GP" row stands beside our GP-BO on the one-hot encoding (their BOHB, 6.356, has no counterpart here)
@@ -223,7 +223,7 @@ def _top_two(at: pd.DataFrame, names: list, traces: dict | None = None, queries:
     a, b = ours.index[:2]
     d = ours.accuracy.iloc[0] - ours.accuracy.iloc[1]
     if traces is not None:
-        d, se, _ = paired_difference(traces[a].incumbent()[:, queries - 1] - traces[b].incumbent()[:, queries - 1])
+        d, se = paired_difference(traces[a].incumbent()[:, queries - 1] - traces[b].incumbent()[:, queries - 1])[:2]
     else:
         se = float(np.hypot(ours["regret se"].iloc[0], ours["regret se"].iloc[1]))
     theirs = sorted(names, key=PUBLISHED_NB101.get)[:2]

@@ -2,7 +2,8 @@
 
 One run (:func:`run_seed`, cached) is one task and one seed: the subsample searches at every size
 ``m`` (``k`` subsamples each), every meta-model at every ``(m, k)``, every competitor on the whole
-training set with the budget of the main point ``(m*, k*)``, and a random search on the whole data
+training set with the subsample route's budget at the main point ``(m*, k*)`` (the whole-data trainings of
+every meta-model included: the route picks one by validation), and a random search on the whole data
 with as many candidates as one subsample search tried (the run a user would make without subsamples).
 Every method's final structure is then trained once more on the whole training set, in one
 population with one seed, and scored there: quality ``L`` on the validation set, error on the test set,
@@ -26,13 +27,14 @@ from ..subsample.competitors import COMPETITORS, run as run_competitor
 from ..subsample.masked import FitConfig, Ledger, align, counts, fit_score, mask_penalty, proximity, quality
 from ..subsample.meta import META_MODELS, predict, subsample_search
 from ..subsample.tasks import TaskSpec, make_task
-from ..utils import paired_difference
+from ..stats import paired_difference
 from ..subsample import competitors as competitors_module, masked as masked_module, meta as meta_module, \
     tasks as tasks_module
 
 #: the method's modules and :func:`run_seed`: their source is part of every run's cache key
 _CODE = [masked_module, tasks_module, meta_module, competitors_module]
 REFERENCE_RS = "random search (N candidates)"   # the whole-data search a user would run without subsamples
+ROUTE = "subsample route (picked by validation)"   # the meta-model of lowest validation quality, per seed
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ def run_seed(spec: TaskSpec, seed: int, cfg: StudyConfig) -> dict:
                              "cpu_s": cpu})
                 final.append(z)
     main_ss = next(r["sample_steps"] for r in rows if r["method"] == "vote" and (r["m"], r["k"]) == tuple(cfg.main))
-    budget = max(3, math.ceil(main_ss / (n_full * steps)))   # >= 3: magnitude pruning needs 2 + the final one
+    # the route picks its meta-model by validation, which trains every meta-model's structure on the whole data: the
+    # competitors get the route's compute, those trainings included (>= 3: magnitude pruning needs 2 + the final one)
+    budget = max(3, math.ceil((main_ss + (len(META_MODELS) - 1) * n_full * steps) / (n_full * steps)))
     found = {}
     for name in COMPETITORS + (REFERENCE_RS,):
         b = cfg.candidates if name == REFERENCE_RS else budget - 1   # the last training is the final one
@@ -180,7 +184,7 @@ def design_table(runs: dict) -> pd.DataFrame:
     return pd.DataFrame([{"task": name, "data": rs[0]["source"], "network (n-h-c)": "-".join(map(str, rs[0]["shape"])),
                           "K of the search's share": rs[0]["K_search"], "target": rs[0]["target_name"],
                           "mean K of target": f"{np.mean([r['target'].K for r in rs]):.1f}",
-                          "budget (whole-data trainings)": rs[0]["budget"]} for name, rs in runs.items()])
+                          "budget (whole-data trainings, the route's)": rs[0]["budget"]} for name, rs in runs.items()])
 
 
 def provenance(runs: dict, cfg: StudyConfig) -> pd.DataFrame:
@@ -196,10 +200,38 @@ def frame(runs: dict) -> pd.DataFrame:
     return pd.DataFrame([r for rs in runs.values() for run in rs for r in run["rows"]])
 
 
-def summary(df: pd.DataFrame, main) -> pd.DataFrame:
-    """At the main point (and every whole-data method): mean and sd over seeds per task and method."""
+def route_rows(df: pd.DataFrame, main) -> pd.DataFrame:
+    """The subsample route as a method of its own, one row per task and seed: the meta-model of lowest validation
+    quality at the main point on that seed (:func:`picked_per_seed`), charged the whole-data trainings of the
+    meta-models it did not choose (choosing by validation trains them all): compute, trainings and CPU seconds (one
+    final training's seconds, the target row's, per meta-model not chosen)."""
     m, k = main
-    pick = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
+    out = []
+    for task, d in df.groupby("task", sort=False):
+        at = d[(d.family == "subsamples") & (d.m == m) & (d.k == k)]
+        metas = [x for x in META_MODELS if x in set(at.method)]
+        picks, _ = picked_per_seed(at, metas)
+        final_s = d[d.family == "target"].set_index("seed").cpu_s
+        for seed, meta in picks.items():
+            row = at[(at.seed == seed) & (at.method == meta)].iloc[0].to_dict()
+            extra = len(metas) - 1
+            row.update(method=ROUTE, family="route", picked=meta, full_equiv=row["full_equiv"] + extra,
+                       trainings=row["trainings"] + extra, cpu_s=row["cpu_s"] + extra * final_s.get(seed, 0.0))
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def _at_main(df: pd.DataFrame, main) -> pd.DataFrame:
+    """The rows at the main point, every whole-data method and the subsample route (:func:`route_rows`)."""
+    m, k = main
+    return pd.concat([df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))], route_rows(df, main)],
+                     ignore_index=True)
+
+
+def summary(df: pd.DataFrame, main) -> pd.DataFrame:
+    """At the main point (and every whole-data method, and the subsample route): mean and sd over seeds per task and
+    method."""
+    pick = _at_main(df, main)
     g = pick.groupby(["task", "family", "method"], sort=False)
     out = g.agg(seeds=("seed", "nunique"), test_error=("test_error", "mean"), test_error_sd=("test_error", "std"),
                 K=("K", "mean"), quality=("quality", "mean"), F_paper=("F_paper", "mean"),
@@ -222,8 +254,7 @@ def summary_page(summary: pd.DataFrame) -> pd.DataFrame:
 
 def timing(df: pd.DataFrame, main) -> pd.DataFrame:
     """CPU seconds per method (rows) and task (columns), mean over seeds at the main point; machine-dependent."""
-    m, k = main
-    pick = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
+    pick = _at_main(df, main)
     out = pick.groupby(["method", "task"], sort=False).cpu_s.mean().unstack("task")
     out = out.loc[[m for m in dict.fromkeys(pick.method) if m in out.index and m not in ("planted", "best whole-data structure")]]
     return out[list(dict.fromkeys(pick.task))].reset_index()
@@ -264,46 +295,42 @@ def picked_per_seed(at: pd.DataFrame, candidates) -> tuple[pd.Series, pd.Series]
 
 
 def verdict(df: pd.DataFrame, runs: dict, main) -> str:
-    """The chapter's verdict, one paragraph per task, computed from the rows: on each seed the meta-model of lowest
-    validation quality (picked on that seed), paired with the competitors over the same seeds; a difference counts
-    when it exceeds 2 standard errors (else a tie)."""
+    """The chapter's verdict, one paragraph per task, computed from the rows: the subsample route (:func:`route_rows`:
+    the meta-model of lowest validation quality on each seed, charged for choosing) paired with the competitors over
+    the same seeds; a difference counts when it exceeds 2 standard errors (else a tie)."""
     m, k = main
+    routes = route_rows(df, main)
     out = []
     for task, d in df.groupby("task", sort=False):
         at = d[(d.family != "subsamples") | ((d.m == m) & (d.k == k))]
         piv = at.pivot_table(index="seed", columns="method", values="test_error")
-        metas = [x for x in META_MODELS if x in piv]
-        picks, route = picked_per_seed(at, metas)
-        mean, se, word = paired_difference(route - piv["random search"].reindex(route.index))
-        mean_n, se_n, word_n = paired_difference(route - piv[REFERENCE_RS].reindex(route.index))
-        # choosing the meta-model by validation trains every meta-model's structure on the whole data: the route pays
-        # for the ones not chosen too
-        equiv = at.groupby(["seed", "method"]).full_equiv.mean()
-        cost = float(np.mean([equiv[(s, x)] for s, x in picks.items()])) + (len(metas) - 1)
+        r = routes[routes.task == task].set_index("seed")
+        route, cost = r.test_error, r.full_equiv.mean()
+        vs_rs = paired_difference(route - piv["random search"].reindex(route.index))
+        vs_n = paired_difference(route - piv[REFERENCE_RS].reindex(route.index))
         cost_n = at[at.method == REFERENCE_RS].full_equiv.mean()
-        budget = runs[task][0]["budget"]
         F = at.groupby("method").F_aligned.mean()
-        target = runs[task][0]["target_name"]
-        counts = picks.value_counts()
+        counts = r.picked.value_counts()
         chosen = ", ".join(f"*{x}* on {n}" for x, n in counts.items())
         out.append(
             f"**{task}.** From k = {k} subsamples of m = {m} objects the meta-model of lowest validation quality on "
-            f"each seed ({chosen} of {len(picks)} seeds) reaches a test "
-            f"error of {route.mean():.4f} (sd {route.std(ddof=1):.4f}) for {cost:.1f} whole-data "
-            f"trainings' worth of compute (the whole-data trainings of the meta-models not chosen included); random "
-            f"search on the whole data with the main point's budget ({budget} "
-            f"trainings, the vote's compute) reaches {piv['random search'].mean():.4f}: the subsample route is "
-            f"{_route(word)}, {mean:+.4f} ± {se:.4f} (paired mean difference ± standard error over the seeds). Against "
-            f"the whole-data random search with N candidates ({cost_n:.1f} whole-data trainings' worth of compute, "
-            f"{cost_n / cost:.1f}x the subsample route's {cost:.1f}) it is {_route(word_n)}, {mean_n:+.4f} ± {se_n:.4f}. "
-            f"Aligned F to the {target}: {counts.index[0]} {F[counts.index[0]]:.3f}, random search {F['random search']:.3f}, evolution "
-            f"{F['evolution']:.3f}, magnitude pruning {F['magnitude pruning']:.3f}.")
+            f"each seed ({chosen} of {len(r)} seeds) reaches a test error of {route.mean():.4f} (sd "
+            f"{route.std(ddof=1):.4f}) for {cost:.1f} whole-data trainings' worth of compute (the whole-data "
+            f"trainings of the meta-models not chosen included); random search on the whole data with the route's "
+            f"budget ({runs[task][0]['budget']} trainings) reaches {piv['random search'].mean():.4f}: the subsample "
+            f"route is {_route(vs_rs.word)}, {vs_rs.mean:+.4f} ± {vs_rs.se:.4f} (paired mean difference ± standard "
+            f"error over {vs_rs.n} seeds). Against the whole-data random search with N candidates ({cost_n:.1f} "
+            f"whole-data trainings' worth of compute, {cost_n / cost:.1f}x the subsample route's {cost:.1f}) it is "
+            f"{_route(vs_n.word)}, {vs_n.mean:+.4f} ± {vs_n.se:.4f} over {vs_n.n} seeds. Aligned F to the "
+            f"{runs[task][0]['target_name']}: {counts.index[0]} {F[counts.index[0]]:.3f}, random search "
+            f"{F['random search']:.3f}, evolution {F['evolution']:.3f}, magnitude pruning "
+            f"{F['magnitude pruning']:.3f}.")
     out.append(_overall(df, main))
     return "\n\n".join(out)
 
 
 def _overall(df: pd.DataFrame, main) -> str:
-    """One line over the tasks: the subsample route against random search with the main point's budget and against the
+    """One line over the tasks: the subsample route against random search with the route's budget and against the
     whole-data method of lowest validation quality (both picked per seed, as in :func:`verdict`)."""
     m, k = main
     at = df[(df.family != "subsamples") | ((df.m == m) & (df.k == k))]
@@ -312,10 +339,10 @@ def _overall(df: pd.DataFrame, main) -> str:
         piv = d.pivot_table(index="seed", columns="method", values="test_error")
         _, route = picked_per_seed(d, [x for x in META_MODELS if x in piv])
         picks, whole = picked_per_seed(d, [x for x in COMPETITORS if x in piv])
-        rs.append(paired_difference(route - piv["random search"].reindex(route.index))[2])
-        whole_best.append(paired_difference(route - whole.reindex(route.index))[2])
+        rs.append(paired_difference(route - piv["random search"].reindex(route.index)).word)
+        whole_best.append(paired_difference(route - whole.reindex(route.index)).word)
         names += list(picks)
-        learned.append(paired_difference(piv["set encoder"] - piv["vote"])[2])
+        learned.append(paired_difference(piv["set encoder"] - piv["vote"]).word)
 
     def count(words):
         return ", ".join(f"{label} on {words.count(w)}" for w, label in (("lower", "lower"), ("higher", "higher"),
@@ -323,7 +350,7 @@ def _overall(df: pd.DataFrame, main) -> str:
 
     n = len(rs)
     return (f"**Over the {n} tasks** (paired over the seeds; a difference counts when it exceeds 2 standard errors), "
-            f"the subsample route's test error against random search with the main point's budget is {count(rs)}; "
+            f"the subsample route's test error against random search with the route's budget is {count(rs)}; "
             f"against the whole-data method of lowest validation quality ({', '.join(sorted(set(names)))}) it is "
             f"{count(whole_best)}. The learned set encoder's test error against the plain vote's is {count(learned)}.")
 

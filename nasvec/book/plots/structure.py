@@ -23,7 +23,7 @@ def _band(ax, x, mean, sd, label, color):
 def sweep(sw, summary, task: str, main):
     """Test error and aligned F of every meta-model against subsample size (at k = k*) and against the number
     of subsamples (at m = m*), mean and a band of one sd over seeds; random search on the whole data with the
-    main point's budget as a dashed line."""
+    route's budget as a dashed line."""
     import matplotlib.pyplot as plt
 
     m_star, k_star = main
@@ -38,7 +38,7 @@ def sweep(sw, summary, task: str, main):
         for row, what in enumerate(("test_error", "F_aligned")):
             ax = axes[row, col]
             ax.axhline(ref[what], ls="--", color=_COLORS["random search"], lw=1,
-                       label="random search, whole data, main point's budget")
+                       label="random search, whole data, route's budget")
             ax.set_xscale("log", base=2)
             ticks = sorted(d[var].unique())
             ax.set_xticks(ticks)
