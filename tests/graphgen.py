@@ -14,7 +14,9 @@ from hypothesis.extra import numpy as hnp
 
 from nasvec.graph import ArchGraph, Node
 from nasvec.graph.shapes import infer_shapes
-from nasvec.graph.vocab import ATTRS, INT64_MAX, INT64_MIN, OPS, STRINGS, VARIADIC, allowed_attrs, data_slots
+from nasvec.graph.limits import MAX_CHANNELS
+from nasvec.graph.vocab import (ATTRS, AT_LEAST, INT64_MAX, INT64_MIN, OPS, REQUIRED, STRINGS, VARIADIC, allowed_attrs,
+                                data_slots)
 
 _INT = st.one_of(st.integers(-(2**52), 2**52), st.sampled_from([INT64_MAX, INT64_MIN, 0, 1, -1]))
 _FLOAT = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -34,11 +36,23 @@ def _value(kind: str, width: int):
     return st.lists(_INT if kind == "ints" else _FLOAT, max_size=width)
 
 
+def _legal(op: str, name: str):
+    """Values of attribute ``name`` that validate() accepts for ``op``: sizes within their range (nasvec.graph.vocab)."""
+    kind, width = ATTRS[name]
+    if name in AT_LEAST and (name != "pads" or op in REQUIRED):
+        high = MAX_CHANNELS if name in ("out_channels", "out_features") else 2**52
+        ints = st.integers(AT_LEAST[name], high)
+        return ints if kind == "int" else st.lists(ints, max_size=width)
+    return _value(kind, width)
+
+
 @st.composite
 def attributes(draw, op: str) -> dict:
+    """Any attributes of ``op`` validate() accepts (its required ones always among them)."""
     names = sorted(allowed_attrs(op))
     chosen = draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names))) if names else []
-    return {n: draw(_value(*ATTRS[n])) for n in chosen}
+    chosen = sorted(set(chosen) | set(REQUIRED.get(op, ())))
+    return {n: draw(_legal(op, n)) for n in chosen}
 
 
 BODY_OPS = [op for op in OPS if op not in ("Input", "Output", "Constant")]

@@ -19,7 +19,8 @@ PUBLISHED = {
     "squeezenet1_1": 1_235_496, "densenet121": 7_978_856, "googlenet": 6_624_904,
     "mobilenet_v2": 3_504_872, "mobilenet_v3_small": 2_542_856, "mobilenet_v3_large": 5_483_032,
     "shufflenet_v2_x1_0": 2_278_604, "mnasnet1_0": 4_383_312, "efficientnet_b0": 5_288_548,
-    "regnet_x_400mf": 5_495_976,
+    "regnet_x_400mf": 5_495_976, "vgg11_bn": 132_868_840, "shufflenet_v2_x0_5": 1_366_792, "mnasnet0_5": 2_218_512,
+    "regnet_y_400mf": 4_344_144,
 }
 
 

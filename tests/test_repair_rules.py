@@ -71,12 +71,9 @@ decoder_outputs = st.integers(0, 24).flatmap(lambda n: st.fixed_dictionaries({
 }))
 
 
-@pytest.mark.xfail(strict=True, raises=GraphError, reason="known: repair does not yet enforce buildability at the "
-                   "end (issue 28); this output gets a Gemm whose input size disagrees with its weight")
-def test_a_decoder_output_that_repair_leaves_unbuildable(root):
-    """A decoder output hypothesis found (random ops, NaN/inf attributes, a dense edge matrix): repair returns a
-    graph that validates but fails onnx.checker. Strict: when repair is fixed this test passes and must lose its
-    marker."""
+def test_a_decoder_output_that_once_got_an_unbuildable_gemm_builds(root):
+    """A decoder output hypothesis found (random ops, NaN/inf attributes, a dense edge matrix) for which repair once
+    returned a Gemm whose input size disagreed with its weight: the result now passes onnx.checker."""
     v = dict(np.load(root / "tests" / "data" / "repair_gemm_mismatch.npz"))
     to_onnx(repair(v), SHAPE)
 
@@ -314,9 +311,10 @@ def test_rule_operands():
     g, c = repair(arr, report=True)
     assert "Pad" in g.ops and g.ops.count("Conv") == 3 and c["operands"] == 1
     runs(g)
-    # and the other way round: pooled down
-    arr = chain(("Input", {}), ("Conv", {**CONV[1], "strides": [2, 2]}), ("Conv", {**CONV[1], "out_channels": 8}),
-                ("Concat", {"axis": 0}), ("Output", {}), edges=[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)])
+    # and the other way round: the operand most operands disagree with is pooled down
+    half = ("Conv", {**CONV[1], "strides": [2, 2]})
+    arr = chain(("Input", {}), half, half, ("Conv", {**CONV[1], "out_channels": 8}), ("Concat", {"axis": 0}),
+                ("Output", {}), edges=[(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4), (4, 5)])
     g, c = repair(arr, report=True)
     assert "AveragePool" in g.ops and g.nodes[-2].attrs["axis"] == 1 and c["operands"] == 1
     runs(g)
@@ -338,6 +336,25 @@ def test_rule_size_cap():
     huge = ("ConvTranspose", {"kernel_shape": [11, 11], "strides": [8, 8], "out_channels": 100})
     g, c = repair(chain(("Input", {}), huge), report=True)  # no Output: the rules run
     assert "ConvTranspose" not in g.ops and c["size_cap"] == 1
+    runs(g)
+
+
+def test_size_caps_hold_for_a_layer_asking_a_billion_channels():
+    from nasvec.graph.limits import MAX_CHANNELS
+
+    wide = ("Conv", {"kernel_shape": [3, 3], "out_channels": 10**9})
+    g = repair(chain(("Input", {}), wide), input_shape=(1, 3, 64, 64))   # no Output: the rules run
+    assert max(n.attrs.get("out_channels", 0) for n in g.nodes) <= MAX_CHANNELS
+    g.validate((1, 3, 64, 64))
+
+
+def test_rule_build_check(monkeypatch):
+    import sys
+
+    engine = sys.modules["nasvec.repair_rules.engine"]
+    monkeypatch.setattr(engine, "_shapes", lambda s, shape, nc: ArchGraph([Node("Input"), Node("Output")], [(0, 1)]))
+    g, c = repair(chain(("Input", {}), ("Relu", {})), num_classes=10, report=True)
+    assert g.ops == ["Input", "GlobalAveragePool", "Flatten", "Gemm", "Output"] and c["build_check"] == 1
     runs(g)
 
 
@@ -374,7 +391,7 @@ def test_every_rule_has_a_test():
 
 def test_rules_are_named_functions_and_repair_dispatches_the_passes_in_order(monkeypatch):
     assert all(isinstance(r, Rule) and callable(r.apply) and r.fixes for r in RULES.values())
-    assert {r.stage for r in RULES.values()} == {"arrays", "structure", "node"}
+    assert {r.stage for r in RULES.values()} == {"arrays", "structure", "node", "final"}
     assert list(rule_table().columns) == ["rule", "what it fixes"] and list(rule_table().rule) == list(RULES)
     calls = []
 
@@ -458,3 +475,33 @@ def test_conv_transpose_output_padding_stays_below_the_stride():
     a = {"strides": [1, 2], "dilations": [4, 4], "output_padding": [3, 3], "kernel_shape": [3, 3], "out_channels": 4,
          "pads": [0, 0, 0, 0]}
     assert fix_conv("ConvTranspose", a, (1, 2, 8, 8))["output_padding"] == [0, 1]
+
+
+def test_a_concat_operand_rewired_far_away_is_the_one_adapted():
+    # three branches at 14 x 14 and one that reads the Input (28 x 28): the odd one is pooled, the others stay
+    half = ("Conv", {**CONV[1], "strides": [2, 2]})
+    arr = chain(("Input", {}), half, half, half, ("Concat", {"axis": 1}), ("Output", {}),
+                edges=[(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4), (0, 4), (4, 5)])
+    g = repair(arr)
+    assert infer_shapes(g, SHAPE)[g.ops.index("Concat")].shape[2:] == (14, 14) and "Pad" not in g.ops
+
+
+def test_a_reshape_after_a_branch_changed_width_follows_the_new_channel_count():
+    from nasvec.repair_rules.attributes import fix_simple
+
+    assert fix_simple("Reshape", {"shape": [-1, 2, 58, 28, 28]}, (1, 112, 28, 28))["shape"] == [-1, 2, 56, 28, 28]
+
+
+def test_ceil_mode_is_dropped_where_torch_and_onnx_would_disagree_on_the_size():
+    from nasvec.repair_rules.attributes import fix_pool
+
+    pool = {"kernel_shape": [3, 3], "strides": [4, 4], "ceil_mode": 1}
+    assert fix_pool("MaxPool", pool, (1, 3, 224, 224))["ceil_mode"] == 0
+    assert fix_pool("MaxPool", {**pool, "strides": [2, 2]}, (1, 3, 224, 224))["ceil_mode"] == 1
+
+
+def test_validate_refuses_a_ceil_mode_pool_whose_size_torch_and_onnx_disagree_on():
+    g = ArchGraph([Node("Input"), Node("MaxPool", {"kernel_shape": [3, 3], "strides": [4, 4], "ceil_mode": 1}),
+                   Node("Output")], [(0, 1), (1, 2)])
+    with pytest.raises(GraphError, match="ceil_mode"):
+        g.validate((1, 3, 224, 224))

@@ -54,6 +54,14 @@ def read_roster(path: Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise ClassroomError(f"roster {path} does not exist")
+    try:
+        return _roster_rows(path)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ClassroomError(f"roster {path} is not a UTF-8 CSV file with the columns 'id' and 'name' "
+                             f"({type(e).__name__}: {str(e)[:120]})") from None
+
+
+def _roster_rows(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         cols = [c.strip().lower() for c in reader.fieldnames or []]

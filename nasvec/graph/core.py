@@ -109,14 +109,22 @@ class ArchGraph:
             outs[s].append(d)
         return outs
 
-    def validate(self) -> "ArchGraph":
+    def validate(self, input_shape=None) -> "ArchGraph":
         """Check that this is a network of the vocabulary; raise :class:`GraphError` naming the node.
 
-        Ops and attributes must be in :mod:`nasvec.graph.vocab` with values of the right kind; one ``Input``
-        (the only node without inputs, besides ``Constant`` nodes), one ``Output`` (the only node
-        without consumers, fed by exactly one node). Returns the graph.
+        Ops and attributes must be in :mod:`nasvec.graph.vocab` with values of the right kind and range (sizes
+        >= 1, pads >= 0, layer widths within :mod:`nasvec.graph.limits`, required attributes present); one
+        ``Input`` (the only node without inputs, besides ``Constant`` nodes), one ``Output`` (the only node
+        without consumers, fed by exactly one node). With ``input_shape`` (or the one ``meta`` records, when
+        ``input_shape="meta"``), also every shape (:func:`checked_shapes`: consistent, within
+        the size caps, buildable): a graph that validates for a shape builds with ``to_onnx`` (full checker) and
+        ``to_torch`` for it. Returns the graph.
         """
         _validate(self)
+        if input_shape is not None:
+            from .shapes import default_input_shape
+
+            checked_shapes(self, default_input_shape(self, None if input_shape == "meta" else input_shape))
         return self
 
     def label(self, i: int) -> str:
@@ -171,3 +179,42 @@ def require_graph(g, who: str) -> None:
     if not isinstance(g, ArchGraph):
         raise GraphError(f"{who}: expected an ArchGraph (from nasvec.from_onnx, from_torch, decode or repair), "
                          f"got {type(g).__name__}")
+
+
+def checked_shapes(g: ArchGraph, input_shape) -> list:
+    """:func:`infer_shapes`, and what every builder needs beyond consistent shapes (``ArchGraph.validate`` with an
+    input shape): the size caps of :mod:`nasvec.graph.limits` per node and in total, explicit pads (no SAME
+    auto_pad), 1-3 spatial dims, symmetric ConvTranspose pads, batch norm of rank 2-5 in inference mode, and a
+    floating output that is not the Input itself. Raises :class:`GraphError` naming the node."""
+    from .limits import check_node, check_total
+    from .shapes import infer_shapes
+
+    infos = infer_shapes(g, input_shape)
+    ins = g.inputs()
+    total = 0
+    for i, node in enumerate(g.nodes):
+        op, a, where = node.op, node.attrs, g.label(i)
+        x = infos[ins[i][0]].shape if ins[i] else ()
+        total += check_node(where, op, a, x, infos[i].shape)
+        if a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+            raise GraphError(f"{where}: auto_pad {a['auto_pad']} (the builders need explicit pads)")
+        if op in ("Conv", "ConvTranspose", "MaxPool", "AveragePool"):
+            r = len(a.get("kernel_shape", ()))
+            if not 1 <= r <= 3:
+                raise GraphError(f"{where}: {r} spatial dims (1-3 are supported)")
+            if op == "ConvTranspose" and "pads" in a and list(a["pads"][:r]) != list(a["pads"][r:]):
+                raise GraphError(f"{where}: asymmetric ConvTranspose pads {a['pads']}")
+            if op in ("MaxPool", "AveragePool") and "pads" in a:
+                d = a.get("dilations", [1] * r)
+                half = [((k - 1) * dd + 1) // 2 for k, dd in zip(a["kernel_shape"], d)]
+                if any(p > half[j % r] for j, p in enumerate(a["pads"])):
+                    raise GraphError(f"{where}: pads {a['pads']} exceed half the kernel {a['kernel_shape']}")
+        if op == "BatchNormalization" and (not 2 <= len(x) <= 5 or a.get("training_mode", 0)):
+            raise GraphError(f"{where}: BatchNormalization needs an input of rank 2-5 and training_mode 0")
+        if op == "Output":
+            if g.nodes[ins[i][0]].op == "Input":
+                raise GraphError("the Output reads the Input directly: the network has no layers")
+            if infos[ins[i][0]].value is not None:
+                raise GraphError("the output is an integer (shape arithmetic) tensor")
+    check_total(total)
+    return infos

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import GraphError
-from .core import ArchGraph
 from .vocab import data_slots
 
 ELEMENTWISE = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "HardSigmoid", "HardSwish", "Clip", "Identity",
@@ -38,7 +37,10 @@ def _pool_out(size, k, s, pb, pe, d, ceil):
     num = size + pb + pe - eff
     out = (math.ceil(num / s) if ceil else num // s) + 1
     if ceil and (out - 1) * s >= size + pb:
-        out -= 1
+        # torch drops a last window that starts in the end padding, ONNX's shape inference (opset 17) keeps it: the
+        # two would disagree on the size, so no builder can honour the node
+        raise ValueError(f"ceil_mode 1 with a last window starting in the end padding (torch gives {out - 1}, "
+                         f"ONNX {out}): set ceil_mode 0")
     return out
 
 
@@ -70,7 +72,10 @@ def _conv_like(where, shape, attrs, ceil=False, kind="Conv"):
         elif auto == "VALID":
             o = (size - ((k[a] - 1) * d[a] + 1)) // s[a] + 1
         else:
-            o = _pool_out(size, k[a], s[a], p[a], p[a + rank], d[a], ceil)
+            try:
+                o = _pool_out(size, k[a], s[a], p[a], p[a + rank], d[a], ceil)
+            except ValueError as e:
+                raise GraphError(f"{where}: {e}") from None
         if o < 1:
             raise GraphError(f"{where}: kernel {k} (dilations {d}, pads {p}) is larger than the input {tuple(shape[2:])}")
         out.append(o)
@@ -330,7 +335,7 @@ SHAPE_RULES = {
 }
 
 
-def infer_node(g: ArchGraph, i: int, infos: list[TensorInfo], preds: list[int] | None = None) -> TensorInfo:
+def infer_node(g, i: int, infos: list[TensorInfo], preds: list[int] | None = None) -> TensorInfo:
     """Output shape (and small value) of node ``i`` given its inputs' infos (``preds``: its inputs, if known)."""
     node = g.nodes[i]
     rule = SHAPE_RULES.get(node.op)
@@ -340,7 +345,7 @@ def infer_node(g: ArchGraph, i: int, infos: list[TensorInfo], preds: list[int] |
     return rule(node.op, node.attrs, g.label(i), ins)
 
 
-def infer_shapes(g: ArchGraph, input_shape) -> list[TensorInfo]:
+def infer_shapes(g, input_shape) -> list[TensorInfo]:
     """Output :class:`TensorInfo` of every node for an input of ``input_shape`` (a tuple of ints)."""
     shape = tuple(int(s) for s in input_shape)
     if not shape or min(shape) < 1:
@@ -360,9 +365,21 @@ def infer_shapes(g: ArchGraph, input_shape) -> list[TensorInfo]:
     return infos
 
 
-def default_input_shape(g: ArchGraph, input_shape=None) -> tuple:
-    if input_shape is not None:
-        return tuple(int(s) for s in input_shape)
-    if g.meta.get("input_shape"):
-        return tuple(g.meta["input_shape"])
-    raise GraphError("input_shape is needed: the graph does not record one (pass input_shape=(N, C, H, W))")
+def default_input_shape(g, input_shape=None) -> tuple:
+    """``input_shape`` as a tuple of ints (N, C, spatial...), or the one ``g.meta`` records; a :class:`GraphError`
+    saying what is wrong otherwise."""
+    if input_shape is None:
+        if not g.meta.get("input_shape"):
+            raise GraphError("input_shape is needed: the graph does not record one (pass input_shape=(N, C, H, W))")
+        input_shape = g.meta["input_shape"]
+    try:
+        if isinstance(input_shape, (str, bytes)):
+            raise TypeError
+        shape = tuple(int(s) for s in input_shape)
+        exact = all(float(s) == int(s) for s in input_shape)
+    except (TypeError, ValueError, OverflowError):
+        raise GraphError(f"input_shape must be a tuple of ints (N, C, H, W), got {input_shape!r}") from None
+    if not exact or not 3 <= len(shape) <= 5 or min(shape) < 1:
+        raise GraphError(f"input_shape must be (N, C, spatial...) with 1-3 spatial dims of positive sizes, got "
+                         f"{input_shape!r}")
+    return shape

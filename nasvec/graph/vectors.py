@@ -89,31 +89,59 @@ def encode(g: ArchGraph) -> VectorRep:
                      torch.from_numpy(attrs), tensors, [node.name for node in g.nodes], dict(g.meta))
 
 
+def _numeric(x, field: str) -> np.ndarray:
+    """``x`` as a NumPy array of numbers, or a :class:`GraphError` naming the ``field`` of the VectorRep."""
+    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise GraphError(f"decode: {field} must hold numbers, got an array of {a.dtype}")
+    return a
+
+
+def _ids(a: np.ndarray, field: str, high: int, what: str) -> np.ndarray:
+    """Whole numbers in ``0..high-1`` (or a GraphError naming ``field`` and the first bad index)."""
+    bad = ~np.isfinite(a) | (a != np.round(a)) | (a < 0) | (a >= high)
+    if bad.any():
+        at = tuple(int(t) for t in np.argwhere(bad)[0])
+        raise GraphError(f"decode: {field}{list(at)} = {a[at]!r} is not {what} (a whole number in 0..{high - 1}); "
+                         f"a decoder's raw arrays go through nasvec.repair_rules.repair")
+    return a.astype(np.int64)
+
+
 def decode(v: VectorRep, name: str = "") -> ArchGraph:
     """The graph of a vector representation: the exact inverse of :func:`encode`.
 
     The input must be well formed (op ids in range, attribute columns as :func:`encode` writes them,
     edges going forward); a decoder's raw output goes through :func:`nasvec.repair_rules.repair` instead.
+    Anything else is a :class:`GraphError` naming the field and index (``ops[i]``, ``edge_index[r, j]``, node ``i``'s
+    attribute), and the decoded graph is validated (:meth:`ArchGraph.validate`).
     """
     if not isinstance(v, VectorRep):
         hint = " (a decoder's raw arrays go through nasvec.repair_rules.repair)" if isinstance(v, dict) else ""
         raise GraphError(f"decode: expected a VectorRep (from nasvec.encode), got {type(v).__name__}{hint}")
-    ops = v.ops.detach().cpu().numpy() if isinstance(v.ops, torch.Tensor) else np.asarray(v.ops)
-    attrs = v.attrs.detach().cpu().numpy() if isinstance(v.attrs, torch.Tensor) else np.asarray(v.attrs)
+    ops = _numeric(v.ops, "ops")
+    attrs = _numeric(v.attrs, "attrs").astype(np.float64, copy=False)
+    ei = _numeric(v.edge_index, "edge_index")
+    if ops.ndim != 1:
+        raise GraphError(f"decode: ops must be one op id per node (shape [N]), got shape {ops.shape}")
     n = len(ops)
     if attrs.shape != (n, N_COLUMNS):
-        raise GraphError(f"attribute matrix has shape {attrs.shape}, expected ({n}, {N_COLUMNS})")
+        raise GraphError(f"decode: attrs has shape {attrs.shape}, expected ({n}, {N_COLUMNS})")
+    if ei.size and (ei.ndim != 2 or ei.shape[0] != 2):
+        raise GraphError(f"decode: edge_index must have shape [2, E], got {ei.shape}")
+    ops = _ids(ops, "ops", len(OPS), "an op id")
+    ei = _ids(ei.reshape(2, -1), "edge_index", max(n, 1), "a node index") if ei.size else np.zeros((2, 0), np.int64)
     nodes = []
     rows, which = np.nonzero(~np.isnan(attrs[:, HEADS]))
     bounds = np.searchsorted(rows, np.arange(n + 1))
     tolist = attrs.tolist()
     for i in range(n):
-        k = int(ops[i])
-        if not 0 <= k < len(OPS):
-            raise GraphError(f"node {i}: op id {k} is outside the vocabulary (0..{len(OPS) - 1})")
-        a = decode_attrs(tolist[i], which[bounds[i]:bounds[i + 1]], v.tensors)
+        try:
+            a = decode_attrs(tolist[i], which[bounds[i]:bounds[i + 1]], v.tensors)
+        except (ValueError, OverflowError, IndexError, TypeError) as e:
+            raise GraphError(f"decode: node {i} ({OPS[ops[i]]}): its attribute row cannot be read ({e}); a decoder's "
+                             f"raw arrays go through nasvec.repair_rules.repair") from None
         label = v.names[i] if i < len(v.names) else ""
-        nodes.append(Node(OPS[k], a, name=label))
-    ei = v.edge_index.detach().cpu().numpy() if isinstance(v.edge_index, torch.Tensor) else np.asarray(v.edge_index)
-    edges = list(zip(ei[0].tolist(), ei[1].tolist())) if ei.size else []
-    return ArchGraph(nodes, edges, name=name, meta=getattr(v, "meta", None))
+        nodes.append(Node(OPS[int(ops[i])], a, name=label))
+    edges = list(zip(ei[0].tolist(), ei[1].tolist()))
+    g = ArchGraph(nodes, edges, name=name, meta=getattr(v, "meta", None))
+    return g.validate()

@@ -229,6 +229,32 @@ def check_attr(where: str, op: str, name: str, value) -> None:
         raise GraphError(f"{where}: attribute {name!r} is not finite ({value!r})")
 
 
+#: attributes a node of the op must have (the builders cannot size it otherwise)
+REQUIRED = {"Conv": ("kernel_shape", "out_channels"), "ConvTranspose": ("kernel_shape", "out_channels"),
+            "MaxPool": ("kernel_shape",), "AveragePool": ("kernel_shape",)}
+#: attribute -> smallest legal value of each entry
+AT_LEAST = {"kernel_shape": 1, "strides": 1, "dilations": 1, "pads": 0, "group": 1, "out_channels": 1,
+             "out_features": 1}
+
+
+def _check_values(where: str, op: str, attrs: dict) -> None:
+    """Required attributes present, sizes in range (the caps of :mod:`nasvec.graph.limits` for layer widths)."""
+    from .limits import MAX_CHANNELS
+
+    for name in REQUIRED.get(op, ()):
+        if name not in attrs:
+            raise GraphError(f"{where}: op {op} needs attribute {name!r}")
+    for name, low in AT_LEAST.items():
+        if name in attrs and (name != "pads" or op in REQUIRED):   # Pad's pads may be negative (a crop)
+            values = attrs[name] if isinstance(attrs[name], (list, tuple)) else [attrs[name]]
+            if any(v < low for v in values):
+                raise GraphError(f"{where}: attribute {name!r} = {attrs[name]} must be >= {low}")
+    for name in ("out_channels", "out_features"):
+        if attrs.get(name, 1) > MAX_CHANNELS:
+            raise GraphError(f"{where}: {name} {attrs[name]:,} is more than MAX_CHANNELS = {MAX_CHANNELS:,} "
+                             f"(nasvec.graph.limits)")
+
+
 def validate(g) -> None:
     """See :meth:`nasvec.graph.ArchGraph.validate` (duck-typed: ``nodes``, ``inputs()``, ``outputs()``, ``label()``)."""
     if not g.nodes:
@@ -240,6 +266,9 @@ def validate(g) -> None:
             where = g.label(i)
             for name, value in node.attrs.items():
                 check_attr(where, node.op, name, value)
+            _check_values(where, node.op, node.attrs)
+        elif node.op in REQUIRED:
+            _check_values(g.label(i), node.op, node.attrs)
     ins, outs = g.inputs(), g.outputs()
     inputs = [i for i, n in enumerate(g.nodes) if n.op == "Input"]
     outputs = [i for i, n in enumerate(g.nodes) if n.op == "Output"]

@@ -25,6 +25,11 @@ def export_torch(module, example_input):
     import onnx
     import torch
 
+    if not isinstance(module, torch.nn.Module):
+        raise GraphError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+    if not isinstance(example_input, torch.Tensor) or not example_input.is_floating_point():
+        raise GraphError(f"from_torch: example_input must be a floating-point torch.Tensor (e.g. torch.zeros(1, 3, 32, "
+                         f"32)), got {type(example_input).__name__}")
     was_training = module.training
     module.eval()
     buf = io.BytesIO()
@@ -36,6 +41,9 @@ def export_torch(module, example_input):
                 training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True,
                 input_names=["input"], output_names=["output"],
             )
+    except Exception as e:  # noqa: BLE001 - the exporter and the module's own forward raise anything
+        raise GraphError(f"from_torch: {type(module).__name__} on an input of shape {tuple(example_input.shape)} "
+                         f"cannot be exported to ONNX ({type(e).__name__}: {str(e)[:300]})") from None
     finally:
         module.train(was_training)
     return onnx.load_from_string(buf.getvalue())

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import GraphError
 from ..graph.core import require_graph
-from ..graph.shapes import default_input_shape, infer_shapes
+from ..graph.core import checked_shapes
+from ..graph.shapes import default_input_shape
 from ..graph.vocab import ATTRS, DERIVED, FOLDED, OPSET, VARIADIC, WEIGHTS, schema_inputs
 
 
@@ -171,7 +172,7 @@ def to_onnx(g, input_shape=None, weights=None, seed: int = 0, check: bool = True
 
     g.validate()
     shape = default_input_shape(g, input_shape)
-    infos = infer_shapes(g, shape)
+    infos = checked_shapes(g, shape)   # within the size caps: no garbage asks for terabytes here
     given = weights or {}
     ins = g.inputs()
     out_idx = [i for i, n in enumerate(g.nodes) if n.op == "Output"][0]

@@ -15,7 +15,8 @@ from torch import nn
 
 from ..errors import GraphError
 from ..graph.core import ArchGraph, require_graph
-from ..graph.shapes import default_input_shape, infer_shapes
+from ..graph.core import checked_shapes
+from ..graph.shapes import default_input_shape
 from ..graph.vocab import data_slots
 
 
@@ -135,7 +136,7 @@ class GraphModule(nn.Module):
         g.validate()
         self.graph = g
         self.input_shape = default_input_shape(g, input_shape)
-        infos = infer_shapes(g, self.input_shape)
+        infos = checked_shapes(g, self.input_shape)   # within the size caps
         self.shapes = [i.shape for i in infos]
         self._inputs = g.inputs()
         self._output = next(k for k, n in enumerate(g.nodes) if n.op == "Output")

@@ -12,8 +12,10 @@ and ``nasvec.repair_rules.repair``.
 """
 
 from .arrays import problem, raw_arrays, valid_before_repair
-from .attributes import MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE
+from .attributes import (MAX_CHANNELS, MAX_DILATION, MAX_ELEMENTS, MAX_KERNEL, MAX_LAYER_PARAMS, MAX_STRIDE,
+                         MAX_TOTAL_PARAMS)
 from .engine import RULES, Rule, changes_table, repair, rule_table
 
-__all__ = ["MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE", "RULES",
+__all__ = ["MAX_CHANNELS", "MAX_DILATION", "MAX_ELEMENTS", "MAX_KERNEL", "MAX_LAYER_PARAMS", "MAX_STRIDE",
+           "MAX_TOTAL_PARAMS", "RULES",
            "Rule", "changes_table", "problem", "raw_arrays", "repair", "rule_table", "valid_before_repair"]

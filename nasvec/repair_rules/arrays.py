@@ -158,7 +158,7 @@ def attribute_matrix(attrs, n, count) -> np.ndarray:
     (rule ``attributes``)."""
     a = array(attrs, "attrs") if attrs is not None else np.full((n, N_COLUMNS), np.nan)
     if a.ndim != 2:
-        a = a.reshape(n, -1) if a.size and a.size % max(n, 1) == 0 else np.full((n, N_COLUMNS), np.nan)
+        a = a.reshape(n, -1) if n and a.size and a.size % n == 0 else np.full((n, N_COLUMNS), np.nan)
     if a.shape != (n, N_COLUMNS):
         fixed = np.full((n, N_COLUMNS), np.nan)
         r, c = min(n, a.shape[0]), min(N_COLUMNS, a.shape[1])
@@ -170,45 +170,12 @@ def attribute_matrix(attrs, n, count) -> np.ndarray:
 
 # --------------------------------------------------------------------------- checks
 def problem(g: ArchGraph, input_shape) -> str | None:
-    """Why ``g`` would not run as a trainable network for ``input_shape`` (None when it would).
-
-    Checks ``validate()``, shape inference, and what ``to_torch``/onnxruntime need beyond them
-    (explicit pads, symmetric ConvTranspose pads, 1-3 spatial dims, a floating output, no Output
-    reading the Input directly).
-    """
+    """Why ``g`` would not run as a trainable network for ``input_shape`` (None when it would): the message of
+    ``g.validate(input_shape)`` (structure, values, shapes, size caps and what the builders need)."""
     try:
-        g.validate()
-        infos = infer_shapes(g, input_shape)
+        g.validate(input_shape)
     except GraphError as e:
         return str(e)
-    ins = g.inputs()
-    for i, node in enumerate(g.nodes):
-        why = _node_problem(g, i, node, infos, ins)
-        if why:
-            return why
-    return None
-
-
-def _node_problem(g, i, node, infos, ins) -> str | None:
-    op, a = node.op, node.attrs
-    if a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        return f"{g.label(i)}: auto_pad {a['auto_pad']} (to_torch needs explicit pads)"
-    if op in ("Conv", "ConvTranspose", "MaxPool", "AveragePool"):
-        r = len(a.get("kernel_shape", ()))
-        if not 1 <= r <= 3:
-            return f"{g.label(i)}: {r} spatial dims"
-        if op == "ConvTranspose" and "pads" in a and a["pads"][:r] != a["pads"][r:]:
-            return f"{g.label(i)}: asymmetric ConvTranspose pads"
-    if op == "BatchNormalization" and not 2 <= len(infos[ins[i][0]].shape) <= 5:
-        return f"{g.label(i)}: BatchNormalization of rank {len(infos[ins[i][0]].shape)}"
-    if op == "BatchNormalization" and a.get("training_mode", 0):
-        return f"{g.label(i)}: training_mode=1"
-    if op == "Output":
-        src = ins[i][0]
-        if g.nodes[src].op == "Input":
-            return "the Output reads the Input directly"
-        if infos[src].value is not None:
-            return "the output is an integer (shape arithmetic) tensor"
     return None
 
 

@@ -4,7 +4,7 @@ One fixer per op family — :func:`fix_conv`, :func:`fix_pool`, :func:`fix_linea
 :func:`fix_simple` (which dispatches through :data:`SIMPLE_FIXERS`): kernels, strides, dilations and
 pads of convolutions and pools that fit the input; group and channel counts that divide; axes in
 range and never the batch axis; flags in ``{0, 1}``; floats clipped to sane ranges.
-Layer sizes are capped (:data:`MAX_CHANNELS`, :data:`MAX_LAYER_PARAMS`) so that garbage cannot ask
+Layer sizes are capped (:mod:`nasvec.graph.limits`, the caps every valid graph keeps) so that garbage cannot ask
 for terabytes. A fixer returns the attributes to use; the caller counts the rule when they differ
 from what was read.
 """
@@ -20,9 +20,8 @@ from ..errors import GraphError
 from ..graph.codec import DAMAGED
 from ..graph.vocab import allowed_attrs
 
-MAX_CHANNELS = 4096          #: cap on out_channels / out_features
-MAX_LAYER_PARAMS = 2 ** 24   #: cap on the weights of one layer (AlexNet's 4096 x 4096 Linear fits)
-MAX_ELEMENTS = 2 ** 22       #: cap on the values per example of any tensor
+from ..graph.limits import MAX_CHANNELS, MAX_ELEMENTS, MAX_LAYER_PARAMS, MAX_TOTAL_PARAMS  # noqa: F401 (re-exported)
+
 MAX_KERNEL = 11
 MAX_STRIDE = 8
 MAX_DILATION = 4
@@ -141,9 +140,24 @@ def fix_conv(op, a, x):
     return out
 
 
+def _ceil_clash(out, x) -> bool:
+    """Whether ceil_mode would make a last window start in the end padding on some axis (torch and ONNX's shape
+    inference then disagree on the size: :func:`nasvec.graph.shapes._pool_out`)."""
+    r = len(x) - 2
+    k, p = out["kernel_shape"], out.get("pads", [0] * (2 * r))
+    s, d = out.get("strides", [1] * r), out.get("dilations", [1] * r)
+    for j in range(r):
+        num = x[2 + j] + p[j] + p[j + r] - ((k[j] - 1) * d[j] + 1)
+        if math.ceil(num / s[j]) * s[j] >= x[2 + j] + p[j]:
+            return True
+    return False
+
+
 def fix_pool(op, a, x):
     out = _spatial_fix(op, a, x)
     _flag(a, out, "ceil_mode")
+    if out.get("ceil_mode") and _ceil_clash(out, x):
+        out["ceil_mode"] = 0
     _flag(a, out, "count_include_pad")
     _flag(a, out, "storage_order", (0,))
     return out
@@ -290,7 +304,22 @@ def _reshape(a, x, out):
         if rest > 0 and int(np.prod(x[1:])) % rest == 0:
             sizes[sizes.index(DAMAGED)] = int(np.prod(x[1:])) // rest
             shape = [shape[0]] + sizes
-    if any(v < 1 for v in sizes) or int(np.prod(sizes)) != int(np.prod(x[1:])):
+    total = int(np.prod(x[1:]))
+    if sizes and all(v >= 1 for v in sizes) and int(np.prod(sizes)) != total:
+        # the input changed size upstream (a branch lost): the entries that match the input's trailing dims stay, the
+        # one nearest them that can absorb the new count takes it (a channel shuffle's group size, a flatten's width)
+        inner, r = list(x[1:]), len(x) - 2
+        if r >= 1 and len(sizes) >= r + 1 and len(sizes) > len(inner) - 1:   # spatial sizes changed upstream: follow
+            sizes[-r:] = list(x[2:])
+        free = [j for j in range(len(sizes)) if not (len(sizes) - j <= len(inner) and
+                                                     sizes[j] == inner[len(inner) - (len(sizes) - j)])]
+        for j in reversed(free):
+            rest = int(np.prod([v for k, v in enumerate(sizes) if k != j]))
+            if rest and total % rest == 0:
+                sizes[j] = total // rest
+                shape = [shape[0]] + sizes
+                break
+    if any(v < 1 for v in sizes) or int(np.prod(sizes)) != total:
         raise GraphError(f"Reshape of {list(x)} to {shape} would mix examples")
     out["shape"] = list(shape)
     if "allowzero" in a:

@@ -13,7 +13,8 @@ both rows of the edge list, every cell of the attribute matrix):
   a small integer attribute;
 * ``flip`` — ``k`` per cent of the edges reversed (the other arrays untouched);
 * ``mixed`` — each damaged entry draws one of ``nan``, ``inf``, ``huge``, ``ids``;
-* ``noise`` — Gaussian noise of deviation ``sigma`` added to *every* entry (``k`` is ignored).
+* ``noise`` — Gaussian noise of deviation ``sigma`` added to *every* entry, and with ``k > 0`` also ``k`` per cent
+  of the entries of each array made NaN, ±inf or ±1e9 (a decoder that is noisy everywhere and broken somewhere).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def _corrupt(a: np.ndarray, share: float, kind: str, rng: np.random.Generator, h
     if not n:
         return a, np.zeros(0, dtype=np.int64)
     idx = rng.choice(flat.size, n, replace=False)
-    kinds = rng.choice(["nan", "inf", "huge", "ids"], n) if kind == "mixed" else np.full(n, kind)
+    kinds = rng.choice(["nan", "inf", "huge", "ids"] if kind == "mixed" else ["nan", "inf", "huge"], n) \
+        if kind in ("mixed", "non-finite") else np.full(n, kind)
     sign = rng.choice([-1.0, 1.0], n)
     values = np.select([kinds == "nan", kinds == "inf", kinds == "huge"],
                        [np.nan, sign * np.inf, sign * 1e9], rng.integers(0, max(high, 1), n).astype(np.float64))
@@ -63,8 +65,10 @@ def damage(g: ArchGraph, k: float, kind: str = "mixed", seed: int = 0, sigma: fl
     rng = np.random.default_rng(seed)
     v = _arrays(g)
     if kind == "noise":
-        for key in ("ops", "edge_index", "attrs"):
+        for key, high in (("ops", len(OPS)), ("edge_index", len(g)), ("attrs", 8)):
             v[key] = v[key] + rng.normal(0, sigma, v[key].shape)
+            if k:
+                v[key], _ = _corrupt(v[key], k / 100, "non-finite", rng, high)
         v["damaged"] = list(range(len(g)))
         return v
     share = k / 100

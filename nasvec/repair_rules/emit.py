@@ -23,7 +23,9 @@ import numpy as np
 
 from ..errors import GraphError
 from ..graph.core import ArchGraph, Node
+from ..graph.limits import MAX_CHANNELS, MAX_TOTAL_PARAMS, SizeCapError, check_node
 from ..graph.shapes import TensorInfo, infer_node
+from ..graph.vocab import ATTRS, check_attr
 from .attributes import MAX_ELEMENTS, fix_conv, fix_linear, fix_pool, fix_simple, norm_axis
 
 BINARY = {"Add", "Mul", "Sub", "Div"}
@@ -35,8 +37,11 @@ class Draft:
     """The graph being emitted: nodes, inputs, shapes (what :func:`infer_node` needs of a graph) and
     the count of every rule that fired."""
 
-    def __init__(self, input_shape, count: Counter, input_name: str = ""):
+    def __init__(self, input_shape, count: Counter, input_name: str = "", num_classes: int | None = None):
         self.nodes, self.ins, self.infos = [], [], []
+        # the learned weights so far, and what the classifier head may still need of MAX_TOTAL_PARAMS
+        self.params = 0
+        self.reserve = (MAX_CHANNELS + 1) * num_classes if num_classes else 0
         self.spatial = max(1, len(input_shape) - 2)
         self.count = count
         self.current = "node"   # the node being emitted, as the change log names it
@@ -54,16 +59,28 @@ class Draft:
     def shape(self, k) -> tuple:
         return tuple(self.infos[k].shape)
 
-    def emit(self, op, attrs, ins, name=""):
-        """Append a node; a :class:`GraphError` (and nothing appended) when its shape does not infer."""
+    def emit(self, op, attrs, ins, name="", head: bool = False):
+        """Append a node; a :class:`GraphError` (and nothing appended) when its shape does not infer, and a
+        :class:`~nasvec.errors.SizeCapError` when it would exceed a cap of :mod:`nasvec.graph.limits` (the total
+        keeps room for the classifier ``head``): every emitted node is within the caps, by construction."""
         self.nodes.append(Node(op, attrs, name=name))
         self.ins.append(list(ins))
         k = len(self.nodes) - 1
         try:
-            self.infos.append(infer_node(self, k, self.infos))
+            for key, value in attrs.items():   # every attribute legal and encodable (widths of the attribute matrix)
+                check_attr(self.label(k), op, key, value)
+            info = infer_node(self, k, self.infos)
+            w = check_node(self.label(k), op, attrs, self.infos[ins[0]].shape if ins else (), info.shape)
+            if w and self.params + w > MAX_TOTAL_PARAMS - (0 if head else self.reserve):
+                raise SizeCapError(f"{self.label(k)}: {w:,} more learned weights would pass MAX_TOTAL_PARAMS")
+        except SizeCapError:
+            self.nodes.pop(), self.ins.pop()
+            raise
         except (GraphError, KeyError, IndexError, TypeError, ValueError) as e:
             self.nodes.pop(), self.ins.pop()
             raise GraphError(str(e)) from None
+        self.infos.append(info)
+        self.params += w
         return k
 
     def identity(self, srcs, name=""):
@@ -133,6 +150,8 @@ def adapt(d: Draft, k, target, skip_axis=None, broadcast: bool = False):
             k = d.emit("AveragePool", {"kernel_shape": kern, "strides": strd}, [k])
             x = d.shape(k)
         up = [j for j in range(2, rank) if j != skip_axis and x[j] < target[j] and not keep(j, x[j])]
+        if up and 2 * rank > ATTRS["pads"][1]:   # a Pad of this rank has more pads than the encoding holds
+            return None
         if up:
             pads = [0] * (2 * rank)
             for j in up:
@@ -163,12 +182,11 @@ def with_attrs(d: Draft, op, raw, fixed, srcs, name):
     if fixed != raw:
         d.note("attributes", ", ".join(f"{k} {raw.get(k, '-')} -> {fixed.get(k, '-')}"
                                        for k in sorted(set(raw) | set(fixed)) if raw.get(k) != fixed.get(k)))
-    k = d.emit(op, fixed, srcs, name)
-    if _elements(d.infos[k].shape) > MAX_ELEMENTS:
-        d.note("size_cap", f"{op} would make {_elements(d.infos[k].shape):,} values per example -> Identity")
-        d.nodes.pop(), d.ins.pop(), d.infos.pop()
+    try:
+        return d.emit(op, fixed, srcs, name)
+    except SizeCapError as e:
+        d.note("size_cap", f"{str(e).split(': ', 1)[-1]} -> Identity")
         return d.identity(srcs, name)
-    return k
 
 
 def partner(d: Draft, k):
@@ -192,6 +210,10 @@ def _binary(d: Draft, op, raw, srcs, name):
         ok = len(t) == len(s) and np.broadcast_shapes(t, s) is not None
     except ValueError:
         ok = False
+    usual = _usual(d)
+    swapped = not ok and len(s) == len(t) and _off(d, s, usual) < _off(d, t, usual)
+    if swapped:   # adapt the larger operand: pooling down keeps the caps (the operands keep their order)
+        a0, a1, t, s = a1, a0, s, t
     if not ok:
         new = adapt(d, a1, t, broadcast=True)
         d.note("operands", f"operand {list(s)} adapted to {list(t)}" if new is not None
@@ -202,7 +224,37 @@ def _binary(d: Draft, op, raw, srcs, name):
     if _elements(np.broadcast_shapes(d.shape(a0), d.shape(a1))) > MAX_ELEMENTS:
         d.note("size_cap", f"{op} would be too large -> Identity")
         return d.identity(srcs[:1], name)
-    return d.emit(op, {}, [a0, a1], name)
+    return d.emit(op, {}, [a1, a0] if swapped else [a0, a1], name)
+
+
+def _usual(d: Draft, n: int = 25) -> float | None:
+    """The median spatial size (values per channel) of the last ``n`` spatial tensors emitted: the size the network
+    has around the node being emitted."""
+    sizes = [_elements((1,) + d.infos[j].shape[1:]) // d.infos[j].shape[1]
+             for j in range(len(d.infos) - 1, 0, -1) if len(d.infos[j].shape) > 2][:n]
+    return float(np.median(sizes)) if sizes else None
+
+
+def _off(d: Draft, shape, usual) -> float:
+    """How far a tensor's spatial size is from the ``usual`` one (log ratio; 0 without spatial axes)."""
+    if usual is None or len(shape) < 3:
+        return 0.0
+    return abs(np.log(_elements((1,) + tuple(shape[1:])) // shape[1]) - np.log(usual))
+
+
+def _majority(d: Draft, srcs, axn):
+    """The operand whose shape (but axis ``axn``) most operands share: the Concat's reference, so one operand
+    rewired to a far-away tensor is the one adapted, not the others. On a tie, the operand (of the first's rank)
+    whose spatial size is nearest the network's around it (:func:`_usual`), the first among equals."""
+    from collections import Counter
+
+    keys = [tuple(t for j, t in enumerate(d.shape(s_)) if j != axn) + (len(d.shape(s_)),) for s_ in srcs]
+    counts = Counter(keys)
+    top = [k for k in keys if counts[k] == max(counts.values())]
+    usual = _usual(d)
+    same = [k for k in top if k[-1] == top[0][-1]]
+    common = min(same, key=lambda k: (round(_off(d, d.shape(srcs[keys.index(k)]), usual), 6), same.index(k)))
+    return srcs[keys.index(common)]
 
 
 def _concat(d: Draft, op, raw, srcs, name):
@@ -213,8 +265,16 @@ def _concat(d: Draft, op, raw, srcs, name):
     if axn in (None, 0):
         d.note("attributes", f"axis {ax} -> 1")
         ax, axn = 1, 1
-    ins = [srcs[0]]
-    for s_ in srcs[1:]:
+    ref = _majority(d, srcs, axn)
+    x = d.shape(ref)
+    if len(x) != rank:   # the majority has another rank: the axis read for it
+        rank, axn = len(x), norm_axis(ax, len(x)) or 1
+        ax = ax if norm_axis(ax, rank) else 1
+    ins = []
+    for s_ in srcs:
+        if s_ == ref:
+            ins.append(s_)
+            continue
         y = d.shape(s_)
         if len(y) == rank and all(y[j] == x[j] for j in range(rank) if j != axn):
             ins.append(s_)
@@ -227,7 +287,7 @@ def _concat(d: Draft, op, raw, srcs, name):
     total = sum(d.infos[s_].shape[axn] for s_ in ins)
     if _elements(x) // x[axn] * total > MAX_ELEMENTS:
         d.note("size_cap", "Concat would be too large -> Identity")
-        return d.identity(srcs[:1], name)
+        return d.identity([ref], name)
     return with_attrs(d, op, raw, {"axis": ax} if "axis" in raw or ax != 1 else {"axis": 1}, ins, name)
 
 
@@ -309,4 +369,7 @@ def classifier_head(d: Draft, k, num_classes):
         k = d.emit("GlobalAveragePool", {}, [k])
     if len(d.infos[k].shape) != 2:
         k = d.emit("Flatten", {"axis": 1}, [k])
-    return d.emit("Gemm", {"out_features": num_classes, "bias": 1}, [k])
+    if d.infos[k].shape[1] > MAX_CHANNELS:   # the head's Linear within the caps: its first MAX_CHANNELS features
+        d.note("classifier", f"{d.infos[k].shape[1]:,} features: the first {MAX_CHANNELS:,} read by the head")
+        k = d.emit("Slice", {"starts": [0], "ends": [MAX_CHANNELS], "axes": [1]}, [k])
+    return d.emit("Gemm", {"out_features": num_classes, "bias": 1}, [k], head=True)

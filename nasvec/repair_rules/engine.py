@@ -42,8 +42,10 @@ from dataclasses import dataclass
 import numpy as np
 from typing import Callable
 
-from ..errors import RepairError
+from ..errors import GraphError, RepairError
 from ..graph.codec import read_attrs
+from ..graph.core import ArchGraph, Node
+from ..graph.limits import MAX_CHANNELS, MAX_ELEMENTS
 from ..graph.vocab import OPS
 from . import emit, passes
 from .arrays import (array, attribute_matrix, clean_adjacency_edges, decode_edges, decode_ops, exact, fields,
@@ -59,13 +61,33 @@ class Rule:
     ``stage``: ``"arrays"`` (reading the decoder's arrays, before any pass), ``"structure"`` (a pass over
     the whole skeleton: :func:`repair` runs these in the order of :data:`RULES`) or ``"node"`` (applied
     to each node as the shapes pass emits it, by :func:`~nasvec.repair_rules.emit.emit_node` and
-    :func:`~nasvec.repair_rules.emit.emit_output`). For the array and node rules ``apply`` is the function
+    :func:`~nasvec.repair_rules.emit.emit_output`) or ``"final"`` (the check of the result). For the array and node
+    rules ``apply`` is the function
     where the rule is written; only the structural passes are called through it.
     """
 
     fixes: str
     apply: Callable
     stage: str
+
+
+def _built(g: ArchGraph, input_shape, num_classes, count) -> ArchGraph:
+    """Rule ``build_check``: the result must pass ``validate(input_shape)`` and ``to_onnx``'s full checker (weights as
+    graph inputs, so nothing is allocated). Every rule above aims at that; should one miss, the result is the
+    smallest network that builds (a global pool and, with ``num_classes``, a Linear head) and the log says so."""
+    from ..io.onnx_write import to_onnx
+
+    try:
+        g.validate(input_shape)
+        to_onnx(g, input_shape, weights="none")
+        return g
+    except GraphError as e:
+        count.note("build_check", f"result: {str(e)[:300]} -> the smallest network that builds")
+    nodes = [Node("Input"), Node("GlobalAveragePool"), Node("Flatten", {"axis": 1})]
+    if num_classes is not None:
+        nodes.append(Node("Gemm", {"out_features": int(num_classes), "bias": 1}))
+    nodes.append(Node("Output"))
+    return ArchGraph(nodes, [(i, i + 1) for i in range(len(nodes) - 1)])
 
 
 #: rule name -> :class:`Rule`, in the order they run (the chapter's rule table is built from this)
@@ -111,11 +133,14 @@ RULES = {
                      "for the rank, pooling or zero-padding for spatial sizes, a 1x1 Conv (or Linear) for channels; "
                      "a binary op with one operand reads the nearest earlier node of the same shape", emit.adapt,
                      "node"),
-    "size_cap": Rule("a node whose output would exceed MAX_ELEMENTS values per example -> Identity", emit.with_attrs,
+    "size_cap": Rule("a node that would exceed a cap of nasvec.graph.limits (values per example, layer width, weights "
+                     "per layer or in total) -> Identity", emit.with_attrs,
                      "node"),
     "fallback": Rule("a node still inconsistent after the rules above -> Identity", emit.fallback, "node"),
     "classifier": Rule("with num_classes: GlobalAveragePool / Flatten / Gemm head appended when the output is not "
-                       "[N, num_classes]", emit.classifier_head, "node"),
+                       "[N, num_classes] (reading at most MAX_CHANNELS features)", emit.classifier_head, "node"),
+    "build_check": Rule("the result must validate for input_shape and pass to_onnx's full checker; should a rule "
+                        "above miss, the smallest network that builds is returned instead", _built, "final"),
 }
 
 
@@ -136,14 +161,21 @@ def rule_table():
 
 def _check_args(input_shape, num_classes) -> tuple:
     try:
+        if isinstance(input_shape, (str, bytes)):
+            raise TypeError
         input_shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise RepairError(f"repair: input_shape must be a tuple of positive ints, got {input_shape!r}") from None
     if len(input_shape) < 3 or min(input_shape) < 1 or len(input_shape) > 5:
         raise RepairError(f"repair: input_shape must be (N, C, spatial...) with 1-3 spatial dims of positive sizes, "
                           f"got {input_shape}")
-    if num_classes is not None and (int(num_classes) != num_classes or num_classes < 1):
-        raise RepairError(f"repair: num_classes must be a positive int or None, got {num_classes!r}")
+    if int(np.prod(input_shape[1:], dtype=object)) > MAX_ELEMENTS:
+        raise RepairError(f"repair: input_shape {input_shape} holds more than MAX_ELEMENTS = {MAX_ELEMENTS:,} values "
+                          f"per example (nasvec.graph.limits)")
+    if num_classes is not None and (not isinstance(num_classes, (int, np.integer)) or not
+                                    1 <= num_classes <= MAX_CHANNELS):
+        raise RepairError(f"repair: num_classes must be an int in 1..{MAX_CHANNELS} (nasvec.graph.limits) or None, "
+                          f"got {num_classes!r}")
     return input_shape
 
 
@@ -186,7 +218,7 @@ def _skeleton(ops, edge_index, adjacency, attrs, names, threshold, count) -> pas
 
 def _shapes(s: passes.Skeleton, input_shape, num_classes):
     """The shapes pass: emit the kept nodes in order, applying the node rules, then prune again."""
-    d = emit.Draft(input_shape, s.count, input_name=s.names[0])
+    d = emit.Draft(input_shape, s.count, input_name=s.names[0], num_classes=num_classes)
     emitted = {0: 0}
     for k in range(1, len(s)):
         if not s.keep[k]:
@@ -221,7 +253,7 @@ def repair(v, input_shape=(1, 1, 28, 28), num_classes: int | None = None, report
     for rule in RULES.values():
         if rule.stage == "structure":
             rule.apply(skeleton)
-    g = _shapes(skeleton, input_shape, num_classes)
+    g = _built(_shapes(skeleton, input_shape, num_classes), input_shape, num_classes, count)
     g.meta.update(input_shape=input_shape, repairs={k: c for k, c in sorted(count.items()) if c}, changes=count.log)
     return (g, dict(g.meta["repairs"])) if report else g
 

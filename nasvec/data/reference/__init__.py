@@ -22,9 +22,10 @@ from __future__ import annotations
 from torch import nn
 
 from ...errors import ConfigError
-from .classic import alexnet, densenet121, googlenet, resnet18, resnet50, resnext50_32x4d, squeezenet1_1, vgg11, vgg16
-from .mobile import (efficientnet_b0, mnasnet1_0, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small,
-                     regnet_x_400mf, shufflenet_v2_x1_0)
+from .classic import (alexnet, densenet121, googlenet, resnet18, resnet50, resnext50_32x4d, squeezenet1_1, vgg11,
+                      vgg11_bn, vgg16)
+from .mobile import (efficientnet_b0, mnasnet0_5, mnasnet1_0, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small,
+                     regnet_x_400mf, regnet_y_400mf, shufflenet_v2_x0_5, shufflenet_v2_x1_0)
 
 # ---------------------------------------------------------------------------------------------
 # registry
@@ -37,6 +38,7 @@ REFERENCE = {
     "resnet50": (resnet50, _FULL),
     "resnext50_32x4d": (resnext50_32x4d, _FULL),
     "vgg11": (vgg11, _FULL),
+    "vgg11_bn": (vgg11_bn, _FULL),
     "vgg16": (vgg16, _FULL),
     "alexnet": (alexnet, _FULL),
     "squeezenet1_1": (squeezenet1_1, _FULL),
@@ -46,9 +48,12 @@ REFERENCE = {
     "mobilenet_v3_small": (mobilenet_v3_small, _FULL),
     "mobilenet_v3_large": (mobilenet_v3_large, _FULL),
     "shufflenet_v2_x1_0": (shufflenet_v2_x1_0, _FULL),
+    "shufflenet_v2_x0_5": (shufflenet_v2_x0_5, _FULL),
     "mnasnet1_0": (mnasnet1_0, _FULL),
+    "mnasnet0_5": (mnasnet0_5, _FULL),
     "efficientnet_b0": (efficientnet_b0, _FULL),
     "regnet_x_400mf": (regnet_x_400mf, _FULL),
+    "regnet_y_400mf": (regnet_y_400mf, _FULL),
 }
 
 

@@ -111,7 +111,7 @@ class VGG(nn.Module):
     """Full size: 7x7 adaptive pool, 4096-4096 head. ``small_input``: the first max-pool is dropped,
     the pool is global and the head is 512-512 (the usual CIFAR VGG)."""
 
-    def __init__(self, cfg, num_classes=1000, in_channels=3, small_input=False):
+    def __init__(self, cfg, num_classes=1000, in_channels=3, small_input=False, batch_norm=False):
         super().__init__()
         layers, inp, first_pool = [], in_channels, True
         for v in cfg:
@@ -120,7 +120,8 @@ class VGG(nn.Module):
                     layers.append(nn.MaxPool2d(2, 2))
                 first_pool = False
             else:
-                layers += [nn.Conv2d(inp, v, 3, padding=1), nn.ReLU(inplace=True)]
+                bn = [nn.BatchNorm2d(v)] if batch_norm else []
+                layers += [nn.Conv2d(inp, v, 3, padding=1), *bn, nn.ReLU(inplace=True)]
                 inp = v
         self.features = nn.Sequential(*layers)
         side, hidden = (1, 512) if small_input else (7, 4096)
@@ -138,6 +139,11 @@ class VGG(nn.Module):
 def vgg11(num_classes=1000, in_channels=3, small_input=False):
     check_builder_args(num_classes, in_channels, small_input)
     return VGG(_VGG_CFG["vgg11"], num_classes, in_channels, small_input)
+
+
+def vgg11_bn(num_classes=1000, in_channels=3, small_input=False):
+    check_builder_args(num_classes, in_channels, small_input)
+    return VGG(_VGG_CFG["vgg11"], num_classes, in_channels, small_input, batch_norm=True)
 
 
 def vgg16(num_classes=1000, in_channels=3, small_input=False):

@@ -120,20 +120,22 @@ class MNASNet(nn.Module):
     STACKS = ((16, 24, 3, 2, 3, 3), (24, 40, 5, 2, 3, 3), (40, 80, 5, 2, 6, 3), (80, 96, 3, 1, 6, 2),
               (96, 192, 5, 2, 6, 4), (192, 320, 3, 1, 6, 1))
 
-    def __init__(self, num_classes=1000, in_channels=3, small_input=False):
+    def __init__(self, num_classes=1000, in_channels=3, small_input=False, alpha=1.0):
         super().__init__()
         bn = partial(nn.BatchNorm2d, momentum=1 - 0.9997)
-        layers = [conv_bn_act(in_channels, 32, 3, stem_stride_of(small_input), bn=bn),
-                  conv_bn_act(32, 32, 3, 1, groups=32, bn=bn),
-                  conv_bn_act(32, 16, 1, act=None, bn=bn)]
+        w = lambda c: _mnas_round(c * alpha)   # the width multiplier, rounded as torchvision rounds it
+        layers = [conv_bn_act(in_channels, w(32), 3, stem_stride_of(small_input), bn=bn),
+                  conv_bn_act(w(32), w(32), 3, 1, groups=w(32), bn=bn),
+                  conv_bn_act(w(32), w(16), 1, act=None, bn=bn)]
         for k, (inp, out, kernel, stride, exp, n) in enumerate(self.STACKS):
+            inp, out = w(inp), w(out)
             if small_input and k == 0:
                 stride = 1
             for i in range(n):
                 first = i == 0
                 layers.append(InvertedResidual(inp if first else out, (inp if first else out) * exp, out, kernel,
                                                stride if first else 1, nn.ReLU, None, bn))
-        layers.append(conv_bn_act(320, 1280, 1, bn=bn))
+        layers.append(conv_bn_act(w(320), 1280, 1, bn=bn))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
 
@@ -141,9 +143,20 @@ class MNASNet(nn.Module):
         return self.classifier(self.features(x).mean([2, 3]))
 
 
+def _mnas_round(value, divisor=8, bias=0.9):
+    """A width rounded to a multiple of 8, never below 90 % of ``value`` (MNASNet's rule)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded if rounded >= bias * value else rounded + divisor
+
+
 def mnasnet1_0(num_classes=1000, in_channels=3, small_input=False):
     check_builder_args(num_classes, in_channels, small_input)
     return MNASNet(num_classes, in_channels, small_input)
+
+
+def mnasnet0_5(num_classes=1000, in_channels=3, small_input=False):
+    check_builder_args(num_classes, in_channels, small_input)
+    return MNASNet(num_classes, in_channels, small_input, alpha=0.5)
 
 
 class EfficientNet(nn.Module):
@@ -179,7 +192,7 @@ def efficientnet_b0(num_classes=1000, in_channels=3, small_input=False):
 
 
 # ---------------------------------------------------------------------------------------------
-# ShuffleNetV2 x1.0 (Ma et al. 2018)
+# ShuffleNetV2 x1.0 and x0.5 (Ma et al. 2018)
 
 
 class ShuffleUnit(nn.Module):
@@ -228,8 +241,14 @@ def shufflenet_v2_x1_0(num_classes=1000, in_channels=3, small_input=False):
     return ShuffleNetV2(num_classes=num_classes, in_channels=in_channels, small_input=small_input)
 
 
+def shufflenet_v2_x0_5(num_classes=1000, in_channels=3, small_input=False):
+    check_builder_args(num_classes, in_channels, small_input)
+    return ShuffleNetV2(channels=(24, 48, 96, 192, 1024), num_classes=num_classes, in_channels=in_channels,
+                        small_input=small_input)
+
+
 # ---------------------------------------------------------------------------------------------
-# RegNetX-400MF (Radosavovic et al. 2020)
+# RegNetX-400MF and RegNetY-400MF (Radosavovic et al. 2020)
 
 
 def regnet_widths(depth, w_0, w_a, w_m, group_width, quant=8):
@@ -249,13 +268,14 @@ def regnet_widths(depth, w_0, w_a, w_m, group_width, quant=8):
 
 
 class RegNetBlock(nn.Module):
-    def __init__(self, inp, out, stride, group_width):
+    def __init__(self, inp, out, stride, group_width, se_ratio=0.0):
         super().__init__()
         self.proj = None
         if inp != out or stride != 1:
             self.proj = conv_bn_act(inp, out, 1, stride, act=None)
+        se = [SqueezeExcite(out, int(round(se_ratio * inp)))] if se_ratio else []   # RegNetY
         self.f = nn.Sequential(conv_bn_act(inp, out, 1), conv_bn_act(out, out, 3, stride, groups=out // group_width),
-                               conv_bn_act(out, out, 1, act=None))
+                               *se, conv_bn_act(out, out, 1, act=None))
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x):
@@ -265,13 +285,13 @@ class RegNetBlock(nn.Module):
 
 class RegNet(nn.Module):
     def __init__(self, depth=22, w_0=24, w_a=24.48, w_m=2.54, group_width=16, num_classes=1000,
-                 in_channels=3, small_input=False):
+                 in_channels=3, small_input=False, se_ratio=0.0):
         super().__init__()
         layers, inp = [conv_bn_act(in_channels, 32, 3, stem_stride_of(small_input))], 32
         for k, (w, d, g) in enumerate(zip(*regnet_widths(depth, w_0, w_a, w_m, group_width))):
             for i in range(d):
                 stride = 2 if i == 0 and not (small_input and k == 0) else 1
-                layers.append(RegNetBlock(inp, w, stride, g))
+                layers.append(RegNetBlock(inp, w, stride, g, se_ratio))
                 inp = w
         self.features = nn.Sequential(*layers)
         self.head = Classifier(inp, num_classes)
@@ -283,3 +303,10 @@ class RegNet(nn.Module):
 def regnet_x_400mf(num_classes=1000, in_channels=3, small_input=False):
     check_builder_args(num_classes, in_channels, small_input)
     return RegNet(num_classes=num_classes, in_channels=in_channels, small_input=small_input)
+
+
+def regnet_y_400mf(num_classes=1000, in_channels=3, small_input=False):
+    """RegNetY-400MF: RegNet's Y design (squeeze-and-excite in every block, ratio 0.25)."""
+    check_builder_args(num_classes, in_channels, small_input)
+    return RegNet(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8, num_classes=num_classes,
+                  in_channels=in_channels, small_input=small_input, se_ratio=0.25)
