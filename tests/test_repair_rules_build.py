@@ -44,7 +44,7 @@ def _within_caps(g, shape):
     assert total <= MAX_TOTAL_PARAMS
 
 
-@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(NETS), size=st.sampled_from(sorted(SIZES)), kind=st.sampled_from(KINDS),
        k=st.sampled_from([0.5, 2, 10, 50]), sigma=st.sampled_from([0.25, 1.0]), seed=st.integers(0, 10 ** 6))
 def test_any_damage_to_a_real_network_repairs_within_the_caps_to_a_network_that_builds_and_runs(name, size, kind, k,
