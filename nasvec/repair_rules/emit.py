@@ -210,8 +210,8 @@ def _binary(d: Draft, op, raw, srcs, name):
         ok = len(t) == len(s) and np.broadcast_shapes(t, s) is not None
     except ValueError:
         ok = False
-    usual = _usual(d)
-    swapped = not ok and len(s) == len(t) and _off(d, s, usual) < _off(d, t, usual)
+    usual = _usual(d) if not ok and len(s) == len(t) else None
+    swapped = usual is not None and _off(d, s, usual) < _off(d, t, usual)
     if swapped:   # adapt the larger operand: pooling down keeps the caps (the operands keep their order)
         a0, a1, t, s = a1, a0, s, t
     if not ok:
@@ -230,8 +230,13 @@ def _binary(d: Draft, op, raw, srcs, name):
 def _usual(d: Draft, n: int = 25) -> float | None:
     """The median spatial size (values per channel) of the last ``n`` spatial tensors emitted: the size the network
     has around the node being emitted."""
-    sizes = [_elements((1,) + d.infos[j].shape[1:]) // d.infos[j].shape[1]
-             for j in range(len(d.infos) - 1, 0, -1) if len(d.infos[j].shape) > 2][:n]
+    sizes = []
+    for j in range(len(d.infos) - 1, 0, -1):   # newest first, stopping at n: linear in the graph overall
+        shape = d.infos[j].shape
+        if len(shape) > 2:
+            sizes.append(_elements(shape) // shape[1])
+            if len(sizes) == n:
+                break
     return float(np.median(sizes)) if sizes else None
 
 
@@ -251,8 +256,10 @@ def _majority(d: Draft, srcs, axn):
     keys = [tuple(t for j, t in enumerate(d.shape(s_)) if j != axn) + (len(d.shape(s_)),) for s_ in srcs]
     counts = Counter(keys)
     top = [k for k in keys if counts[k] == max(counts.values())]
-    usual = _usual(d)
     same = [k for k in top if k[-1] == top[0][-1]]
+    if len(set(same)) == 1:
+        return srcs[keys.index(same[0])]
+    usual = _usual(d)
     common = min(same, key=lambda k: (round(_off(d, d.shape(srcs[keys.index(k)]), usual), 6), same.index(k)))
     return srcs[keys.index(common)]
 
