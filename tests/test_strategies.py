@@ -234,7 +234,7 @@ def test_pool_neighbours_are_the_nearest_members(seed, n, k):
 @settings(max_examples=60, deadline=None)
 def test_encodings(cells):
     cells = np.array(cells)
-    sp = Space.product("NB201", 6, 5)
+    sp = Space.product("NB201", 6, 5, cell="nb201")
     rows = cell_index(cells)
     oh = sp.encode("onehot")[rows]
     assert oh.shape == (len(cells), 30) and set(np.unique(oh)) <= {0.0, 1.0}
@@ -260,9 +260,9 @@ def test_space_and_table_refuse_bad_input():
     with pytest.raises(SearchError, match="too large"):
         Space.product("huge", 30, 5)
     sp = Space.product("toy", 2, 3)
-    with pytest.raises(SearchError, match="one finite accuracy per candidate"):
+    with pytest.raises(SearchError, match="one finite value per allowed candidate"):
         Table("short", sp, np.ones(8))
-    with pytest.raises(SearchError, match="one finite accuracy per candidate"):
+    with pytest.raises(SearchError, match="one finite value per allowed candidate"):
         Table("nan", sp, np.r_[np.ones(8), np.nan])
     bench = Table("toy", sp, np.arange(9.0))
     for bad in ([9], [-1], [0.5]):

@@ -38,10 +38,10 @@ def nb201_bench() -> Table:
     from ..data.nb201 import NB201_OPS, load_nb201
 
     t = load_nb201()
-    sp = Space.product("NAS-Bench-201", 6, 5, NB201_OPS)
+    sp = Space.product("NAS-Bench-201", 6, 5, NB201_OPS, cell="nb201")
     if not (sp.codes == t.cells).all():
         raise ConfigError("the NAS-Bench-201 table's row order differs from the product space's")
-    return Table("NAS-Bench-201", sp, t.accuracy)
+    return Table("NAS-Bench-201", sp, t.accuracy)   # one accuracy per cell: search signal = reported score
 
 
 def enas_pool():
@@ -70,11 +70,12 @@ def enas_bench(archs, accuracy) -> tuple[Table, np.ndarray]:
 
 
 def live_bench(df: pd.DataFrame) -> Table:
-    """The live benchmark's trained cells as a pool (accuracy = the reference training's test accuracy)."""
+    """The live benchmark's trained cells as a pool of NAS-Bench-201 cells: the search signal is the reference
+    training's validation accuracy, the reported score its test accuracy (each in %)."""
     from ..strategies.cellnet import EDGE_COLUMNS
 
-    sp = Space.pool("live", df[list(EDGE_COLUMNS)].to_numpy(), cards=(5,) * 6)
-    return Table("live", sp, df["accuracy"].to_numpy())
+    sp = Space.pool("live", df[list(EDGE_COLUMNS)].to_numpy(), cards=(5,) * 6, cell="nb201")
+    return Table("live", sp, df["val_accuracy"].to_numpy(), test=df["accuracy"].to_numpy())
 
 
 def nats_check(bench: Table) -> pd.DataFrame:
@@ -138,7 +139,7 @@ def run_study(bench: Table, strategies: dict, n_seeds: int, n_queries: int, seed
     and the strategies' source)."""
     out = {}
     for name, make in strategies.items():
-        key = {"bench": bench.name, "accuracy": bench.accuracy, "strategy": name, "seeds": n_seeds,
+        key = {"bench": bench.name, "accuracy": bench.accuracy, "test": bench.test, "strategy": name, "seeds": n_seeds,
                "queries": n_queries, "seed": seed, "source": _SOURCES,
                "closure": [c.cell_contents for c in (make.__closure__ or ()) if not callable(c.cell_contents)]}
         tr, _ = cached("strategies-run", key, lambda: run(make, bench, n_seeds, n_queries, seed).__dict__)

@@ -31,7 +31,9 @@ class Strategy:
             raise SearchError(f"{self.name}: n_seeds must be at least 1, got {n_seeds}")
         self.space, self.S = space, int(n_seeds)
         self.rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(self.S)]
-        self.seen = np.zeros((self.S, len(space)), dtype=bool)
+        # a search never proposes what it has queried, nor a candidate the benchmark rules out (an invalid code, a
+        # duplicate of an isomorphic one): those start out as seen
+        self.seen = np.repeat(~space.allowed[None, :], self.S, axis=0)
         self.hist_ids: list[list[int]] = [[] for _ in range(self.S)]
         self.hist_y: list[list[float]] = [[] for _ in range(self.S)]
 
@@ -57,9 +59,9 @@ class Strategy:
         return self.space.sample(self.rngs[s], n, self.seen[s])
 
     def one_unseen(self, s: int) -> int:
-        """One random id search ``s`` has not queried (a random id once all are queried)."""
+        """One random allowed id search ``s`` has not queried (a random allowed id once all are queried)."""
         free = self.random_unseen(s, 1)
-        return int(free[0]) if len(free) else int(self.rngs[s].integers(len(self.space)))
+        return int(free[0]) if len(free) else int(self.space.sample(self.rngs[s], 1)[0])
 
 
 class RandomSearch(Strategy):
@@ -147,20 +149,22 @@ class LocalSearch(Strategy):
 
 
 class Reinforce(Strategy):
-    """REINFORCE on a factorised softmax policy (one categorical per position); reward = accuracy / 100
-    minus an exponential moving-average baseline. A sampled code that is not a member of a pool space is
-    replaced by its nearest member (Hamming), and an already-queried one is redrawn (up to 20 times)."""
+    """REINFORCE on a factorised softmax policy (one categorical per position). The reward is normalised: minus an
+    exponential moving-average baseline, divided by the running standard deviation of the search's rewards, so the
+    search is the same whatever the benchmark's unit (percent or fraction) or spread. A sampled code that is not a
+    member of a pool space is replaced by its nearest member (Hamming); one the space rules out or already queried
+    is redrawn (up to 20 times, then a random unqueried one)."""
 
     name = "REINFORCE"
 
-    def __init__(self, space, n_seeds, seed=0, lr: float = 0.5, decay: float = 0.9):
+    def __init__(self, space, n_seeds, seed=0, lr: float = 0.05, decay: float = 0.9):
         super().__init__(space, n_seeds, seed)
         self.lr, self.decay = lr, decay
         L, K = space.codes.shape[1], max(space.cards)
         self.logits = np.zeros((self.S, L, K))
         self.mask = np.arange(K)[None, :] >= np.asarray(space.cards)[:, None]   # positions with fewer choices
         self.baseline = np.full(self.S, np.nan)
-        self._lookup = {r.tobytes(): i for i, r in enumerate(space.codes)} if space.kind == "pool" else None
+        self.moments = np.zeros((self.S, 3))   # count, mean, sum of squared deviations (Welford)
 
     def probs(self) -> np.ndarray:
         z = np.where(self.mask, -np.inf, self.logits)
@@ -168,10 +172,10 @@ class Reinforce(Strategy):
         return z / z.sum(-1, keepdims=True)
 
     def _code_id(self, code: np.ndarray) -> int:
-        if self._lookup is None:
-            return int(np.ravel_multi_index(tuple(code), self.space.cards))
-        i = self._lookup.get(code.astype(np.int16).tobytes())
-        return i if i is not None else int(np.argmin((self.space.codes != code).sum(1)))
+        i = self.space.id_of(code)
+        if i is None:   # not a member of the pool: its nearest member
+            i = int(self.space.canon[int(np.argmin((self.space.codes != code).sum(1)))])
+        return i
 
     def ask(self) -> np.ndarray:   # all seeds at once: inverse-CDF draws, redrawn where already queried
         cdf = np.cumsum(self.probs(), -1)
@@ -184,12 +188,20 @@ class Reinforce(Strategy):
             todo = todo[self.seen[todo, out[todo]]]
             if not len(todo):
                 break
+        for s in todo:
+            out[s] = self.one_unseen(s)
         return self.space.check(out[:, None])
 
     def update(self, ids, values):
-        r = values[:, 0] / 100.0
+        r = values[:, 0]
+        n, mean, m2 = self.moments.T.copy()
+        n, delta = n + 1, r - mean
+        mean = mean + delta / n
+        m2 = m2 + delta * (r - mean)
+        self.moments = np.stack([n, mean, m2], 1)
+        scale = np.sqrt(m2 / np.maximum(n - 1, 1))
         b = np.where(np.isnan(self.baseline), r, self.baseline)
-        adv = r - b
+        adv = np.where(scale > 0, (r - b) / np.where(scale > 0, scale, 1.0), 0.0)
         self.baseline = self.decay * b + (1 - self.decay) * r
         onehot = np.zeros_like(self.logits)
         codes = self.space.codes[ids[:, 0]]

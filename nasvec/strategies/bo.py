@@ -199,7 +199,7 @@ class Bananas(_Batched):
     def __init__(self, space, n_seeds, seed=0, features=None, ensemble: int = 5, layers: int = 3, width: int = 20,
                  epochs: int = 100, lr: float = 0.01, **kw):
         if features is None:
-            features = space.encode("path" if space.codes.shape[1] == 6 and space.cards == (5,) * 6 else "onehot")
+            features = space.encode("path" if space.cell == "nb201" else "onehot")   # as the space declares
         super().__init__(space, n_seeds, seed, features, **kw)
         ones = (self.features != 0).sum(1)
         self.sparse = None
