@@ -405,7 +405,8 @@ def test_run_study_second_call_repeats_the_runs_from_the_cache(small_study):
 
 def test_anytime_columns(anytime_table):
     assert list(anytime_table.columns) == ["benchmark", "strategy", "queries", "seeds", "accuracy", "accuracy sd",
-                                           "regret", "regret se"]
+                                           "regret", "regret se", "test regret", "test regret se", "floor",
+                                           "same signal"]
 
 
 def test_anytime_has_a_row_per_strategy_and_reached_query_count(small_study, anytime_table):
@@ -428,7 +429,7 @@ def test_anytime_incumbent_never_falls(anytime_table):
 
 def test_cost_columns(small_study):
     assert list(cost(small_study.traces).columns) == ["benchmark", "strategy", "queries", "ms per query",
-                                                      "queries/s (whole run)", "final regret"]
+                                                      "queries/s (whole run)", "final regret", "final test regret"]
 
 
 def test_cost_is_positive_over_the_whole_run(small_study):

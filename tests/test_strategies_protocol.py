@@ -95,3 +95,21 @@ def test_a_benchmark_with_one_score_reports_what_it_searches():
 def test_a_unit_other_than_percent_or_fraction_is_refused():
     with pytest.raises(SearchError, match="unit"):
         Table("t", Space.product("toy", (2, 2)), [1.0, 4.0, 2.0, 3.0], unit="points")
+
+
+def test_the_worked_example_runs_every_strategy_without_waste(tmp_path, monkeypatch):
+    from nasvec.experiments import strategies as chapter, strategies_byob as own
+
+    monkeypatch.setenv("NASVEC_CACHE", str(tmp_path))
+    bench = own.generated_benchmark(0)
+    runs = chapter.run_study(bench, chapter.makers(bench), 2, 15, 0)
+    hygiene = own.hygiene(runs, bench)
+    assert set(hygiene.strategy) == set(chapter.makers(bench))
+    assert (hygiene["not architectures"] == 0).all() and (hygiene["repeats of an architecture"] == 0).all()
+
+
+def test_the_worked_example_keeps_the_two_scores_apart():
+    from nasvec.experiments import strategies_byob as own
+
+    bench = own.generated_benchmark(0)
+    assert bench.unit == "fraction" and not bench.same_signal and bench.floor >= 0

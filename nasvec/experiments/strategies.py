@@ -162,33 +162,47 @@ def engine_check(bench: Table, n_seeds: int, n_queries: int, seed: int = 0, sett
 
 # --------------------------------------------------------------------------- tables
 def anytime(traces: dict[str, Trace], at=(20, 50, 150, 300)) -> pd.DataFrame:
-    """Per strategy and query count: mean best accuracy, its sd over seeds, mean regret and its standard error."""
+    """Per strategy and query count: mean best search signal, its sd over seeds, mean regret on the signal and its
+    standard error; the test regret of the pick the signal makes (and its se) and the floor, the test regret of the
+    oracle validation pick (both equal the regret and 0 where the benchmark reports what it searches)."""
     rows = []
     for name, tr in traces.items():
-        inc = tr.incumbent()
+        inc, test = tr.incumbent(), tr.test_regret()
         for q in [q for q in at if q <= inc.shape[1]]:
-            a = inc[:, q - 1]
+            a, t = inc[:, q - 1], test[:, q - 1]
+            se = (lambda v: v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan)
             rows.append({"benchmark": tr.benchmark, "strategy": name, "queries": q, "seeds": len(a),
                          "accuracy": a.mean(), "accuracy sd": a.std(ddof=1) if len(a) > 1 else np.nan,
-                         "regret": tr.best - a.mean(), "regret se": a.std(ddof=1) / np.sqrt(len(a)) if len(a) > 1 else np.nan})
+                         "regret": tr.best - a.mean(), "regret se": se(a), "test regret": t.mean(),
+                         "test regret se": se(t), "floor": tr.floor, "same signal": tr.reports is None})
     return pd.DataFrame(rows)
 
 
 def anytime_page(df: pd.DataFrame) -> pd.DataFrame:
-    """The anytime table compactly: one row per strategy, one column per query count, regret ± se."""
-    cell = df.assign(v=[f"{r:.3f} ± {s:.3f}" for r, s in zip(df["regret"], df["regret se"])])
-    return cell.pivot(index="strategy", columns="queries", values="v").reindex(df["strategy"].unique()) \
-        .rename(columns=lambda q: f"regret after {q}").reset_index()
+    """The anytime table compactly: one row per strategy, one column per query count, regret ± se; where the
+    benchmark keeps validation and test apart, the test regret of the pick too, and the floor."""
+    cell = df.assign(v=[f"{r:.3f} ± {s:.3f}" for r, s in zip(df["regret"], df["regret se"])],
+                     t=[f"{r:.3f} ± {s:.3f}" for r, s in zip(df["test regret"], df["test regret se"])])
+    order = df["strategy"].unique()
+    out = cell.pivot(index="strategy", columns="queries", values="v").reindex(order) \
+        .rename(columns=lambda q: f"regret after {q}")
+    if not df["same signal"].all():
+        test = cell.pivot(index="strategy", columns="queries", values="t").reindex(order) \
+            .rename(columns=lambda q: f"test regret after {q}")
+        out = out.join(test).assign(floor=f"{df['floor'].iloc[0]:.3f}")
+    return out.reset_index()
 
 
 def cost(traces: dict[str, Trace]) -> pd.DataFrame:
-    """Per strategy: its own compute per query (ms; the table look-up excluded) beside its final regret."""
+    """Per strategy: its own compute per query (ms; the table look-up excluded) beside its final regret (and the
+    test regret of its final pick)."""
     rows = []
     for name, tr in traces.items():
         rows.append({"benchmark": tr.benchmark, "strategy": name, "queries": tr.values.shape[1],
                      "ms per query": 1e3 * tr.strategy_seconds / tr.values.size,
                      "queries/s (whole run)": round(tr.values.size / max(tr.strategy_seconds + tr.lookup_seconds, 1e-9)),
-                     "final regret": tr.best - tr.incumbent()[:, -1].mean()})
+                     "final regret": tr.best - tr.incumbent()[:, -1].mean(),
+                     "final test regret": tr.test_regret()[:, -1].mean()})
     return pd.DataFrame(rows)
 
 
