@@ -281,3 +281,13 @@ def test_a_module_edited_while_the_chapter_runs_stops_its_publication(small_edit
                             "def later():\n    import nasvec.used\nprint(profile, n)")
     with pytest.raises(BookError, match=r"its inputs changed while it ran \(.*changed: nasvec/helper.py"):
         edition.update(small_edition, log=lambda line: None)
+
+
+def test_a_data_file_of_an_installed_package_is_named_without_the_machines_path():
+    import sysconfig
+
+    from nasvec.book.edition.manifest import data_label, data_path
+
+    path = Path(sysconfig.get_paths()["purelib"]) / "somepkg" / "table.bin"
+    label = data_label(path, ROOT)
+    assert label == "{site-packages}/somepkg/table.bin" and data_path(label, ROOT) == path

@@ -51,11 +51,22 @@ def _data_dir() -> Path:
     return data_dir()
 
 
+def _site_packages() -> Path:
+    import sysconfig
+
+    return Path(sysconfig.get_paths()["purelib"])
+
+
+def _folders(root: Path):
+    return (("data", _data_dir()), ("root", Path(root)), ("site-packages", _site_packages()))
+
+
 def data_label(path: str | Path, root: Path) -> str:
     """A data file's name in a manifest, the same on every machine: ``{data}/…`` under ``$NASVEC_DATA``,
-    ``{root}/…`` inside the repository, else the absolute path (a system package's file)."""
+    ``{root}/…`` inside the repository, ``{site-packages}/…`` in an installed package (analog-nasbench's
+    NAS-Bench-201 table), else the absolute path (a system package's file)."""
     p = Path(path).resolve()
-    for label, folder in (("data", _data_dir()), ("root", Path(root))):
+    for label, folder in _folders(root):
         try:
             return f"{{{label}}}/{p.relative_to(folder.resolve())}"
         except ValueError:
@@ -65,7 +76,7 @@ def data_label(path: str | Path, root: Path) -> str:
 
 def data_path(label: str, root: Path) -> Path:
     """The file a :func:`data_label` names on this machine."""
-    for name, folder in (("data", _data_dir()), ("root", Path(root))):
+    for name, folder in _folders(root):
         prefix = f"{{{name}}}/"
         if label.startswith(prefix):
             return folder / label[len(prefix):]
