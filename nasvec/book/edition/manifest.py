@@ -58,7 +58,8 @@ def _site_packages() -> Path:
 
 
 def _folders(root: Path):
-    return (("data", _data_dir()), ("root", Path(root)), ("site-packages", _site_packages()))
+    """The folders a data label names, the most specific first (a virtual environment may live inside the root)."""
+    return (("site-packages", _site_packages()), ("data", _data_dir()), ("root", Path(root)))
 
 
 def data_label(path: str | Path, root: Path) -> str:
