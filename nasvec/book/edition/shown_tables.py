@@ -60,7 +60,7 @@ def _same_value(shown: str, stored, csv_digits: int | None = None) -> bool:
         if csv_digits and stored != 0:
             tol += 0.5 * 10 ** (math.floor(math.log10(abs(stored))) - csv_digits + 1)
         return abs(value - stored) <= tol * (1 + 1e-9) + 1e-12
-    return shown == str(stored)
+    return shown == str(stored).strip()   # a page strips the spaces around a cell
 
 
 def _csv_digits(float_format: str | None) -> int | None:
