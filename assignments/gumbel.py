@@ -22,10 +22,12 @@
 # # STUDENT VARIANTS
 # seed: {integer: [0, 999999]}
 # t: {uniform: [0.3, 1.0]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0                   # defaults: the variant every reader of the book sees
 t = 0.5
+secret_seed = 1           # the hidden tests' noise: each student's is drawn from the class's secret
 
 # %% [markdown]
 # Your logits $\alpha$ (four operations), the values $f(e_m)$ of a linear test function at the
@@ -37,8 +39,6 @@ t = 0.5
 # %%
 import numpy as np
 import torch
-
-from nasvec.dnas import gumbel_softmax as nvg
 
 torch.set_num_threads(1)
 rng = np.random.default_rng(seed)
@@ -69,6 +69,10 @@ print(f"alpha = {alpha.tolist()}, values = {values.tolist()}, t = {t}, n = {n}")
 # # BEGIN QUESTION
 # name: gumbel_softmax_sampler
 # points: 3
+# reference: [nasvec.dnas.gumbel_softmax.sample, torch.nn.functional.gumbel_softmax]
+# shortcuts:
+#   - name: the temperature left out
+#     replace: [["z = (np.asarray(alpha, dtype=np.float64) + g) / t", "z = np.asarray(alpha, dtype=np.float64) + g"]]
 
 # %% [markdown]
 # **Implement the Gumbel-Softmax sampler.** A draw of $\gamma(t) \sim \mathrm{GumbelSoftmax}(\alpha, t)$ is
@@ -107,13 +111,16 @@ _g = gumbel_softmax(np.zeros(3), 1.0, uniforms(5, 3, 0))
 
 # %%
 # HIDDEN
-_ref = nvg.sample(torch.tensor(alpha), t, 500, generator=generator(seed + 1)).numpy()
-bool(np.allclose(gumbel_softmax(alpha, t, uniforms(500, k, seed + 1)), _ref, atol=1e-10))
+from nasvec.dnas import gumbel_softmax as nvg
+_t = 0.2 + (secret_seed % 400) / 1000      # a temperature of the grader's own, in [0.2, 0.6)
+_ref = nvg.sample(torch.tensor(alpha), _t, 500, generator=generator(secret_seed)).numpy()
+bool(np.allclose(gumbel_softmax(alpha, _t, uniforms(500, k, secret_seed)), _ref, atol=1e-10))
 
 # %%
 # HIDDEN
-_ref = nvg.sample(torch.tensor(alpha), 1e-3, 200, generator=generator(seed + 2)).numpy()
-_g = np.asarray(gumbel_softmax(alpha, 1e-3, uniforms(200, k, seed + 2)))
+from nasvec.dnas import gumbel_softmax as nvg
+_ref = nvg.sample(torch.tensor(alpha), 1e-3, 200, generator=generator(secret_seed + 1)).numpy()
+_g = np.asarray(gumbel_softmax(alpha, 1e-3, uniforms(200, k, secret_seed + 1)))
 bool(np.isfinite(_g).all() and np.allclose(_g, _ref, atol=1e-10))
 
 # %%
@@ -130,6 +137,10 @@ print(np.round(np.asarray(gumbel_softmax(alpha, t, u[:2]), dtype=np.float64), 4)
 # # BEGIN QUESTION
 # name: mean_is_not_softmax
 # points: 3
+# reference: [nasvec.dnas.gumbel_softmax.expect, nasvec.dnas.gumbel_softmax.relaxed_mean, nasvec.dnas.gumbel_softmax.exact_mean]
+# shortcuts:
+#   - name: the standard deviation for the standard error
+#     replace: [["draws.std(axis=0, ddof=1) / np.sqrt(len(draws))", "draws.std(axis=0, ddof=1)"]]
 
 # %% [markdown]
 # **Is $\mathbb E[\gamma(t)]$ equal to $\mathrm{Softmax}(\alpha/t)$?** The slides' theorem states
@@ -178,11 +189,20 @@ print("E[gamma(t)] (Monte Carlo):", np.round(E_gamma, 4), "\nSoftmax(alpha/t):  
 
 # %%
 # HIDDEN
+from nasvec.dnas import gumbel_softmax as nvg
 _est = nvg.expect(lambda g: g, torch.tensor(alpha), t, n, generator(seed))   # the same draws as u
 (bool(np.allclose(E_gamma, _est.mean.numpy(), atol=1e-9)), bool(np.allclose(E_gamma_se, _est.se.numpy(), rtol=1e-6)))
 
 # %%
 # HIDDEN
+from nasvec.dnas import gumbel_softmax as nvg
+_est = nvg.expect(lambda g: g, torch.tensor(alpha), t, 3000, generator(secret_seed))   # noise of the grader's own
+_m, _se = mc_mean(alpha, t, uniforms(3000, k, secret_seed))
+(bool(np.allclose(_m, _est.mean.numpy(), atol=1e-9)), bool(np.allclose(_se, _est.se.numpy(), rtol=1e-6)))
+
+# %%
+# HIDDEN
+from nasvec.dnas import gumbel_softmax as nvg
 _exact = nvg.exact_mean(alpha, t).numpy()   # E[gamma(t)] by numerical integration
 _se = nvg.expect(lambda g: g, torch.tensor(alpha), t, n, generator(seed)).se.numpy()
 (bool(np.allclose(softmax_alpha_t, nvg.relaxed_mean(alpha, t).numpy(), atol=1e-10)),
@@ -203,6 +223,12 @@ print(np.round(np.asarray(E_gamma, dtype=np.float64), 4).tolist(), np.round(np.a
 # # BEGIN QUESTION
 # name: corrected_limit
 # points: 4
+# reference: [nasvec.dnas.gumbel_softmax.vertex_expectation, nasvec.dnas.gumbel_softmax.sample_vertices, nasvec.dnas.gumbel_softmax.expect]
+# shortcuts:
+#   - name: the largest value for the claimed limit
+#     replace: [["return float(np.asarray(values)[np.argmax(alpha)])", "return float(np.max(values))"]]
+#   - name: the plain mean of the values for the corrected limit
+#     replace: [["return float(p @ np.asarray(values) / p.sum())", "return float(np.mean(values))"]]
 
 # %% [markdown]
 # **Which limit does $\mathbb E f(\gamma(t))$ reach as $t \to 0^+$?** Take the linear test function
@@ -270,17 +296,27 @@ _fr = np.asarray(vertex_frequencies(np.zeros(3), uniforms(3000, 3, 0)))
 
 # %%
 # HIDDEN
+from nasvec.dnas import gumbel_softmax as nvg
 _m = nvg.sample_vertices(torch.tensor(alpha), n, generator(seed)).numpy()   # the same noise as u
 bool(np.allclose(vertex_frequencies(alpha, u), np.bincount(_m, minlength=k) / n, atol=1e-12))
 
 # %%
 # HIDDEN
+_r = np.random.default_rng(secret_seed)       # logits and values of the grader's own, the largest value elsewhere
+_a, _v = np.round(_r.normal(0, 1.5, 5), 2), np.round(_r.normal(0, 1, 5), 2)
+_v[np.argmax(_a)] = _v.min() - 0.5
+(round(float(claimed_limit(_v, _a)), 4), round(float(corrected_limit(_v, _a)), 4))
+
+# %%
+# HIDDEN
+from nasvec.dnas import gumbel_softmax as nvg
 _f = nvg.linear(values)
 (round(float(claimed_limit(values, alpha)), 4), round(float(corrected_limit(values, alpha)), 4),
  bool(abs(corrected_limit(values, alpha) - float(nvg.vertex_expectation(_f, alpha))) < 1e-9))
 
 # %%
 # HIDDEN
+from nasvec.dnas import gumbel_softmax as nvg
 _est = nvg.expect(nvg.linear(values), torch.tensor(alpha), 1e-3, n, generator(seed))   # the same draws as u
 (bool(abs(E_f_small - float(_est.mean)) < 1e-9), bool(abs(E_f_small_se - float(_est.se)) < 1e-6 * float(_est.se)),
  round(float(E_f_small), 4))

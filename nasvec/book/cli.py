@@ -195,7 +195,8 @@ def _classroom_parsers(sub) -> None:
     a.add_argument("chapter", help="chapter (notebook stem) with an assignments/<chapter>.py master")
     a.add_argument("--roster", type=Path, required=True, help="CSV with the columns id,name")
     a.add_argument("--out", type=Path, required=True, help="the class folder to create")
-    a.add_argument("--salt", default="nasvec", help="mixed into every student's draw: another class, other variants")
+    a.add_argument("--salt", default=None, help="the class's secret, for a reproducible class set (default: drawn at "
+                   "random); either way it is kept only in OUT/teacher/secret.json")
     a.add_argument("--force", action="store_true", help="replace --out if it exists")
     a.add_argument("--timeout", type=int, default=600, help="seconds one reference solution may run (default 600)")
     g = sub.add_parser("grade", help="grade the returned notebooks of a class set with otter-grader")
@@ -205,6 +206,10 @@ def _classroom_parsers(sub) -> None:
     g.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run (default 120)")
     g.add_argument("--timeout", type=int, default=900, help="seconds one notebook may run (default 900)")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once on this machine (default 1)")
+    g.add_argument("--reference-calls", choices=("flag", "zero"), default="flag",
+                   help="an answer calling the question's reference function: flagged (default) or scored zero")
+    g.add_argument("--gradebook", type=Path, default=None, help="also write the LMS gradebook CSV here")
+    g.add_argument("--lms", choices=("canvas", "gradescope"), default="canvas", help="the gradebook's columns")
     for p in (a, g):
         p.add_argument("--backend", choices=("serial", "ray"), default=None, help="where the students' runs go")
         p.add_argument("--workers", type=int, default=None, help="Ray workers on this machine (default: all CPUs)")
@@ -232,20 +237,26 @@ def _classroom(args) -> int:
 
         res = grade_class(args.submissions, args.out, class_dir=args.class_dir, cell_timeout=args.cell_timeout,
                           timeout=args.timeout, jobs=args.jobs, backend=args.backend, workers=args.workers,
-                          progress=not args.quiet)
+                          progress=not args.quiet, reference_calls=args.reference_calls, gradebook_csv=args.gradebook,
+                          lms=args.lms)
     except NasvecError as err:
         print(f"nasvec {args.command}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"nasvec {args.command}: interrupted; nothing was written", file=sys.stderr)
         return 130
+    import pandas as pd
+
     t = res["table"]
     totals = t.groupby("id", sort=False)[["score", "max_score"]].sum()
     for sid, row in totals.iterrows():
         print(f"{sid}: {row['score']:g} / {row['max_score']:g}")
     if res["ignored"]:
         print(f"ignored (no student with that id): {', '.join(res['ignored'])}")
-    print(f"graded {len(totals)} submissions of {res['chapter']!r} in {time.perf_counter() - t0:.1f} s -> {args.out}")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 70):
+        print("\nper question:\n" + res["summary"].to_string(index=False))
+    print(f"\ngraded {len(totals)} submissions of {res['chapter']!r} in {time.perf_counter() - t0:.1f} s -> "
+          + ", ".join(str(p) for p in res["written"].values()))
     return 0
 
 

@@ -5,15 +5,23 @@ inject them into the master with papermill (prepare-only), execute it — so eve
 expected output is recomputed for that student — and run ``otter assign`` on the executed copy.
 The class folder::
 
-    DIR/manifest.json              chapter, salt, questions, each student's parameters (the grader reads it)
+    DIR/manifest.json              chapter, questions, each student's public parameters (the grader reads it)
     DIR/roster.csv                 the roster, as given
     DIR/students/<id>/<ch>.ipynb   what each student receives: their parameters, no solutions, public tests
+    DIR/teacher/secret.json        the class's secret and each student's secret variants (never hand out)
     DIR/teacher/<id>/<ch>.ipynb    their variant's reference solution, executed
     DIR/teacher/<id>/autograder.zip  otter's autograder for their variant (hidden tests inside)
     DIR/submissions/               put the returned notebooks here, as <id>.ipynb
 
 The folder is built next to ``DIR`` and moved into place at the end: an interrupted run leaves no
-half-made class set. Introduced on the teachers' page of the book.
+half-made class set.
+
+The class's secret is drawn at random (``secrets.token_hex``) unless the teacher passes ``salt`` for a
+reproducible class set; it seeds every student's draw, and the secret variants it draws (the hidden
+tests' inputs) are injected when the master runs for the teacher and when ``nasvec grade`` grades,
+never into a student's notebook: a student who re-runs ``nasvec assign`` from the public repository
+gets other hidden tests. The student's ``grader`` is :class:`~nasvec.classroom.selfcheck.SelfCheck`.
+Introduced on the teachers' page of the book.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -33,7 +42,7 @@ from pathlib import Path
 from ..errors import ClassroomError
 from ..parallel import pmap
 from ..utils import sha256_file
-from .master import Master, draw_variant, master_path, read_master, source_root
+from .master import Master, draw_variant, master_path, otter_config, read_master, source_root
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONFIG = """# ASSIGNMENT CONFIG
@@ -106,8 +115,50 @@ def _master_notebook(master: Master):
     import nbformat
 
     nb = copy.deepcopy(master.notebook)
+    for cell in nb.cells:
+        if cell.cell_type == "raw" and re.match(r"\s*#\s*BEGIN\s+QUESTION", cell.source, flags=re.I):
+            cell.source = otter_config(cell.source)
     nb.cells.insert(0, nbformat.v4.new_raw_cell(_CONFIG.format(chapter=master.chapter)))
     return nb
+
+
+_INIT = ("# the self-check: each question's public tests (hidden tests also grade it), whatever this file's name\n"
+         "from nasvec.classroom.selfcheck import SelfCheck\n"
+         "grader = SelfCheck(\"{blob}\")")
+KERNEL_ARGS = ["--log-level=CRITICAL"]   # the kernel's "KeyboardInterrupt caught" at a normal shutdown, unprinted
+
+
+def _self_check(student_nb, teacher_nb) -> None:
+    """Both notebooks' ``grader = otter.Notebook("<ch>.ipynb")`` cell becomes a :class:`SelfCheck` holding
+    the public tests (from the student's notebook) and the names each question asks for."""
+    from .scan import asked_names, segments
+    from .selfcheck import pack
+
+    tests = dict(student_nb.metadata.get("otter", {}).get("tests", {}))
+    answers = {q: asked_names(src) for q, src in segments(student_nb).items()}
+    init = _INIT.replace("{blob}", pack(tests, answers))
+    for nb in (student_nb, teacher_nb):
+        cell = next((c for c in nb.cells if c.cell_type == "code" and "otter.Notebook(" in c.source), None)
+        if cell is None:
+            raise ClassroomError("otter assign made a notebook without its `grader = otter.Notebook(...)` cell")
+        cell.source = init
+
+
+def _public_params(nb, public: dict, secret: list) -> None:
+    """The student's notebook with the public parameters only: its injected cell, papermill's record (without
+    the run's paths either), the master's parameters cell without the secret variants' defaults, and
+    without the ``# STUDENT VARIANTS`` cell (the teacher's)."""
+    from .master import VARIANTS_MARK
+
+    nb.metadata["papermill"] = {"parameters": public}
+    nb.cells = [c for c in nb.cells if not (c.cell_type == "raw" and c.source.lstrip().startswith(VARIANTS_MARK))]
+    drop = re.compile(rf"^\s*({'|'.join(map(re.escape, secret))})\s*=" if secret else r"(?!)")
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            cell.source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in public.items())
+        elif "parameters" in tags:
+            cell.source = "\n".join(ln for ln in cell.source.splitlines() if not drop.match(ln))
 
 
 def _assign_one(task: dict) -> dict:
@@ -121,11 +172,12 @@ def _assign_one(task: dict) -> dict:
     run_dir = work / "run" / sid
     run_dir.mkdir(parents=True)
     prepared, executed = run_dir / "prepared.ipynb", run_dir / f"{ch}.ipynb"
-    papermill.execute_notebook(task["master"], str(prepared), parameters=task["params"], prepare_only=True,
+    params = {**task["params"], **task["secret"]}
+    papermill.execute_notebook(task["master"], str(prepared), parameters=params, prepare_only=True,
                                kernel_name="python3", progress_bar=False)
     try:
         papermill.execute_notebook(str(prepared), str(executed), kernel_name="python3", progress_bar=False,
-                                   cwd=str(run_dir), execution_timeout=task["timeout"])
+                                   cwd=str(run_dir), execution_timeout=task["timeout"], extra_arguments=KERNEL_ARGS)
     except papermill.PapermillExecutionError as err:
         raise ClassroomError(f"assignment {ch!r}: the reference solution fails for student {sid!r} "
                              f"(parameters {task['params']}): {err.ename}: {err.evalue}") from None
@@ -136,10 +188,18 @@ def _assign_one(task: dict) -> dict:
     student_nb = dist / "student" / f"{ch}.ipynb"
     if len(zips) != 1 or not student_nb.is_file():
         raise ClassroomError(f"assignment {ch!r}: otter assign made no student notebook or autograder for {sid!r}")
+    student, teacher = (nbformat.read(p, as_version=4) for p in (student_nb, dist / "autograder" / f"{ch}.ipynb"))
+    _public_params(student, task["params"], list(task["secret"]))
+    _self_check(student, teacher)
     leaked = solution_lines(nbformat.read(executed, as_version=4)) & {
-        line.strip() for c in nbformat.read(student_nb, as_version=4).cells for line in c.source.splitlines()}
+        line.strip() for c in student.cells for line in c.source.splitlines()}
     if leaked:
         raise ClassroomError(f"assignment {ch!r}: the student's notebook would contain solution lines: {sorted(leaked)[:3]}")
+    shown = [k for k in task["secret"] if re.search(rf"\b{re.escape(k)}\b", nbformat.writes(student))]
+    if shown:
+        raise ClassroomError(f"assignment {ch!r}: the student's notebook would name the secret variant(s) {shown}")
+    nbformat.write(student, student_nb)
+    nbformat.write(teacher, dist / "autograder" / f"{ch}.ipynb")
     for sub, files in (("students", [(student_nb, f"{ch}.ipynb")]),
                        ("teacher", [(dist / "autograder" / f"{ch}.ipynb", f"{ch}.ipynb"), (zips[0], "autograder.zip")])):
         dest = work / "class" / sub / sid
@@ -150,10 +210,13 @@ def _assign_one(task: dict) -> dict:
     return {"id": sid, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = None, salt: str = "nasvec",
+def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = None, salt: str | None = None,
                force: bool = False, timeout: int = 600, backend: str | None = None, workers: int | None = None,
                progress: bool = True) -> dict:
-    """Make the class set of ``chapter`` for ``roster`` in ``out``; returns the manifest."""
+    """Make the class set of ``chapter`` for ``roster`` in ``out``; returns the manifest.
+
+    ``salt`` None draws the class's secret at random; a given ``salt`` makes the class set reproducible.
+    Either way it is written only to ``out/teacher/secret.json``."""
     import nbformat
     import otter
 
@@ -172,21 +235,28 @@ def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = Non
     t0 = time.perf_counter()
     try:
         nbformat.write(_master_notebook(master), work / "master.ipynb")
+        given = salt is not None
+        salt = salt if given else secrets.token_hex(16)
+        hidden = {}
         for s in students:
-            s["params"] = draw_variant(master, s["id"], salt)
+            drawn = draw_variant(master, s["id"], salt)
+            s["params"], hidden[s["id"]] = master.public(drawn), {k: drawn[k] for k in master.secret}
         tasks = [{"work": str(work), "master": str(work / "master.ipynb"), "chapter": chapter, "id": s["id"],
-                  "params": s["params"], "timeout": timeout} for s in students]
+                  "params": s["params"], "secret": hidden[s["id"]], "timeout": timeout} for s in students]
         done = pmap(_assign_one, tasks, backend=backend, workers=workers, desc=f"assign {chapter}", progress=progress)
         for s, d in zip(students, done):
             s["seconds"] = d["seconds"]
-        manifest = {"chapter": chapter, "salt": salt, "master_sha256": sha256_file(master.path),
+        manifest = {"chapter": chapter, "master_sha256": sha256_file(master.path),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "otter_grader": otter.__version__, "seconds": round(time.perf_counter() - t0, 1),
-                    "questions": [{"name": q.name, "points": q.points} for q in master.questions],
+                    "questions": [{"name": q.name, "points": q.points, "reference": q.reference}
+                                  for q in master.questions],
                     "students": students}
         cls = work / "class"
         (cls / "submissions").mkdir(parents=True)
         (cls / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        (cls / "teacher" / "secret.json").write_text(json.dumps(
+            {"salt": salt, "salt_given": given, "secret_variants": hidden}, indent=1) + "\n")
         shutil.copyfile(roster, cls / "roster.csv")
         if out.exists():
             shutil.rmtree(out)

@@ -7,7 +7,14 @@ the same), adds a first cell that stops any cell running longer than ``cell_time
 runs ``otter run`` with that student's autograder in a process of its own, stopped after
 ``timeout`` seconds. A missing, unreadable, crashing or looping submission scores zero for what it
 did not answer, with the reason in the ``reason`` column, and never stops the grading of the
-others. Introduced on the teachers' page of the book.
+others.
+
+Two things otter does not see are read from the notebook itself (:mod:`~nasvec.classroom.scan`): an
+answer left as the student received it is "not answered" (zero), and a call of a function the master
+lists as the question's reference is named in the ``flags`` column ("used nasvec....sample");
+``reference_calls="zero"`` also takes the question's points. :func:`summary` and :func:`gradebook`
+turn the scores into the teacher's per-question statistics and an LMS's import file. Introduced on the
+teachers' page of the book.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ from pathlib import Path
 from ..errors import ClassroomError
 from ..parallel import pmap
 from ..utils import atomic_write
+from .gradebook import LMS, gradebook, summary
 
-COLUMNS = ("id", "name", "question", "score", "max_score", "reason")
+COLUMNS = ("id", "name", "question", "score", "max_score", "reason", "flags")
+NOT_ANSWERED = "not answered"
 GUARD = """# nasvec grade: no cell below may run longer than {limit} s at a stretch
 import signal as _nasvec_signal
 
@@ -145,13 +154,41 @@ def _grade_one(task: dict) -> list[dict]:
         return _rows(task, {}, f"could not be graded: {type(err).__name__}: {str(err)[:160]}")
 
 
-def _rows(task: dict, scores: dict, why: str) -> list[dict]:
+def _rows(task: dict, scores: dict, why: str, flags: dict | None = None) -> list[dict]:
     out = []
     for q in task["questions"]:
         score, reason = scores.get(q["name"], (0.0, why))
         out.append({"id": task["id"], "name": task["name"], "question": q["name"], "score": score,
-                    "max_score": q["points"], "reason": reason})
+                    "max_score": q["points"], "reason": reason, "flags": (flags or {}).get(q["name"], "")})
     return out
+
+
+def _read_notebook(path: Path):
+    import nbformat
+
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - _prepare reports an unreadable submission
+        return None
+
+
+def _inspect(task: dict) -> tuple[set, dict]:
+    """The questions left as received, and ``{question: "used X, Y"}`` for the reference calls."""
+    from .scan import reference_calls, segments, unanswered
+
+    received = _read_notebook(Path(task["received"])) if task.get("received") else None
+    mine = _read_notebook(Path(task["submission"]))
+    if received is None or mine is None:
+        return set(), {}
+    seg_mine, seg_given = segments(mine), segments(received)
+    blank = {q["name"] for q in task["questions"]
+             if q["name"] in seg_mine and unanswered(seg_mine[q["name"]], seg_given.get(q["name"], []))}
+    flags = {}
+    for q in task["questions"]:
+        used = reference_calls(mine, received, q["name"], q.get("reference", []))
+        if used:
+            flags[q["name"]] = "used " + ", ".join(used)
+    return blank, flags
 
 
 def _grade_submission(task: dict) -> list[dict]:
@@ -169,21 +206,33 @@ def _grade_submission(task: dict) -> list[dict]:
         nb_path = tmp / f"{task['chapter']}.ipynb"
         nbformat.write(nb, nb_path)
         results, why = _run_otter(nb_path, Path(task["autograder"]), tmp, task["timeout"])
+    blank, flags = _inspect(task)
     if results is None:
-        return _rows(task, {}, why)
+        return _rows(task, {q: (0.0, NOT_ANSWERED) for q in blank}, why, flags)
     scores = {}
     for t in results.get("tests", []):
         if t.get("name") in {q["name"] for q in questions}:
             score = float(t.get("score") or 0.0)
             full = score >= float(t.get("max_score") or 0.0)
             scores[t["name"]] = (score, "" if full else _reason(t.get("output", "")))
-    return _rows(task, scores, "no result from the grader for this question")
+    for q in blank:
+        scores[q] = (0.0, NOT_ANSWERED)
+    if task.get("reference_calls") == "zero":
+        for q, what in flags.items():
+            scores[q] = (0.0, f"{what} (the class's rule: a reference call scores zero)")
+    return _rows(task, scores, "no result from the grader for this question", flags)
 
 
 def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = None, cell_timeout: int = 120,
                 timeout: int = 900, jobs: int = 1, backend: str | None = None, workers: int | None = None,
-                progress: bool = True) -> dict:
+                progress: bool = True, reference_calls: str = "flag", gradebook_csv: Path | None = None,
+                lms: str = "canvas") -> dict:
     """Grade every student of the class set; writes ``out_csv`` (one row per student and question).
+
+    ``reference_calls``: ``"flag"`` names a call of a question's reference function in ``flags``;
+    ``"zero"`` also scores the question zero. Beside ``out_csv`` goes ``<stem>-summary.csv`` (one row per
+    question, :func:`~nasvec.classroom.gradebook.summary`); ``gradebook_csv`` is the LMS's import file
+    (:func:`~nasvec.classroom.gradebook.gradebook`).
 
     ``jobs`` > 1 runs that many ``otter run`` processes at once on this machine (threads waiting on
     processes); ``backend="ray"`` spreads the submissions over a Ray cluster instead."""
@@ -194,10 +243,15 @@ def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = No
         raise ClassroomError(f"{submissions} is not a folder of submissions")
     class_dir = Path(class_dir).resolve() if class_dir else submissions.parent
     manifest = read_manifest(class_dir)
+    if reference_calls not in ("flag", "zero"):
+        raise ClassroomError(f"reference_calls must be 'flag' or 'zero', got {reference_calls!r}")
+    secret_path = class_dir / "teacher" / "secret.json"
+    secret = json.loads(secret_path.read_text()).get("secret_variants", {}) if secret_path.is_file() else {}
     ch = manifest["chapter"]
     found, extra = find_submissions(submissions, [s["id"] for s in manifest["students"]], ch)
-    tasks = [{"id": s["id"], "name": s["name"], "params": s["params"], "chapter": ch,
-              "submission": str(found[s["id"]]) if found[s["id"]] else None,
+    tasks = [{"id": s["id"], "name": s["name"], "params": {**s["params"], **secret.get(s["id"], {})}, "chapter": ch,
+              "submission": str(found[s["id"]]) if found[s["id"]] else None, "reference_calls": reference_calls,
+              "received": str(class_dir / "students" / s["id"] / f"{ch}.ipynb"),
               "autograder": str(class_dir / "teacher" / s["id"] / "autograder.zip"),
               "questions": manifest["questions"], "cell_timeout": cell_timeout, "timeout": timeout}
              for s in manifest["students"]]
@@ -206,6 +260,8 @@ def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = No
             raise ClassroomError(f"{t['autograder']} is missing: the class folder {class_dir} is incomplete")
     if jobs < 1:
         raise ClassroomError(f"jobs must be >= 1, got {jobs}")
+    if lms not in LMS:
+        raise ClassroomError(f"unknown LMS {lms!r}; choose one of {', '.join(LMS)}")
     if jobs > 1 and backend != "ray":
         from concurrent.futures import ThreadPoolExecutor
 
@@ -218,6 +274,15 @@ def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = No
         per_student = pmap(_grade_one, tasks, backend=backend, workers=workers, desc=f"grade {ch}",
                            progress=progress)
     table = pd.DataFrame([r for rows in per_student for r in rows], columns=list(COLUMNS))
+    per_question = summary(table)
+    out_csv = Path(out_csv)
+    written = {"scores": out_csv, "summary": out_csv.with_name(out_csv.stem + "-summary.csv")}
     with atomic_write(out_csv) as f:
         table.to_csv(f, index=False)
-    return {"table": table, "ignored": extra, "chapter": ch}
+    with atomic_write(written["summary"]) as f:
+        per_question.to_csv(f, index=False)
+    if gradebook_csv is not None:
+        written["gradebook"] = Path(gradebook_csv)
+        with atomic_write(gradebook_csv) as f:
+            gradebook(table, ch, lms).to_csv(f, index=False)
+    return {"table": table, "summary": per_question, "ignored": extra, "chapter": ch, "written": written}

@@ -33,6 +33,9 @@ class Question:
     public: int = 0                     # number of public test cases
     hidden: int = 0                     # number of hidden test cases
     given: str = ""                     # code cells of the question outside its solution and tests
+    reference: list = field(default_factory=list)   # dotted names of the functions the question asks to write
+    shortcuts: list = field(default_factory=list)   # plausible wrong answers: {name, replace: [[old, new], ...]}
+    hidden_code: list = field(default_factory=list)  # the source of each hidden test case
 
     @property
     def title(self) -> str:
@@ -53,6 +56,15 @@ class Master:
     @property
     def points(self) -> float:
         return sum(q.points for q in self.questions)
+
+    @property
+    def secret(self) -> list[str]:
+        """The variants only the teacher knows (``{secret: [lo, hi]}``): the hidden tests' inputs."""
+        return [k for k, rule in self.variants.items() if next(iter(rule)) == "secret"]
+
+    def public(self, params: dict) -> dict:
+        """``params`` without the secret variants: what the student's notebook may show."""
+        return {k: v for k, v in params.items() if k not in self.secret}
 
 
 def source_root() -> Path:
@@ -98,7 +110,45 @@ def read_master(path: Path, chapter: str | None = None) -> Master:
     master = Master(chapter or path.stem, path, nb, variants, defaults, _questions(nb, path), _setup(nb))
     if not 1 <= len(master.questions) <= 6:
         raise ClassroomError(f"{path}: {len(master.questions)} questions; a master has 1 to 6")
+    _check_secret(master)
+    _check_reach(master)
     return master
+
+
+def _uses(name: str, source: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b", source) is not None
+
+
+def _check_secret(master: Master) -> None:
+    """Secret variants appear only in hidden test cases, and every question has a hidden case using one."""
+    where = master.path
+    for name in master.secret:
+        for kind, src in master.setup:
+            if kind == "code" and _uses(name, src):
+                raise ClassroomError(f"{where}: the secret variant {name!r} is used outside the hidden tests "
+                                     "(in a setup cell); the student's notebook never holds it")
+        for q in master.questions:
+            if _uses(name, q.solution) or _uses(name, q.given):
+                raise ClassroomError(f"{where}: question {q.name!r}: the secret variant {name!r} is used outside "
+                                     "its hidden tests; the student's notebook never holds it")
+    for q in master.questions if master.secret else ():
+        if not any(_uses(n, c) for c in q.hidden_code for n in master.secret):
+            raise ClassroomError(f"{where}: question {q.name!r}: no hidden test case uses a secret variant "
+                                 f"({', '.join(master.secret)}): its hidden tests could be regenerated "
+                                 "from the student's own parameters")
+
+
+def _check_reach(master: Master) -> None:
+    """The setup cells a student runs import none of the questions' reference functions (nor their modules)."""
+    from .scan import imports_of, matches
+
+    imported = imports_of([src for kind, src in master.setup if kind == "code"])
+    for q in master.questions:
+        for name in sorted(imported):
+            if name.count(".") >= 1 and (matches(name, q.reference) or any(r.startswith(name + ".") for r in q.reference)):
+                raise ClassroomError(f"{master.path}: question {q.name!r}: the setup imports {name}, which holds "
+                                     f"the question's reference ({', '.join(q.reference)}); import it inside "
+                                     "the hidden tests instead")
 
 
 def _defaults(source: str, path: Path) -> dict:
@@ -121,7 +171,7 @@ def _variants(nb, path: Path) -> dict:
     for name, rule in spec.items():
         if not (isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in _KINDS):
             raise ClassroomError(f"{path}: variant {name!r}: expected one of {{integer: [lo, hi]}}, "
-                                 f"{{choice: [...]}}, {{uniform: [lo, hi]}}; got {rule!r}")
+                                 f"{{choice: [...]}}, {{uniform: [lo, hi]}}, {{secret: [lo, hi]}}; got {rule!r}")
         kind, args = next(iter(rule.items()))
         if not isinstance(args, list) or not args or (kind != "choice" and len(args) != 2):
             raise ClassroomError(f"{path}: variant {name!r}: {kind} needs a list"
@@ -133,11 +183,15 @@ _KINDS = {
     "integer": lambda rng, a: int(rng.integers(int(a[0]), int(a[1]) + 1)),
     "choice": lambda rng, a: copy.deepcopy(a[int(rng.integers(len(a)))]),
     "uniform": lambda rng, a: round(float(rng.uniform(float(a[0]), float(a[1]))), 3),
+    "secret": lambda rng, a: int(rng.integers(int(a[0]), int(a[1]) + 1)),
 }
 
 
 def draw_variant(master: Master, student_id: str, salt: str = "nasvec") -> dict:
-    """One student's parameters: each variant drawn by a generator seeded by (salt, chapter, id)."""
+    """One student's parameters: each variant drawn by a generator seeded by (salt, chapter, id).
+
+    ``nasvec assign`` passes the class's secret as ``salt`` (drawn at random unless the teacher gives
+    one): without it nobody can draw a student's secret variants, hence their hidden tests' inputs."""
     digest = hashlib.sha256(f"{salt}\x00{master.chapter}\x00{student_id}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     out = {}
@@ -208,7 +262,34 @@ def _question_config(source: str, path: Path, i: int) -> Question:
     points = cfg.get("points")
     if not isinstance(points, (int, float)) or points <= 0:
         raise ClassroomError(f"{path}: question {cfg['name']!r}: 'points:' must be a positive number, got {points!r}")
-    return Question(str(cfg["name"]), float(points), "", "")
+    reference = cfg.get("reference", [])
+    if isinstance(reference, str):
+        reference = [reference]
+    if not (isinstance(reference, list) and all(isinstance(r, str) and re.fullmatch(r"[A-Za-z_][\w.]*", r)
+                                                for r in reference)):
+        raise ClassroomError(f"{path}: question {cfg['name']!r}: 'reference:' must list dotted names "
+                             f"(the functions the question asks to write), got {reference!r}")
+    shortcuts = cfg.get("shortcuts")
+    if not isinstance(shortcuts, list) or not shortcuts or not all(_shortcut_ok(s) for s in shortcuts):
+        raise ClassroomError(f"{path}: question {cfg['name']!r}: 'shortcuts:' must list at least one plausible wrong "
+                             "answer, each {name: ..., replace: [[old, new], ...]}; got " + repr(shortcuts))
+    return Question(str(cfg["name"]), float(points), "", "", reference=reference, shortcuts=shortcuts)
+
+
+def _shortcut_ok(s) -> bool:
+    return (isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("replace"), list)
+            and bool(s["replace"]) and all(isinstance(r, list) and len(r) == 2 and all(isinstance(x, str) for x in r)
+                                           and r[0] for r in s["replace"]))
+
+
+OTTER_KEYS = ("reference", "shortcuts")     # ours: removed before otter assign sees the question's config
+
+
+def otter_config(source: str) -> str:
+    """A BEGIN QUESTION cell's source without the keys otter does not know."""
+    head, _, body = source.partition("\n")
+    cfg = yaml.safe_load(body) or {}
+    return head + "\n" + yaml.safe_dump({k: v for k, v in cfg.items() if k not in OTTER_KEYS}, sort_keys=False)
 
 
 def _add_cell(q: Question, block: str | None, cell) -> None:
@@ -221,6 +302,8 @@ def _add_cell(q: Question, block: str | None, cell) -> None:
         hidden = first.startswith("#") and re.search(r"\bhidden\b", first, flags=re.I)
         q.hidden += bool(hidden)
         q.public += not hidden
+        if hidden:
+            q.hidden_code.append(cell.source)
     elif block is None and cell.cell_type == "markdown":
         q.prompt = (q.prompt + "\n\n" + cell.source).strip()
     elif block is None and cell.cell_type == "code":
@@ -235,6 +318,10 @@ def _check_question(q: Question, path: Path, seen: set) -> None:
         raise ClassroomError(f"{where}: no prompt (a markdown cell before BEGIN SOLUTION)")
     if not q.solution:
         raise ClassroomError(f"{where}: no solution (a code cell between BEGIN SOLUTION and END SOLUTION)")
+    for s in q.shortcuts:
+        for old, _ in s["replace"]:
+            if old not in q.solution:
+                raise ClassroomError(f"{where}: shortcut {s['name']!r}: {old!r} is not in the question's solution")
     if q.public < 1 or q.hidden < 1:
         raise ClassroomError(f"{where}: needs at least one public and one hidden test case "
                              f"(has {q.public} public, {q.hidden} hidden)")

@@ -44,7 +44,8 @@ def time_master(chapter: str, root: Path | None = None, timeout: int = 600) -> f
         nbformat.write(m.notebook, src)
         t0 = time.perf_counter()
         papermill.execute_notebook(str(src), str(Path(tmp) / "run.ipynb"), kernel_name="python3",
-                                   progress_bar=False, cwd=tmp, execution_timeout=timeout)
+                                   progress_bar=False, cwd=tmp, execution_timeout=timeout,
+                                   extra_arguments=["--log-level=CRITICAL"])
         return time.perf_counter() - t0
 
 
