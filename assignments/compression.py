@@ -25,6 +25,7 @@
 # skip_prob: {uniform: [0.2, 0.5]}
 # flip_rate: {uniform: [0.02, 0.1]}
 # structure_dim: {choice: [2, 3, 4]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0
@@ -32,12 +33,12 @@ n_layers = 6
 skip_prob = 0.3
 flip_rate = 0.05
 structure_dim = 4
+secret_seed = 1            # the hidden tests' own graphs, noise and codes: each student's drawn from the class's secret
 
 # %%
 import numpy as np
 import torch
 
-from nasvec.compress import metrics
 from nasvec.compress.base import DagBatch, fit_compressor
 from nasvec.compress.pernode import PerNodeVAE
 from nasvec.data.enas import ENAS_TYPES, generate_enas
@@ -71,6 +72,14 @@ print(f"{len(graphs)} graphs of {n_layers + 2} node slots; {int(originals.mask.s
 # # BEGIN QUESTION
 # name: reconstruction_accuracy
 # points: 4
+# reference: [nasvec.compress.metrics.node_hits, nasvec.compress.metrics.same_dag]
+# shortcuts:
+#   - name: the padding slots counted as nodes
+#     replace: [["per_node = (right & real).sum() / real.sum()", "per_node = right.float().mean()"]]
+#   - name: the whole adjacency row compared, meaningless entries included
+#     replace: [["same_edges = (((original.adj > 0.5) == (decoded.adj > 0.5)) | ~pairs).all(2)", "same_edges = ((original.adj > 0.5) == (decoded.adj > 0.5)).all(2)"]]
+#   - name: the incoming edges (a column) for the adjacency row
+#     replace: [["| ~pairs).all(2)", "| ~pairs).all(1)"]]
 
 # %% [markdown]
 # **Score a reconstruction per node and per graph.** A batch of graphs is a `DagBatch` (from
@@ -120,15 +129,32 @@ bool(0 <= r["per_node"] <= 1 and 0 <= r["per_graph"] <= 1)
 
 # %%
 # HIDDEN
+from nasvec.compress import metrics
 r = reconstruction_accuracy(originals, decoded)
 ref_node = float((metrics.node_hits(originals, decoded) & originals.mask).sum() / originals.mask.sum())
 bool(np.isclose(r["per_node"], ref_node)), round(float(r["per_node"]), 4)
 
 # %%
 # HIDDEN
+from nasvec.compress import metrics
 r = reconstruction_accuracy(originals, decoded)
 ref_graph = float(metrics.same_dag(originals, decoded).float().mean())
 bool(np.isclose(r["per_graph"], ref_graph)), round(float(r["per_graph"]), 4)
+
+# %%
+# HIDDEN
+from nasvec.compress import metrics
+_r = np.random.default_rng(secret_seed)            # graphs and a decoding of the grader's own
+_o = DagBatch.from_graphs(generate_enas(50, n_layers=n_layers, skip_prob=skip_prob, seed=secret_seed)
+                          + generate_enas(30, n_layers=n_layers - 1, skip_prob=skip_prob, seed=secret_seed + 1),
+                          ENAS_TYPES, max_nodes=n_layers + 2)
+_d = corrupt(_o, 0.01 + 0.05 * _r.random(), _r)
+for _b in np.flatnonzero(_r.random(len(_o)) < 0.5):  # and, in half the graphs, one node's whole row garbled
+    _i = int(_r.integers(int(_o.mask[_b].sum()) - 1))
+    _d.adj[_b, _i, _i + 1:] = 1.0 - _d.adj[_b, _i, _i + 1:]
+_mine = reconstruction_accuracy(_o, _d)
+_ref = [float((metrics.node_hits(_o, _d) & _o.mask).sum() / _o.mask.sum()), float(metrics.same_dag(_o, _d).float().mean())]
+bool(np.allclose([_mine["per_node"], _mine["per_graph"]], _ref)), [round(x, 4) for x in _ref]
 
 # %% [raw]
 # # END TESTS
@@ -140,6 +166,12 @@ bool(np.isclose(r["per_graph"], ref_graph)), round(float(r["per_graph"]), 4)
 # # BEGIN QUESTION
 # name: vae_kl_and_reparameterisation
 # points: 2
+# reference: [nasvec.compress.base.kl_divergence, torch.distributions.kl_divergence, torch.distributions.kl.kl_divergence]
+# shortcuts:
+#   - name: the mean over the batch for the sum
+#     replace: [["-0.5 * torch.sum(", "-0.5 * torch.mean("]]
+#   - name: the variance for the standard deviation
+#     replace: [["mu + eps * torch.exp(0.5 * logvar)", "mu + eps * torch.exp(logvar)"]]
 
 # %% [markdown]
 # **The two formulas of a VAE.** The encoder of every VAE in the chapter gives, per latent dimension, a
@@ -176,16 +208,16 @@ round(float(kl_term(torch.ones(3, 2), torch.zeros(3, 2))), 4), tuple(reparameter
 # %%
 # HIDDEN
 from nasvec.compress.base import kl_divergence as nasvec_kl
-g = torch.Generator().manual_seed(seed)
-mu, logvar = torch.randn(5, structure_dim, generator=g).double(), 0.5 * torch.randn(5, structure_dim, generator=g).double()
-bool(torch.allclose(kl_term(mu, logvar), nasvec_kl(mu, logvar))), round(float(kl_term(mu, logvar)), 4)
+_g = torch.Generator().manual_seed(secret_seed)      # codes of the grader's own
+_mu, _logvar = torch.randn(5, structure_dim, generator=_g).double(), 0.5 * torch.randn(5, structure_dim, generator=_g).double()
+bool(torch.allclose(kl_term(_mu, _logvar), nasvec_kl(_mu, _logvar))), round(float(nasvec_kl(_mu, _logvar)), 4)
 
 # %%
 # HIDDEN
-g = torch.Generator().manual_seed(seed + 1)
-mu, logvar, eps = torch.randn(3, 5, structure_dim, generator=g).double()
-z = reparameterise(mu, logvar, eps)
-bool(torch.allclose(z, mu + eps * (0.5 * logvar).exp())), round(float(z.sum()), 4)
+_g = torch.Generator().manual_seed(secret_seed)
+_mu, _logvar, _eps = torch.randn(3, 5, structure_dim, generator=_g).double()
+_z = reparameterise(_mu, _logvar, _eps)
+bool(torch.allclose(_z, _mu + _eps * (0.5 * _logvar).exp())), round(float((_mu + _eps * (0.5 * _logvar).exp()).sum()), 4)
 
 # %% [raw]
 # # END TESTS
@@ -213,34 +245,48 @@ print(f"final training loss per graph {history[-1]['loss']:.3f}")
 # # BEGIN QUESTION
 # name: per_node_vs_per_graph
 # points: 4
+# reference: [nasvec.compress.metrics.reconstruction]
+# shortcuts:
+#   - name: the number of layers for the number of nodes
+#     replace: [["n = batch.types.shape[1]", "n = n_layers"]]
+#   - name: the per-node code size for the whole graph's
+#     replace: [["code_size = int(model.encode(test[:1]).shape[1])", "code_size = structure_dim + 2"]]
+#   - name: the ratio for the difference
+#     replace: [["scores[\"per_graph\"] - scores[\"per_node\"] ** n", "scores[\"per_graph\"] / scores[\"per_node\"] ** n"]]
 
 # %% [markdown]
 # **Is a graph right as often as all its nodes are?** If each of a graph's $n$ nodes were right
 # independently with probability $p$, the graph would be right with probability $p^n$. Test that on
-# `model` and the `test` graphs: encode them with the mean code (`model.encode(test)`), decode the codes
-# with the most likely types and edges (`model.decode(z)`), and define the Python floats
+# `model`:
 #
-# * `p_node`: the per-node accuracy of that reconstruction (as in the first question);
-# * `p_graph`: its per-graph accuracy;
-# * `excess`: `p_graph` minus $p_\text{node}^{\,n}$, with $n$ the number of nodes of a graph here
-#   (`n_layers + 2`); positive when graphs come out right more often than independent nodes would;
+# 1. Define `node_graph_excess(model, batch)` that encodes the graphs of `batch` (a `DagBatch` of graphs
+#    of `n_layers` layers) with the mean code (`model.encode(batch)`), decodes the codes with the most
+#    likely types and edges (`model.decode(z)`), and returns a tuple of three Python floats
+#    `(p_node, p_graph, excess)`: the per-node accuracy of that reconstruction (as in the first question),
+#    its per-graph accuracy, and `p_graph` minus $p_\text{node}^{\,n}$, with $n$ the number of nodes of a
+#    graph here (`n_layers + 2`); `excess` is positive when graphs come out right more often than
+#    independent nodes would. Wrap the model's calls in `torch.no_grad()`.
+# 2. Set `p_node, p_graph, excess = node_graph_excess(model, test)`, and the int `code_size` to how many
+#    numbers the model's code of one whole graph has.
 #
-# and the int `code_size`: how many numbers the model's code of one whole graph has.
-#
-# (No training needed: use `model` as it is. Wrap the calls in `torch.no_grad()`.)
+# (No training needed: use `model` as it is. The hidden tests also run your function on other graphs.)
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %%
-# BEGIN SOLUTION
-with torch.no_grad():
-    z = model.encode(test)
-    scores = reconstruction_accuracy(test, model.decode(z))
-p_node, p_graph = scores["per_node"], scores["per_graph"]
-excess = p_graph - p_node ** (n_layers + 2)
-code_size = int(z.shape[1])
-# END SOLUTION
+def node_graph_excess(model, batch):
+    # BEGIN SOLUTION
+    with torch.no_grad():
+        scores = reconstruction_accuracy(batch, model.decode(model.encode(batch)))
+    n = batch.types.shape[1]
+    return scores["per_node"], scores["per_graph"], scores["per_graph"] - scores["per_node"] ** n
+    # END SOLUTION
+
+
+p_node, p_graph, excess = node_graph_excess(model, test)  # SOLUTION
+code_size = int(model.encode(test[:1]).shape[1])  # SOLUTION
+print(f"per node {p_node:.4f}, per graph {p_graph:.4f}, excess {excess:+.4f}, code of {code_size} numbers")
 
 # %% [raw]
 # # END SOLUTION
@@ -249,17 +295,28 @@ code_size = int(z.shape[1])
 # # BEGIN TESTS
 
 # %%
-bool(0 <= p_graph <= p_node <= 1 and -1 <= excess <= 1)
+bool(0 <= p_graph <= p_node <= 1 and -1 <= excess <= 1 and isinstance(code_size, int))
 
 # %%
 # HIDDEN
+from nasvec.compress import metrics
 ref = metrics.reconstruction(model, test, 1, 1, stochastic_encode=False, stochastic_decode=False)
 bool(np.allclose([p_node, p_graph], [ref["per_node"], ref["per_graph"]]))
 
 # %%
 # HIDDEN
+from nasvec.compress import metrics
 ref = metrics.reconstruction(model, test, 1, 1, stochastic_encode=False, stochastic_decode=False)
 bool(np.isclose(excess, ref["per_graph"] - ref["per_node"] ** (n_layers + 2)))
+
+# %%
+# HIDDEN
+from nasvec.compress import metrics
+_b = DagBatch.from_graphs(generate_enas(100, n_layers=n_layers, skip_prob=0.5 * skip_prob + 0.15 * (secret_seed % 4),
+                                        seed=secret_seed), ENAS_TYPES)        # graphs of the grader's own
+_ref = metrics.reconstruction(model, _b, 1, 1, stochastic_encode=False, stochastic_decode=False)
+_ref = [_ref["per_node"], _ref["per_graph"], _ref["per_graph"] - _ref["per_node"] ** (n_layers + 2)]
+bool(np.allclose([float(x) for x in node_graph_excess(model, _b)], _ref)), [round(x, 4) for x in _ref]
 
 # %%
 # HIDDEN

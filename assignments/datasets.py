@@ -23,18 +23,19 @@
 # n_subset: {integer: [50, 400]}
 # n_layers: {choice: [4, 5, 6, 7, 8]}
 # skip_prob: {uniform: [0.1, 0.6]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0          # defaults: the variant every reader of the book sees
 n_subset = 100    # images in the digits subset
 n_layers = 6      # layers of the generated ENAS architectures
 skip_prob = 0.3   # probability that a skip connection is set
+secret_seed = 1   # the hidden tests' own labels, subsets and graphs: each student's drawn from the class's secret
 
 # %%
 import numpy as np
 
 from nasvec.data import ENAS_OPS, enas_to_graph, generate_enas, load_digits, split_indices
-from nasvec.data import stratified_subset   # the book's; for question 2 (question 1 asks you to write it)
 
 digits_x, digits_y = load_digits()          # 1,797 images of 8x8 pixels, labels 0..9
 graphs = generate_enas(300, n_layers=n_layers, skip_prob=skip_prob, seed=seed)
@@ -44,6 +45,12 @@ print(len(digits_y), "digits;", len(graphs), "ENAS graphs of", n_layers, "layers
 # # BEGIN QUESTION
 # name: stratified_subset
 # points: 3
+# reference: [nasvec.data.images.stratified_subset, nasvec.data.stratified_subset]
+# shortcuts:
+#   - name: the remainder n mod k dropped (n // k images per class)
+#     replace: [["[:n // k + (c < n % k)]", "[:n // k]"]]
+#   - name: the extra images given to the last classes
+#     replace: [["(c < n % k)", "(c >= k - n % k)"]]
 
 # %% [markdown]
 # **Draw a class-balanced subset.** The `quick` profile trains on a few hundred digits, and a small
@@ -86,9 +93,21 @@ print(len(idx), np.bincount(digits_y[idx], minlength=10).tolist())
 
 # %%
 # HIDDEN
+from nasvec.data import stratified_subset
 idx = stratified_indices(digits_y, n_subset, np.random.default_rng(seed))
 print(bool(np.array_equal(idx, stratified_subset(digits_y, n_subset, np.random.default_rng(seed)))),
       np.asarray(idx)[:6].tolist())
+
+# %%
+# HIDDEN
+from nasvec.data import stratified_subset
+_r = np.random.default_rng(secret_seed)       # labels of the grader's own: k classes, n not a multiple of k
+_k = int(_r.integers(3, 9))
+_y = _r.integers(0, _k, 500)
+_n = _k * int(_r.integers(4, 12)) + int(_r.integers(1, _k))
+_idx = np.asarray(stratified_indices(_y, _n, np.random.default_rng(secret_seed + 1)))
+print(_k, _n, np.bincount(_y[_idx], minlength=_k).tolist(),
+      bool(np.array_equal(_idx, stratified_subset(_y, _n, np.random.default_rng(secret_seed + 1)))))
 
 # %% [raw]
 # # END TESTS
@@ -100,15 +119,26 @@ print(bool(np.array_equal(idx, stratified_subset(digits_y, n_subset, np.random.d
 # # BEGIN QUESTION
 # name: random_split_imbalance
 # points: 2
+# reference: []
+# shortcuts:
+#   - name: the classes that do not occur left out (np.unique's counts)
+#     replace: [["np.bincount(digits_y[idx], minlength=10)", "np.unique(digits_y[idx], return_counts=True)[1]"]]
+#   - name: the test part of the split instead of the training part
+#     replace: [["split_indices(len(digits_y), n, seed=seed)[0]", "split_indices(len(digits_y), n, seed=seed)[1]"]]
 
 # %% [markdown]
 # **How unbalanced is a random subset?** Every train/test split of the book is
 # `nasvec.data.split_indices(n, n_train, seed=seed)`: the first `n_train` entries of a seeded random
 # permutation, with no attention to the classes. Define the *class gap* of a subset as the largest
 # minus the smallest number of images of one class in it (over the ten digit classes, a class that
-# does not occur counting 0). Set `random_gap` to the class gap (a Python `int`) of the training part
-# of `split_indices(len(digits_y), n_subset, seed=seed)`, and `stratified_gap` to the class gap of
-# `stratified_subset(digits_y, n_subset, np.random.default_rng(seed))`, for your `n_subset` and `seed`.
+# does not occur counting 0).
+#
+# 1. Write `class_gap(idx)` that returns the class gap (a Python `int`) of the digits with the indices
+#    `idx`, i.e. of the labels `digits_y[idx]`.
+# 2. Write `split_gap(n, seed)` that returns the class gap of the training part of
+#    `split_indices(len(digits_y), n, seed=seed)`.
+# 3. Set `random_gap` to `split_gap(n_subset, seed)` and `stratified_gap` to the class gap of your
+#    `stratified_indices(digits_y, n_subset, np.random.default_rng(seed))`, for your `n_subset` and `seed`.
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -121,8 +151,12 @@ def class_gap(idx):
     # END SOLUTION
 
 
-random_gap = class_gap(split_indices(len(digits_y), n_subset, seed=seed)[0])  # SOLUTION
-stratified_gap = class_gap(stratified_subset(digits_y, n_subset, np.random.default_rng(seed)))  # SOLUTION
+def split_gap(n, seed):
+    return class_gap(split_indices(len(digits_y), n, seed=seed)[0])  # SOLUTION
+
+
+random_gap = split_gap(n_subset, seed)  # SOLUTION
+stratified_gap = class_gap(stratified_indices(digits_y, n_subset, np.random.default_rng(seed)))  # SOLUTION
 print("class gap: random", random_gap, "stratified", stratified_gap)
 
 # %% [raw]
@@ -138,6 +172,20 @@ isinstance(random_gap, int) and isinstance(stratified_gap, int) and 0 <= stratif
 # HIDDEN
 print(random_gap, stratified_gap)
 
+# %%
+# HIDDEN
+_r = np.random.default_rng(secret_seed)       # subsets of the grader's own, two classes absent from each
+_gaps = []
+for _size in (12, 25, 40):
+    _absent = _r.choice(10, 2, replace=False)
+    _gaps.append(int(class_gap(_r.choice(np.flatnonzero(~np.isin(digits_y, _absent)), _size, replace=False))))
+print(_gaps)
+
+# %%
+# HIDDEN
+_r = np.random.default_rng(secret_seed)       # splits of the grader's own
+print([int(split_gap(int(_n), int(_s))) for _n, _s in zip(_r.integers(50, 401, 4), _r.integers(0, 10**6, 4))])
+
 # %% [raw]
 # # END TESTS
 
@@ -148,6 +196,12 @@ print(random_gap, stratified_gap)
 # # BEGIN QUESTION
 # name: enas_list_encoding
 # points: 3
+# reference: [nasvec.data.enas.graph_to_enas, nasvec.data.graph_to_enas]
+# shortcuts:
+#   - name: the setup's n_layers for the number of layers
+#     replace: [["for i in range(len(g) - 2):", "for i in range(n_layers):"]]
+#   - name: the skip flag s_j read from node j + 1 (layer j) instead of node j
+#     replace: [["[int(j in preds) for j in range(i)]", "[int(j + 1 in preds) for j in range(i)]"]]
 
 # %% [markdown]
 # **From a graph back to D-VAE's list encoding.** D-VAE writes an ENAS network of $L$ layers as a
@@ -191,6 +245,13 @@ print(to_enas_list(graphs[0]))
 from nasvec.data import graph_to_enas
 print(sum(to_enas_list(g) == graph_to_enas(g) for g in graphs), len(graphs))
 
+# %%
+# HIDDEN
+_r = np.random.default_rng(secret_seed)       # architectures of the grader's own, 2 to 9 layers
+_archs = [[[int(_r.integers(len(ENAS_OPS)))] + [int(f) for f in _r.random(i) < 0.5] for i in range(int(_n))]
+          for _n in _r.integers(2, 10, 30)]
+print(sum(to_enas_list(enas_to_graph(_a)) == _a for _a in _archs), len(_archs), to_enas_list(enas_to_graph(_archs[0])))
+
 # %% [raw]
 # # END TESTS
 
@@ -201,12 +262,19 @@ print(sum(to_enas_list(g) == graph_to_enas(g) for g in graphs), len(graphs))
 # # BEGIN QUESTION
 # name: skip_share
 # points: 2
+# reference: [nasvec.data.enas.enas_statistics, nasvec.data.enas_statistics]
+# shortcuts:
+#   - name: the mean of the per-graph shares instead of the pooled share
+#     replace: [["return float(set_flags / slots)", "return float(np.mean([(len(g.edges) - len(g) + 1) / ((len(g) - 2) * (len(g) - 3) // 2) for g in graphs]))"]]
+#   - name: the edge into the output counted as a skip connection
+#     replace: [["len(g.edges) - (len(g) - 2) - 1", "len(g.edges) - (len(g) - 2)"]]
 
 # %% [markdown]
 # **Does the generator set skip connections at the rate it claims?** `generate_enas` sets each of the
 # $L(L-1)/2$ skip flags of an $L$-layer network independently with probability `skip_prob` (D-VAE's
 # file has about 0.30). Write `skip_share(graphs)` that returns, as a Python `float`, the share of all
-# skip flags of all the given graphs that are set. Compute it from the graphs' edges: besides the
+# skip flags of all the given graphs that are set (pooled over the graphs, which may have different
+# numbers of layers $L \ge 2$). Compute it from the graphs' edges: besides the
 # skip connections, an $L$-layer graph has the $L$ edges of the chain and the edge into the output.
 # Then compare `skip_share(graphs)` with your `skip_prob`: with 300 graphs, the two should differ by
 # a few standard errors $\sqrt{p(1-p)/(300 \cdot L(L-1)/2)}$ at most.
@@ -244,6 +312,15 @@ round(float(skip_share(graphs)), 4)
 from nasvec.data import enas_statistics
 s = enas_statistics(graphs)
 bool(np.isclose(skip_share(graphs), s["skip_ones"] / (s["skip_ones"] + s["skip_zeros"])))
+
+# %%
+# HIDDEN
+from nasvec.data import enas_statistics
+_r = np.random.default_rng(secret_seed)       # graphs of the grader's own: few small ones, many large ones
+_gs = (generate_enas(int(_r.integers(20, 40)), n_layers=int(_r.integers(2, 4)), skip_prob=0.6, seed=secret_seed)
+       + generate_enas(int(_r.integers(20, 40)), n_layers=int(_r.integers(7, 10)), skip_prob=0.15, seed=secret_seed + 1))
+_s = enas_statistics(_gs)
+(round(float(skip_share(_gs)), 4), bool(np.isclose(skip_share(_gs), _s["skip_ones"] / (_s["skip_ones"] + _s["skip_zeros"]))))
 
 # %% [raw]
 # # END TESTS

@@ -22,10 +22,12 @@
 # # STUDENT VARIANTS
 # seed: {integer: [0, 999999]}
 # network: {choice: [resnet18, squeezenet1_1, mobilenet_v2, vgg11, shufflenet_v2_x1_0, mobilenet_v3_small, googlenet, mnasnet1_0, regnet_x_400mf, efficientnet_b0]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0              # defaults: the variant every reader of the book sees
 network = "resnet18"  # the reference CNN (nasvec.data.reference) this variant works on
+secret_seed = 1       # the hidden tests' own graphs and attributes: each student's drawn from the class's secret
 
 # %%
 import warnings
@@ -47,6 +49,12 @@ print(network, "as a graph:", len(g), "nodes,", len(g.edges), "edges; ops:", sor
 # # BEGIN QUESTION
 # name: structure_vectors
 # points: 3
+# reference: [nasvec.graph.vectors.encode, nasvec.encode, nasvec.repair_rules.arrays.raw_arrays]
+# shortcuts:
+#   - name: the edges sorted by source instead of in the order of g.edges
+#     replace: [["np.array(g.edges, dtype=np.int64)", "np.array(sorted(g.edges), dtype=np.int64)"]]
+#   - name: the adjacency matrix transposed (A[d, s] = 1)
+#     replace: [["adjacency[edge_index[0], edge_index[1]] = 1.0", "adjacency[edge_index[1], edge_index[0]] = 1.0"]]
 
 # %% [markdown]
 # **The structure of the vector representation.** `nasvec.encode(g)` stores a graph's structure in
@@ -95,6 +103,25 @@ v = encode(g)
 print(bool(np.array_equal(ops, v.ops.numpy())), bool(np.array_equal(edge_index, v.edge_index.numpy())),
       bool(np.array_equal(adjacency, v.adjacency().numpy())))
 
+# %%
+# HIDDEN
+from nasvec import encode
+_r = np.random.default_rng(secret_seed)       # a valid graph of the grader's own, each node's inputs in shuffled order
+_nodes, _edges = [Node("Input")], []
+for _d in range(1, int(_r.integers(15, 30))):
+    _preds = [_d - 1] + [int(_s) for _s in _r.choice(_d - 1, min(_d - 1, int(_r.integers(0, 4))), replace=False)]
+    _r.shuffle(_preds)
+    _nodes.append(Node(str(_r.choice(["Relu", "Sigmoid", "Tanh"] if len(_preds) == 1 else ["Add", "Mul", "Sub"]
+                                     if len(_preds) == 2 else ["Concat"]))))
+    _edges += [(_s, _d) for _s in _preds]
+_edges.append((len(_nodes) - 1, len(_nodes)))
+_nodes.append(Node("Output"))
+_g = ArchGraph(_nodes, _edges)
+_ops, _edge_index, _adjacency = structure(_g)
+_v = encode(_g)
+print(len(_g), len(_g.edges), bool(np.array_equal(_ops, _v.ops.numpy())),
+      bool(np.array_equal(_edge_index, _v.edge_index.numpy())), bool(np.array_equal(_adjacency, _v.adjacency().numpy())))
+
 # %% [raw]
 # # END TESTS
 
@@ -105,6 +132,12 @@ print(bool(np.array_equal(ops, v.ops.numpy())), bool(np.array_equal(edge_index, 
 # # BEGIN QUESTION
 # name: attribute_row
 # points: 4
+# reference: [nasvec.graph.codec.encode_attrs]
+# shortcuts:
+#   - name: the sentinels mapped to infinity inside lists only, not for an "int"
+#     replace: [["row[c] = _as_float(value)", "row[c] = float(value)"]]
+#   - name: the tensor's index taken after appending it (counted from 1)
+#     replace: [["row[c] = len(tensors)\n            tensors.append(np.asarray(value))", "tensors.append(np.asarray(value))\n            row[c] = len(tensors)"]]
 
 # %% [markdown]
 # **One row of the attribute matrix.** Every node becomes one row of $A_{\text{attr}}$ =
@@ -181,6 +214,26 @@ from nasvec.graph.codec import encode_attrs
 rows = np.stack([attribute_row(node.attrs, []) for node in g.nodes])
 bool(np.array_equal(rows, np.stack([encode_attrs(node.attrs, []) for node in g.nodes]), equal_nan=True))
 
+# %%
+# HIDDEN
+from nasvec.graph.codec import encode_attrs
+_r = np.random.default_rng(secret_seed)       # attribute dictionaries of the grader's own, sentinels included
+_big = (vocab.INT64_MAX, vocab.INT64_MIN)
+_int = lambda: int(_big[int(_r.integers(2))]) if _r.random() < 0.3 else int(_r.integers(-1000, 1000))
+_make = {"int": lambda w: _int(), "float": lambda w: float(np.round(_r.normal(0.0, 10.0), 3)),
+         "string": lambda w: vocab.STRINGS[int(_r.integers(len(vocab.STRINGS)))],
+         "tensor": lambda w: _r.normal(size=int(_r.integers(1, 4))).astype(np.float32),
+         "ints": lambda w: [_int() for _ in range(int(_r.integers(0, w + 1)))],
+         "floats": lambda w: [float(_r.normal()) for _ in range(int(_r.integers(0, w + 1)))]}
+_dicts = [{str(_n): _make[vocab.ATTRS[str(_n)][0]](vocab.ATTRS[str(_n)][1]) for _n in _r.choice(list(vocab.ATTRS), 8, replace=False)} for _ in range(8)]
+_dicts[0]["end"] = vocab.INT64_MAX if secret_seed % 2 else vocab.INT64_MIN     # an "int" sentinel in any case
+_dicts[1]["value"] = np.arange(3.0)                                             # a tensor in any case
+_mine, _ref = [], []
+_rows = np.stack([attribute_row(_d, _mine) for _d in _dicts])
+_want = np.stack([encode_attrs(_d, _ref) for _d in _dicts])
+print(bool(np.array_equal(_rows, _want, equal_nan=True)),
+      len(_mine) == len(_ref) and all(np.array_equal(_a, _b) for _a, _b in zip(_mine, _ref)))
+
 # %% [raw]
 # # END TESTS
 
@@ -204,6 +257,12 @@ print(len(shuffled_ops), "nodes,", sum(s > d for s, d in shuffled_edges), "of", 
 # # BEGIN QUESTION
 # name: topological_order
 # points: 3
+# reference: [networkx.lexicographical_topological_sort, networkx.algorithms.dag.lexicographical_topological_sort]
+# shortcuts:
+#   - name: a stack (the last ready node) instead of the smallest-numbered one
+#     replace: [["i = heapq.heappop(ready)", "i = ready.pop()"], ["heapq.heappush(ready, d)", "ready.append(d)"]]
+#   - name: a first-in first-out queue instead of the smallest-numbered node
+#     replace: [["i = heapq.heappop(ready)", "i = ready.pop(0)"], ["heapq.heappush(ready, d)", "ready.append(d)"]]
 
 # %% [markdown]
 # **Back into topological order.** An `ArchGraph` keeps its nodes in topological order: every edge
@@ -277,6 +336,16 @@ print(sorted(order) == list(range(len(g))), len(rebuilt.validate()), encode(rebu
 # HIDDEN
 order = topological_order(len(shuffled_ops), shuffled_edges)
 print(order[:12], order[-4:])
+
+# %%
+# HIDDEN
+_r = np.random.default_rng(secret_seed)       # a DAG of the grader's own, its nodes shuffled
+_n = int(_r.integers(30, 60))
+_dag = {(int(_s), _d) for _d in range(1, _n) for _s in _r.choice(_d, min(_d, int(_r.integers(1, 4))), replace=False)}
+_new = np.argsort(_r.permutation(_n))
+_e = [(int(_new[_s]), int(_new[_d])) for _s, _d in sorted(_dag)]
+_r.shuffle(_e)
+print(topological_order(_n, _e))
 
 # %% [raw]
 # # END TESTS

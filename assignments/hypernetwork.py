@@ -24,11 +24,13 @@
 # seed: {integer: [0, 999999]}
 # channels: {choice: [4, 6, 8, 12, 16]}
 # bandwidth: {uniform: [0.1, 1.0]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0                   # defaults: the variant every reader of the book sees
 channels = 8
 bandwidth = 1.0
+secret_seed = 1            # the hidden tests' inputs: each student's is drawn from the class's secret
 
 # %% [markdown]
 # Your complexity vector `s` (one penalty per operation, in the order
@@ -41,8 +43,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from nasvec.dnas import HyperNet, SLIDES_OPS, cost as nasvec_cost, default_references, make_op, to_simplex
-from nasvec.dnas.cells import MixedOp, count_params
+from nasvec.dnas import SLIDES_OPS, default_references, make_op
 
 torch.set_num_threads(1)
 OPS = SLIDES_OPS            # ("max_pool_3x3", "skip_connect", "conv_3x3"): s = (pool, identity, conv)
@@ -75,6 +76,14 @@ print(f"s = {s.tolist()}, channels = {channels}, bandwidth = {bandwidth}")
 # # BEGIN QUESTION
 # name: mixed_op_and_cost
 # points: 3
+# reference: [nasvec.dnas.cells.MixedOp, nasvec.dnas.hyper.cost, nasvec.dnas.cost, nasvec.dnas.cells.count_params, nasvec.dnas.count_params, nasvec.dnas.latency.to_simplex, nasvec.dnas.to_simplex]
+# shortcuts:
+#   - name: the edge's weights left out (the plain mean of the ops)
+#     replace: [["sum(g * op(x) for g, op in zip(gamma, ops))", "sum(op(x) for op in ops) / len(ops)"]]
+#   - name: the cost averaged over the edges instead of summed
+#     replace: [["np.asarray(s, dtype=np.float64)).sum())", "np.asarray(s, dtype=np.float64)).sum(-1).mean())"]]
+#   - name: the stride ignored (the ops built with stride 1)
+#     replace: [["make_op(o, channels, stride)", "make_op(o, channels)"]]
 
 # %% [markdown]
 # **The mixed operation, the cost and a complexity vector from parameter counts.** An edge of the
@@ -128,24 +137,37 @@ _ops = [nn.Identity(), nn.Identity()]
 
 # %%
 # HIDDEN
-_ = torch.manual_seed(seed)
-_edge = MixedOp(OPS, channels, 1)            # nasvec's mixed edge (DARTS search ops)
-_x = rand_tensor((3, channels, 8, 8), seed)
-_gamma = torch.softmax(rand_tensor((3,), seed + 1), 0)
+from nasvec.dnas.cells import MixedOp
+_c, _stride = 3 + secret_seed % 6, 1 + secret_seed % 2      # an edge of the grader's own
+_ = torch.manual_seed(secret_seed)
+_edge = MixedOp(OPS, _c, _stride)            # nasvec's mixed edge (DARTS search ops)
+_x = rand_tensor((3, _c, 8, 8), secret_seed)
+_gamma = torch.softmax(2.0 * rand_tensor((3,), secret_seed + 1), 0)   # weights far from uniform
 with torch.no_grad():
-    _ok = bool(torch.allclose(mixed_op(_x, _gamma, _edge.ops), _edge(_x, _gamma), atol=1e-6))
+    _ok = bool(torch.allclose(mixed_op(_x, _gamma, _edge.ops), _edge(_x, _gamma), atol=1e-5))
 _ok
 
 # %%
 # HIDDEN
-_gamma = torch.softmax(rand_tensor((28, 3), seed + 2), -1)
-(round(float(cost(_gamma.numpy(), s)), 4), bool(abs(cost(_gamma.numpy(), s) - float(nasvec_cost(_gamma, torch.tensor(s, dtype=torch.float32)))) < 1e-4))
+from nasvec.dnas import cost as nasvec_cost
+_r = np.random.default_rng(secret_seed)      # edge weights and a complexity vector of the grader's own
+_gamma = torch.softmax(torch.tensor(_r.normal(0.0, 1.5, (int(_r.integers(4, 29)), 3))), -1)
+_s = _r.dirichlet(np.ones(3))
+(round(float(cost(_gamma.numpy(), s)), 4), round(float(cost(_gamma.numpy(), _s)), 4),
+ bool(abs(cost(_gamma.numpy(), _s) - float(nasvec_cost(_gamma, torch.tensor(_s)))) < 1e-9))
 
 # %%
 # HIDDEN
+from nasvec.dnas import count_params, to_simplex
 _counts = [count_params(make_op(o, channels, 2)) for o in OPS]
-(np.round(np.asarray(s_params, dtype=np.float64), 4).tolist(), bool(np.allclose(s_params, to_simplex(_counts))),
- bool(np.allclose(param_complexity(channels + 2, 2), to_simplex([count_params(make_op(o, channels + 2, 2)) for o in OPS]))))
+(np.round(np.asarray(s_params, dtype=np.float64), 4).tolist(), bool(np.allclose(s_params, to_simplex(_counts))))
+
+# %%
+# HIDDEN
+from nasvec.dnas import count_params, to_simplex
+_c = 2 * (2 + secret_seed % 15)              # a width of the grader's own (even, 4 to 32), on a reduction edge
+_p = np.asarray(param_complexity(_c, 2), dtype=np.float64)
+(np.round(_p, 4).tolist(), bool(np.allclose(_p, to_simplex([count_params(make_op(o, _c, 2)) for o in OPS]))))
 
 # %% [raw]
 # # END TESTS
@@ -157,6 +179,14 @@ _counts = [count_params(make_op(o, channels, 2)) for o in OPS]
 # # BEGIN QUESTION
 # name: hypernetwork_logits
 # points: 3
+# reference: [nasvec.dnas.hyper.HyperNet, nasvec.dnas.HyperNet]
+# shortcuts:
+#   - name: the bandwidth left out
+#     replace: [["z = -d2 / b", "z = -d2"]]
+#   - name: the distance instead of the squared distance
+#     replace: [["** 2).sum(-1)", "** 2).sum(-1) ** 0.5"]]
+#   - name: the slides' factor e^2 whatever the bandwidth
+#     replace: [["float(np.exp(2.0 / bandwidth))", "float(np.exp(2.0))"]]
 
 # %% [markdown]
 # **The hypernetwork's interpolation.** The hypernetwork maps a complexity vector $s$ to logits
@@ -207,6 +237,22 @@ print("w(s) =", np.round(hyper_weights(s, s_ref, bandwidth), 4), "; max ratio ="
 
 # %%
 # HIDDEN
+from nasvec.dnas import HyperNet
+_r = np.random.default_rng(secret_seed)      # a bandwidth, a point and reference logits of the grader's own
+_b = round(0.2 + (secret_seed % 600) / 1000, 3)
+_s = _r.dirichlet(np.ones(3))
+_a = _r.normal(0.0, 1.0, (len(s_ref), 4, 3))
+_hn = HyperNet(3, bandwidth=_b, shape=(4,))
+_hn.alpha_ref.data = torch.tensor(_a, dtype=torch.float64)
+_hn.ref_points = _hn.ref_points.double()
+with torch.no_grad():
+    _ok = (bool(np.allclose(hyper_weights(_s, s_ref, _b), _hn.weights(torch.tensor(_s)).numpy(), atol=1e-9)),
+           bool(np.allclose(hyper_alpha(_s, s_ref, _a, _b), _hn(torch.tensor(_s)).numpy(), atol=1e-9)))
+print(_ok, np.round(np.asarray(hyper_weights(_s, s_ref, _b), dtype=np.float64), 4).tolist())
+
+# %%
+# HIDDEN
+from nasvec.dnas import HyperNet
 _hn = HyperNet(3, bandwidth=bandwidth, shape=(n_edges,))
 _hn.alpha_ref.data = torch.tensor(alpha_ref, dtype=torch.float32)
 with torch.no_grad():
@@ -222,7 +268,7 @@ print(np.round(np.asarray(hyper_weights(s, s_ref, bandwidth), dtype=np.float64),
 
 # %%
 # HIDDEN
-from nasvec.dnas import simplex_grid
+from nasvec.dnas import HyperNet, simplex_grid
 _hn = HyperNet(3, bandwidth=bandwidth, shape=(n_edges,))
 with torch.no_grad():
     _w = _hn.weights(simplex_grid(3, 10)).double()
@@ -239,6 +285,14 @@ _ref = float((_w.max(-1).values / _w.min(-1).values).max())
 # # BEGIN QUESTION
 # name: penalty_effect
 # points: 4
+# reference: [nasvec.dnas.hyper.differentiable_search, nasvec.dnas.differentiable_search]
+# shortcuts:
+#   - name: the penalty on the Gumbel draw instead of softmax(alpha)
+#     replace: [["kappa * torch.softmax(alpha, -1) @ s_t", "kappa * gamma @ s_t"]]
+#   - name: the Gumbel noise from torch's global generator
+#     replace: [["torch.rand(3, generator=gen)", "torch.rand(3)"]]
+#   - name: the network's initialisation not seeded
+#     replace: [["torch.manual_seed(seed)\n    net = OneEdgeNet()", "net = OneEdgeNet()"]]
 
 # %% [markdown]
 # **What the penalty weight does: a search over one mixed edge.** The network below is a 3×3
@@ -333,14 +387,43 @@ print(f"s = {s.tolist()}: alpha = {np.round(alpha_high, 3)}, softmax = {np.round
 
 # %%
 # HIDDEN
-_a0 = search_one_edge(0.0, s, seed + 1)
-_a1 = search_one_edge(0.0, s[::-1].copy(), seed + 1)
+_a0 = search_one_edge(0.0, s, secret_seed)
+_a1 = search_one_edge(0.0, s[::-1].copy(), secret_seed)
 bool(np.allclose(_a0, _a1, atol=0))        # with kappa = 0 the search ignores s; and it is seeded
 
 # %%
 # HIDDEN
 _s = [np.roll(s, r) for r in (1, 2)]          # the same penalties moved to the other ops
-print([str(OPS[int(np.argmax(search_one_edge(kappa_high, s_r, seed + 1)))]) for s_r in _s])
+print([str(OPS[int(np.argmax(search_one_edge(kappa_high, s_r, secret_seed)))]) for s_r in _s])
+
+# %%
+# HIDDEN
+def _search(kappa, s, seed):                 # the loop exactly as the prompt states it
+    torch.manual_seed(seed)
+    net = OneEdgeNet()
+    gen = torch.Generator().manual_seed(seed)
+    alpha = torch.zeros(3, requires_grad=True)
+    s_t = torch.tensor(np.asarray(s), dtype=torch.float32)
+    opt_w, opt_a = torch.optim.Adam(net.parameters(), lr=3e-3), torch.optim.Adam([alpha], lr=3e-2)
+    for _ in range(4):
+        perm = torch.randperm(600, generator=gen)
+        for i in range(0, 600, 64):
+            idx = perm[i:i + 64]
+            gamma = torch.softmax(alpha - torch.log(-torch.log(torch.rand(3, generator=gen))), -1)
+            loss = nn.functional.cross_entropy(net(x_train[idx], gamma), y_train[idx]) + kappa * (torch.softmax(alpha, -1) * s_t).sum()
+            opt_w.zero_grad()
+            opt_a.zero_grad()
+            loss.backward()
+            opt_w.step()
+            opt_a.step()
+    return alpha.detach().numpy().astype(np.float64)
+
+
+_r = np.random.default_rng(secret_seed)      # a penalty weight, a complexity vector and a seed of the grader's own
+_kappa, _s = round(float(_r.uniform(0.5, 3.0)), 2), _r.dirichlet(np.ones(3))
+_mine = np.asarray(search_one_edge(_kappa, _s, secret_seed), dtype=np.float64)
+_ref = _search(_kappa, _s, secret_seed)
+print(bool(np.allclose(_mine, _ref, atol=2e-3)), np.round(_ref, 2).tolist())
 
 # %% [raw]
 # # END TESTS

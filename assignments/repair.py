@@ -24,24 +24,22 @@
 # n_nodes: {integer: [8, 24]}
 # network: {choice: [resnet18, vgg11, mobilenet_v2, squeezenet1_1]}
 # damage_k: {choice: [5, 10, 20, 40]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0
 n_nodes = 12
 network = "resnet18"
 damage_k = 10
+secret_seed = 1            # the hidden tests' own inputs: each student's is drawn from the class's secret
 
 # %%
-from collections import Counter
-
 import numpy as np
 import torch
 
 import nasvec
 from nasvec.experiments.repair import reference_graphs
-from nasvec.repair_rules.arrays import decode_edges
 from nasvec.repair_rules.damage import damage, kept
-from nasvec.repair_rules.emit import reaching
 
 torch.set_num_threads(1)
 rng = np.random.default_rng(seed)
@@ -66,6 +64,14 @@ print(f"a decoder's edge list of {edges.shape[1]} columns for {n_nodes} nodes")
 # # BEGIN QUESTION
 # name: edge_rules
 # points: 4
+# reference: [nasvec.repair_rules.arrays.decode_edges]
+# shortcuts:
+#   - name: backward edges dropped instead of reversed
+#     replace: [["e = np.where(e[0] > e[1], e[::-1], e)", "e = e[:, e[0] < e[1]]"]]
+#   - name: truncated instead of rounded
+#     replace: [["e = np.round(e).astype(np.int64)", "e = e.astype(np.int64)"]]
+#   - name: ordered by destination, then by source (not a stable sort)
+#     replace: [["e = e[:, np.argsort(e[1], kind=\"stable\")]", "e = e[:, np.lexsort((e[0], e[1]))]"]]
 
 # %% [markdown]
 # **Clean a decoder's edge list (rules `edges` and `acyclic`).** A decoder emits an edge list as a
@@ -118,15 +124,21 @@ out.dtype == np.int64, out.ndim, out.shape[0]
 
 # %%
 # HIDDEN
+from collections import Counter
+from nasvec.repair_rules.arrays import decode_edges
 out = clean_edges(edges, n_nodes)
 bool(np.array_equal(out, decode_edges(edges, None, n_nodes, 0.5, Counter()))), out.shape
 
 # %%
 # HIDDEN
-g = np.random.default_rng(seed + 1)
-more = np.concatenate([garbage_edges(n_nodes, g), garbage_edges(n_nodes, g)[::-1]], axis=1)
-out = clean_edges(more, n_nodes)
-bool(np.array_equal(out, decode_edges(more, None, n_nodes, 0.5, Counter()))), int(out.sum())
+from collections import Counter
+from nasvec.repair_rules.arrays import decode_edges
+_g = np.random.default_rng(secret_seed)         # an edge list and a size of the grader's own
+_n = 8 + secret_seed % 17
+_near = _g.integers(0, _n, (2, 2 * _n)) + _g.choice([-0.4, 0.3, 0.6], (2, 2 * _n))   # non-integers either side
+_more = np.concatenate([garbage_edges(_n, _g), _near, garbage_edges(_n, _g)[::-1]], axis=1)
+_out = clean_edges(_more, _n)
+bool(np.array_equal(_out, decode_edges(_more, None, _n, 0.5, Counter()))), int(_out.sum())
 
 # %% [raw]
 # # END TESTS
@@ -138,6 +150,12 @@ bool(np.array_equal(out, decode_edges(more, None, n_nodes, 0.5, Counter()))), in
 # # BEGIN QUESTION
 # name: prune_rule
 # points: 2
+# reference: [nasvec.repair_rules.emit.reaching]
+# shortcuts:
+#   - name: a forward pass (only the Output's direct inputs)
+#     replace: [["for k in range(n - 1, -1, -1):", "for k in range(n):"]]
+#   - name: dropping only the nodes nobody reads
+#     replace: [["if keep[k]:", "if True:"]]
 
 # %% [markdown]
 # **Which nodes does rule `prune` keep?** After the structural rules, a graph of $n$ nodes is a list
@@ -174,10 +192,11 @@ def reaches_output(ins):
 
 # %%
 # HIDDEN
-g = np.random.default_rng(seed + 2)
-cases = [[[]] + [sorted(set(g.integers(0, k, g.integers(0, 3)).tolist())) for k in range(1, n_nodes)] for _ in range(20)]
-answers = [[bool(x) for x in reaches_output(ins)] for ins in cases]
-all(a == reaching(ins, len(ins)) for a, ins in zip(answers, cases)), sum(map(sum, answers))
+from nasvec.repair_rules.emit import reaching
+_g = np.random.default_rng(secret_seed)         # graphs of the grader's own
+_cases = [[[]] + [sorted(set(_g.integers(0, k, _g.integers(0, 3)).tolist())) for k in range(1, n_nodes)] for _ in range(20)]
+_answers = [[bool(x) for x in reaches_output(ins)] for ins in _cases]
+all(a == reaching(ins, len(ins)) for a, ins in zip(_answers, _cases)), sum(map(sum, _answers))
 
 # %% [raw]
 # # END TESTS
@@ -203,6 +222,14 @@ print(f"{network}: {len(original)} nodes, {arrays.edge_index.shape[1]} edges, in
 # # BEGIN QUESTION
 # name: flip_damage
 # points: 4
+# reference: []
+# shortcuts:
+#   - name: k per cent of the entries instead of the columns
+#     replace: [["int(round(k / 100 * e.shape[1]))", "int(round(k / 100 * e.size))"]]
+#   - name: the damage kind left at its default
+#     replace: [["damage(original, damage_k, \"ids\", seed=s)", "damage(original, damage_k, seed=s)"]]
+#   - name: flipped in place, no copy
+#     replace: [["e = np.array(edge_index, dtype=np.float64)", "e = np.asarray(edge_index, dtype=np.float64)"]]
 
 # %% [markdown]
 # **Reverse edges, then repair.** Define `flip_edges(edge_index, k, rng)` that returns a float64 copy of
@@ -260,6 +287,19 @@ isinstance(flip_restored, (bool, np.bool_)), bool(0 <= rewired_edges_kept <= 1)
 # HIDDEN
 f = flip_edges(arrays.edge_index.numpy(), damage_k, np.random.default_rng(seed))
 bool(np.array_equal(f, damage(original, damage_k, "flip", seed=seed)["edge_index"])), int((f != arrays.edge_index.numpy()).any(0).sum())
+
+# %%
+# HIDDEN
+_k = 5 + secret_seed % 41                       # a share and a generator of the grader's own
+_f = flip_edges(arrays.edge_index.numpy(), _k, np.random.default_rng(secret_seed))
+bool(np.array_equal(_f, damage(original, _k, "flip", seed=secret_seed)["edge_index"])), int((_f != arrays.edge_index.numpy()).any(0).sum())
+
+# %%
+# HIDDEN
+_e = np.random.default_rng(secret_seed).integers(0, 60, (2, 30 + secret_seed % 50)).astype(np.float64)
+_before = _e.copy()                             # a float64 edge list of the grader's own: left as it was?
+_f = flip_edges(_e, 20 + secret_seed % 21, np.random.default_rng(secret_seed + 1))
+bool(np.array_equal(_e, _before)), _f.dtype == np.float64, int((_f != _e).any(0).sum())
 
 # %%
 # HIDDEN

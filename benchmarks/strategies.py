@@ -2,14 +2,16 @@
 
     .venv/bin/python benchmarks/strategies.py                        # the standard profile's study
     .venv/bin/python benchmarks/strategies.py --seeds 20 --queries 150   # the quick profile's
-    NASVEC_DATA=/work/shared/data .venv/bin/python benchmarks/strategies.py --latent   # + GP-BO on latent codes
+    NASVEC_DATA=/work/shared/data .venv/bin/python benchmarks/strategies.py --no-latent   # without GP-BO on latent codes
 
 The strategies are the chapter's (``nasvec.experiments.strategies.makers``) with the settings the standard
 profile runs them with (``notebooks: strategies: settings`` in ``profiles/standard.yml``, else the notebook's
 parameters cell: BANANAS with 50 epochs). Each runs through ``nasvec.strategies.runner.run`` directly, never
 the cache. Per strategy: wall seconds, its own compute per query (the table look-up excluded), the queries per
 second of the strategy and of the table look-up alone (one vectorised look-up of all seeds x queries ids);
-then the total against the issue's target, <= 120 s for all strategies on 2 cores.
+then the totals against the issue's target, <= 120 s on 2 cores: the six strategies, and all of them with GP-BO
+on the profile's latent codes (by default; their compressors come from the book's cache, or are trained before
+the clock starts).
 
 Measured on the 2-core development machine (torch 2 threads, 100 seeds x 300 queries, no --latent), after the
 GP's distances moved to matrix products and BANANAS's first layer to an embedding bag, while CI ran on the same
@@ -92,7 +94,8 @@ def main():
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", default="standard", help="whose strategy settings (and latent codes) to use")
-    ap.add_argument("--latent", action="store_true", help="add GP-BO on the profile's latent codes")
+    ap.add_argument("--no-latent", dest="latent", action="store_false",
+                    help="leave out GP-BO on the profile's latent codes (default: run it, inside the total)")
     ap.add_argument("--only", nargs="*", help="strategy names to run (default: all)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -111,17 +114,21 @@ def main():
           f"queries; settings {settings}; torch threads {torch.get_num_threads()}")
     print(f"table look-up alone: {1e3 * look:.2f} ms for {n} ids ({n / max(look, 1e-9):,.0f} queries/s)")
     print(f"{'strategy':<28}{'wall s':>8}{'ms/query':>10}{'strategy q/s':>14}{'look-up s':>11}{'regret':>9}")
-    total = 0.0
+    total, six = 0.0, 0.0
     for name, make in strategies.items():
         w0 = time.perf_counter()
         tr = run(make, bench, args.seeds, args.queries, args.seed)
         wall = time.perf_counter() - w0
         total += wall
+        six += wall * ("latent" not in name)
         print(f"{name:<28}{wall:8.1f}{1e3 * tr.strategy_seconds / n:10.3f}{n / max(tr.strategy_seconds, 1e-9):14,.0f}"
               f"{tr.lookup_seconds:11.3f}{tr.regret()[:, -1].mean():9.3f}", flush=True)
-    verdict = "within" if total <= TARGET_S else "OVER"
-    print(f"total {total:.1f} s for {len(strategies)} strategies: {verdict} the target of <= {TARGET_S:.0f} s "
-          f"(table load not counted)")
+    n_six = sum("latent" not in k for k in strategies)
+    for label, secs in ((f"{n_six} strategies", six), (f"all {len(strategies)}, latent GP-BO included", total)):
+        if label.startswith("all") and len(strategies) == n_six:
+            continue
+        verdict = "within" if secs <= TARGET_S else "OVER"
+        print(f"total {secs:.1f} s for {label}: {verdict} the target of <= {TARGET_S:.0f} s (table load not counted)")
 
 
 if __name__ == "__main__":

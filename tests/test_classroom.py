@@ -1,13 +1,16 @@
 """The classroom: assignment masters, nasvec assign, nasvec grade (otter-grader, no Docker).
 
 A toy master (``tests/data/toy_assignment.py``) checks the mechanics fast and on purpose-made bad
-submissions; the chapters' own masters are checked end to end in the ``test_chapter_class_set_*`` tests."""
+submissions; the chapters' own masters are checked end to end by a drill class each (``test_drill_*``:
+the reference, every listed shortcut, untouched, renamed, a reference caller, a re-made class set).
+``NASVEC_CLASS_SIZE=30`` pads each drill class to 30 students with one student per shortcut (the
+issue's class of 30); CI runs the drill with one notebook per kind of mistake."""
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -18,7 +21,10 @@ from nasvec.book.cli import main as cli
 from nasvec.classroom.assign import make_class, read_roster, solution_lines
 from nasvec.classroom.grade import grade_class
 from nasvec.classroom.master import draw_variant, exercise_cells, read_master
-from nasvec.classroom.page import class_demo
+from nasvec.classroom.drill import class_drill
+from nasvec.classroom.gradebook import gradebook, summary
+from nasvec.classroom.scan import aliases, asked_names, called, reference_calls, segments, unanswered
+from nasvec.classroom.selfcheck import HIDDEN_NOTE, SelfCheck, pack
 from nasvec.errors import ClassroomError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +59,9 @@ def _scores(csv_path: Path) -> dict:
 def test_toy_master_reads():
     m = read_master(TOY, "toy")
     assert [q.name for q in m.questions] == ["square_sum", "triangle"]
-    assert m.points == 4 and m.defaults == {"seed": 0, "n": 5, "scale": 1.0}
+    assert m.points == 4 and m.defaults == {"seed": 0, "n": 5, "scale": 1.0, "probe": 7}
+    assert m.secret == ["probe"] and m.public({"seed": 1, "probe": 2}) == {"seed": 1}
+    assert m.questions[1].reference == ["math.comb"] and m.questions[0].shortcuts[0]["name"]
     assert all(q.public >= 1 and q.hidden >= 1 for q in m.questions)
     assert "# SOLUTION" not in m.questions[0].solution and "BEGIN SOLUTION" not in m.questions[1].solution
     assert m.questions[0].title == "The sum of squares"
@@ -65,7 +73,7 @@ def test_toy_master_reads():
     (("n = 5\n", ""), "not set in the parameters cell"),
     (("name: triangle", "name: square_sum"), "used twice"),
     (("# HIDDEN\ntriangle(n)", "triangle(n)"), "one hidden test case"),
-    (("points: 2\n\n# %% [markdown]\n# **Triangle", "points: -1\n\n# %% [markdown]\n# **Triangle"), "'points:' must be"),
+    (("name: triangle\n# points: 2", "name: triangle\n# points: -1"), "'points:' must be"),
 ])
 def test_bad_master_named(tmp_path, edit, message):
     text = TOY.read_text()
@@ -76,6 +84,25 @@ def test_bad_master_named(tmp_path, edit, message):
     with pytest.raises(ClassroomError, match=message) as err:
         read_master(bad)
     assert str(bad) in str(err.value)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("# shortcuts:\n#   - name: one short\n#     replace: [[\"range(1, k + 1)\", \"range(1, k)\"]]\n", ""),
+     "'shortcuts:' must list at least one"),
+    (('[["range(1, k + 1)", "range(1, k)"]]', '[["range(k)", "range(1, k)"]]'), "is not in the question's solution"),
+    (("triangle(n), triangle(3 + probe % 50)", "triangle(n)"), "no hidden test case uses a secret variant"),
+    (("x = np.random.default_rng(seed)", "x = np.random.default_rng(probe)"), "secret variant 'probe' is used outside"),
+    (("import numpy as np\n", "import numpy as np\nfrom math import comb\n"), "the setup imports math.comb, which"),
+    (("# reference: [math.comb]", "# reference: [7]"), "'reference:' must list dotted names"),
+])
+def test_bad_master_classroom_keys_named(tmp_path, edit, message):
+    old, new = edit
+    text = TOY.read_text()
+    assert old in text
+    bad = tmp_path / "toy.py"
+    bad.write_text(text.replace(old, new, 1))
+    with pytest.raises(ClassroomError, match=message):
+        read_master(bad)
 
 
 def test_master_without_end_question(tmp_path):
@@ -101,6 +128,115 @@ def test_variants_differ_between_students_and_salts():
     m = read_master(TOY, "toy")
     draws = {json.dumps(draw_variant(m, f"s{i}", salt)) for i in range(20) for salt in ("a", "b")}
     assert len(draws) == 40
+
+
+# --------------------------------------------------------------------------- reading a notebook without running it
+def _nb(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def test_segments_cut_at_the_check_cells():
+    nb = _nb("import numpy as np", "x = ...", 'grader.check("q1")', "def f(a):\n    ...", "y = f(2)", "grader.check('q2')")
+    assert segments(nb) == {"q1": ["import numpy as np", "x = ..."], "q2": ["def f(a):\n    ...", "y = f(2)"]}
+
+
+def test_unanswered_ignores_blank_lines_and_trailing_spaces():
+    assert unanswered(["x = ...  \n\n"], ["x = ..."])
+    assert not unanswered(["x = 3"], ["x = ..."])
+
+
+def test_asked_names_are_the_ellipsis_assignments_and_stub_functions():
+    assert asked_names(["def f(a, b):\n    ...\n\nx, y = ...\nz = 3\ndef g():\n    return 1"]) == ["f", "x", "y"]
+
+
+def test_called_resolves_import_aliases():
+    names = aliases(["import nasvec.dnas.gumbel_softmax as g\nfrom nasvec.dnas import gumbel_softmax as nvg\n"
+                     "from nasvec.dnas.gumbel_softmax import sample as s\nimport nasvec"])
+    got = called(["g.sample(1)", "nvg.expect(2)", "s()", "nasvec.dnas.gumbel_softmax.linear(3)", "len([])"], names)
+    assert got == {"nasvec.dnas.gumbel_softmax." + f for f in ("sample", "expect", "linear")} | {"len"}
+
+
+def test_called_survives_magics_and_syntax_errors():
+    assert called(["%timeit f()\nh(1)", "def broken(:"], {}) == {"h"}
+
+
+def test_reference_calls_names_only_new_calls_of_a_listed_reference():
+    received = _nb("from nasvec.data import split as sp", "n = sp(0)\nx = ...", 'grader.check("q")')
+    mine = _nb("from nasvec.data import split as sp", "n = sp(0)\nimport nasvec.data.enas as e\nx = e.graph_to_enas(n)",
+               'grader.check("q")')
+    assert reference_calls(mine, received, "q", ["nasvec.data.enas"]) == ["nasvec.data.enas.graph_to_enas"]
+    assert reference_calls(mine, received, "q", ["nasvec.data.split"]) == []      # the question's own given call
+
+
+def _env_check(env, blob):
+    return SelfCheck(blob).check("q", env)
+
+
+@pytest.fixture
+def toy_blob():
+    tests = {"q": {"name": "q", "points": 1, "suites": [{"type": "doctest", "setup": "", "teardown": "",
+                                                          "cases": [{"code": ">>> f(2)\n4", "hidden": False}]}]}}
+    return pack(tests, {"q": ["f"]})
+
+
+def test_selfcheck_says_not_answered_for_a_stub(toy_blob):
+    def f(x):
+        ...
+    r = _env_check({"f": f}, toy_blob)
+    assert not r.answered and "not answered" in repr(r)
+
+
+def test_selfcheck_runs_the_public_tests_and_mentions_hidden_ones(toy_blob):
+    r = _env_check({"f": lambda x: x * 2}, toy_blob)
+    assert r.passed_public and HIDDEN_NOTE in repr(r) and HIDDEN_NOTE in r._repr_html_()
+
+
+def test_selfcheck_reports_a_wrong_answer_as_failed(toy_blob):
+    r = _env_check({"f": lambda x: x + 1}, toy_blob)
+    assert r.answered and not r.passed_public and HIDDEN_NOTE in repr(r)
+
+
+def test_selfcheck_names_an_unknown_question(toy_blob):
+    with pytest.raises(KeyError, match="no question 'nope'.*questions: q"):
+        SelfCheck(toy_blob).check("nope", {})
+
+
+# --------------------------------------------------------------------------- the teacher's reports
+def _table():
+    import pandas as pd
+
+    return pd.DataFrame([
+        {"id": "a", "name": "A", "question": "q1", "score": 2.0, "max_score": 2.0, "reason": "", "flags": ""},
+        {"id": "a", "name": "A", "question": "q2", "score": 1.0, "max_score": 3.0, "reason": "1 of 2 failed", "flags": ""},
+        {"id": "b", "name": "B", "question": "q1", "score": 0.0, "max_score": 2.0, "reason": "not answered", "flags": ""},
+        {"id": "b", "name": "B", "question": "q2", "score": 3.0, "max_score": 3.0, "reason": "", "flags": "used x.y"},
+    ])
+
+
+def test_summary_one_row_per_question():
+    s = summary(_table()).set_index("question")
+    assert s.loc["q1", "pass rate"] == 0.5 and s.loc["q1", "not answered"] == 1 and s.loc["q1", "mean"] == 1.0
+    assert s.loc["q2", "distribution"] == "1: 1, 3: 1" and s.loc["q2", "reference calls"] == 1
+    assert s.loc["q2", "most common failure"] == "1 of 2 failed (1×)"
+
+
+def test_gradebook_canvas_columns_and_points_row():
+    g = gradebook(_table(), "toy", "canvas")
+    assert list(g.columns) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "toy: q1", "toy: q2", "toy (total)"]
+    assert g.iloc[0]["Student"] == "Points Possible" and g.iloc[0]["toy (total)"] == 5.0
+    assert g.iloc[1:]["SIS User ID"].tolist() == ["a", "b"] and g.iloc[1:]["toy (total)"].tolist() == [3.0, 3.0]
+
+
+def test_gradebook_gradescope_columns():
+    g = gradebook(_table(), "toy", "gradescope")
+    assert list(g.columns) == ["Name", "SID", "Email", "Total Score", "Max Points", "Status",
+                               "1: q1 (2.0 pts)", "2: q2 (3.0 pts)"]
+    assert g["Total Score"].tolist() == [3.0, 3.0] and set(g.Status) == {"Graded"}
+
+
+def test_gradebook_unknown_lms_named():
+    with pytest.raises(ClassroomError, match="unknown LMS 'moodle'"):
+        gradebook(_table(), "toy", "moodle")
 
 
 def test_exercises_for_the_book():
@@ -145,7 +281,7 @@ def test_assign_errors(tmp_path):
         make_class("toy", roster, tmp_path / "busy", root=root)
     assert (tmp_path / "busy" / "keep.txt").is_file()
     broken = _toy_root(tmp_path / "root2", TOY.read_text().replace("square_sum = float(np.sum(x ** 2))",
-                                                                   "square_sum = float(np.sum(y ** 2))"))
+                                                                   "square_sum = float(np.sum(x ** 2) + y)"))
     with pytest.raises(ClassroomError, match="reference solution fails for student 's1'.*NameError"):
         make_class("toy", roster, tmp_path / "out2", root=broken, progress=False)
     assert not (tmp_path / "out2").exists() and not list(tmp_path.glob(".out2-*"))
@@ -239,6 +375,11 @@ def _student(cls, sid):
     return nbformat.read(cls / "students" / sid / "toy.ipynb", as_version=4)
 
 
+def _caller(nb):
+    """The notebook whose triangle answer also calls the question's reference, math.comb."""
+    return _replace(nb, "    return total", "    import math\n    assert math.comb(k + 1, 2) == total\n    return total")
+
+
 def _replace(nb, old: str, new: str):
     cell = next(c for c in nb.cells if c.cell_type == "code" and old in c.source)
     cell.source = cell.source.replace(old, new)
@@ -258,7 +399,7 @@ def toy_grades(toy_class, tmp_path_factory):
     crash = _teacher(cls, "eve")
     crash.cells.insert(3, nbformat.v4.new_code_cell("import os\nos._exit(3)"))
     _submit(cls, "eve", crash)                                                         # the kernel dies
-    tampered = _teacher(cls, "fay")                           # right answers, its injected parameters edited
+    tampered = _caller(_teacher(cls, "fay"))      # right answers, injected parameters edited, a reference call
     cell = next(c for c in tampered.cells if "injected-parameters" in c.metadata.get("tags", []))
     cell.source = "seed = 1\nn = 3\nscale = 1.0\n"
     _submit(cls, "fay", tampered)
@@ -309,7 +450,73 @@ def test_grade_uses_the_students_own_variant_not_the_edited_parameters(toy_grade
 
 def test_grade_writes_the_scores_csv_columns(toy_grades):
     _, _, out = toy_grades
-    assert list(csv.DictReader(open(out)))[0].keys() == {"id", "name", "question", "score", "max_score", "reason"}
+    assert list(csv.DictReader(open(out)))[0].keys() == {"id", "name", "question", "score", "max_score", "reason", "flags"}
+
+
+def test_grade_writes_the_per_question_summary_beside_the_scores(toy_grades):
+    _, _, out = toy_grades
+    rows = list(csv.DictReader(open(out.with_name("scores-summary.csv"))))
+    assert [r["question"] for r in rows] == ["square_sum", "triangle"] and rows[0]["students"] == "6"
+
+
+def test_grade_says_not_answered_for_an_untouched_notebook(toy_grades):
+    _, s, _ = toy_grades
+    assert all(v[2] == "not answered" for v in s["bob"].values())
+
+
+def test_grade_flags_a_call_of_the_questions_reference(toy_grades):
+    res, _, _ = toy_grades
+    t = res["table"].set_index(["id", "question"])
+    assert t.loc[("fay", "triangle"), "flags"] == "used math.comb" and t.loc[("fay", "triangle"), "score"] == 2
+    assert (t.drop(("fay", "triangle"))["flags"] == "").all()
+
+
+def test_grade_can_score_a_reference_call_zero(toy_class, tmp_path, capsys):
+    sub = tmp_path / "class"
+    shutil.copytree(toy_class, sub, ignore=shutil.ignore_patterns("submissions"))
+    (sub / "submissions").mkdir()
+    _submit(sub, "ann", _caller(_teacher(sub, "ann")))
+    gb = tmp_path / "gradebook.csv"
+    assert cli(["grade", str(sub / "submissions"), "--out", str(tmp_path / "s.csv"), "--quiet", "--jobs", "2",
+                "--reference-calls", "zero", "--gradebook", str(gb), "--lms", "gradescope"]) == 0
+    s = _scores(tmp_path / "s.csv")
+    assert s["ann"]["triangle"][0] == 0 and "used math.comb" in s["ann"]["triangle"][2]
+    assert s["ann"]["square_sum"][0] == 2
+    assert list(csv.DictReader(open(gb)))[0]["Total Score"] == "2.0"
+    assert "per question:" in capsys.readouterr().out
+
+
+def test_secret_kept_in_the_teachers_folder_only(toy_class, layout):
+    man, ids, _, notebooks = layout
+    secret = json.loads((toy_class / "teacher" / "secret.json").read_text())
+    assert secret["salt"] == "test" and secret["salt_given"] and set(secret["secret_variants"]) == set(ids)
+    assert "salt" not in man and all("probe" not in st["params"] for st in man["students"])
+
+
+def test_students_notebooks_hold_no_secret_variant(toy_class, layout):
+    _, ids, _, _ = layout
+    secret = json.loads((toy_class / "teacher" / "secret.json").read_text())["secret_variants"]
+    for sid in ids:
+        text = (toy_class / "students" / sid / "toy.ipynb").read_text()
+        assert "probe" not in text and str(secret[sid]["probe"]) not in text
+
+
+def test_students_notebooks_hold_no_machine_path(toy_class, layout):
+    _, ids, _, _ = layout
+    for sid in ids:
+        assert str(toy_class.parent) not in (toy_class / "students" / sid / "toy.ipynb").read_text()
+
+
+def test_assign_draws_a_new_secret_each_time_and_prints_no_kernel_noise(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("NASVEC_ROOT", str(_toy_root(tmp_path / "root")))
+    roster = _roster(tmp_path / "r.csv", ["s1"])
+    salts = []
+    for k in range(2):
+        assert cli(["assign", "toy", "--roster", str(roster), "--out", str(tmp_path / f"c{k}"), "--quiet"]) == 0
+        salts.append(json.loads((tmp_path / f"c{k}" / "teacher" / "secret.json").read_text())["salt"])
+    out = capfd.readouterr()
+    assert salts[0] != salts[1]
+    assert "KeyboardInterrupt" not in out.out + out.err
 
 
 @pytest.fixture(scope="module")
@@ -405,117 +612,73 @@ def test_grade_cli_errors(tmp_path, capsys):
     assert not (tmp_path / "s.csv").exists()
 
 
-def _hidden_cases(autograder: Path) -> dict:
-    """{question: [the code and expected output of each hidden case]} from an otter autograder zip."""
-    import zipfile
-
-    out = {}
-    with zipfile.ZipFile(autograder) as z:
-        for name in z.namelist():
-            if name.startswith("tests/") and name.endswith(".py"):
-                env: dict = {}
-                exec(z.read(name).decode(), env)          # noqa: S102 - otter's own OK-format test file
-                out[env["test"]["name"]] = [c["code"] for suite in env["test"]["suites"]
-                                            for c in suite["cases"] if c["hidden"]]
-    return out
-
-
-# --------------------------------------------------------------------------- the chapters' assignments
-def test_class_set_of_three_graded(tmp_path):
-    """The issue's class set: 3 students of one chapter; their notebooks differ in their parameters and hold
-    no solution; the reference scores full marks, the untouched notebook zero, a wrong one part."""
-    demo = class_demo("gumbel", 3, workdir=tmp_path, jobs=2)
-    assert len({json.dumps(p, sort_keys=True) for p in demo["params"].values()}) == 3
-    cls = tmp_path / "class"
-    injected = set()
-    for sid in demo["params"]:
-        secret = solution_lines(nbformat.read(cls / "teacher" / sid / "gumbel.ipynb", as_version=4))
-        nb = nbformat.read(cls / "students" / sid / "gumbel.ipynb", as_version=4)
-        assert secret and not secret & {ln.strip() for ln in _code(nb).splitlines()}
-        injected |= {c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])}
-    assert len(injected) == 3
-    t = demo["scores"]
-    total = t.groupby("submission").score.sum()
-    full = t.groupby("submission").max_score.sum()
-    assert total["reference"] == full["reference"] > 0
-    assert total["untouched"] == 0 and (t[t.submission == "untouched"].reason != "").all()
-    partial = next(k for k in total.index if k.startswith("reference without"))
-    last = t.question.iloc[-1]
-    assert 0 < total[partial] == full[partial] - t[t.question == last].max_score.iloc[0]
+# --------------------------------------------------------------------------- the chapters' assignments: a drill class each
+CLASS_SIZE = int(os.environ.get("NASVEC_CLASS_SIZE", "0")) or None
 
 
 @pytest.fixture(scope="module", params=CHAPTERS)
-def chapter_class_set(request, tmp_path_factory):
-    """Every chapter's assignment through the command line, once per chapter: two students, the first returns
-    the reference, the second the untouched notebook, then the class is graded."""
-    chapter = request.param
-    tmp_path = tmp_path_factory.mktemp(f"class-{chapter}")
-    roster = _roster(tmp_path / "roster.csv", ["s1", "s2"])
-    out = tmp_path / "class"
-    assigned = cli(["assign", chapter, "--roster", str(roster), "--out", str(out), "--quiet"])
-    man = json.loads((out / "manifest.json").read_text())
-    secret = solution_lines(nbformat.read(out / "teacher" / "s1" / f"{chapter}.ipynb", as_version=4))
-    codes = {sid: _code(nbformat.read(out / "students" / sid / f"{chapter}.ipynb", as_version=4)) for sid in ("s1", "s2")}
-    expected = [_hidden_cases(out / "teacher" / sid / "autograder.zip") for sid in ("s1", "s2")]
-    shutil.copy(out / "teacher" / "s1" / f"{chapter}.ipynb", out / "submissions" / "s1.ipynb")
-    shutil.copy(out / "students" / "s2" / f"{chapter}.ipynb", out / "submissions" / "s2.ipynb")
-    graded = cli(["grade", str(out / "submissions"), "--out", str(tmp_path / "scores.csv"), "--quiet",
-                  "--jobs", "2"])
-    return SimpleNamespace(assigned=assigned, man=man, secret=secret, codes=codes, expected=expected, graded=graded,
-                           scores=_scores(tmp_path / "scores.csv"))
+def drill(request, tmp_path_factory):
+    """Every chapter's drill class (:func:`nasvec.classroom.drill.class_drill`): one student per kind of mistake
+    (each master's shortcuts, a reference caller, untouched, renamed, the reference), graded; with
+    ``NASVEC_CLASS_SIZE=30`` one student per shortcut and reference call, padded to 30."""
+    d = class_drill(request.param, tmp_path_factory.mktemp(f"drill-{request.param}"), size=CLASS_SIZE,
+                    combine=CLASS_SIZE is None, jobs=2)
+    d["by"] = {k: d["scores"][d["scores"].kind == k] for k in ("reference", "untouched", "renamed", "shortcut", "caller")}
+    return d
 
 
 @pytest.mark.slow
-def test_chapter_class_set_assign_succeeds(chapter_class_set):
-    assert chapter_class_set.assigned == 0
+def test_drill_reference_scores_full_marks(drill):
+    t = drill["by"]["reference"]
+    assert (t.score == t.max_score).all(), t[t.score < t.max_score][["id", "question", "reason"]].to_string()
 
 
 @pytest.mark.slow
-def test_chapter_class_set_students_get_different_parameters(chapter_class_set):
-    students = chapter_class_set.man["students"]
-    assert students[0]["params"] != students[1]["params"]
+def test_drill_untouched_notebook_is_not_answered(drill):
+    t = drill["by"]["untouched"]
+    assert (t.score == 0).all() and (t.reason == "not answered").all(), t[["question", "score", "reason"]].to_string()
 
 
 @pytest.mark.slow
-def test_chapter_class_set_master_marks_solution_lines(chapter_class_set):
-    assert chapter_class_set.secret, "the master marks no solution lines"
+def test_drill_each_shortcut_loses_points_on_its_question(drill):
+    t = drill["by"]["shortcut"]
+    hit = t[t.edit != ""]
+    assert len(hit) == sum(len(p["edits"]) for p in drill["plan"].values() if p["kind"] == "shortcut") > 0
+    kept = hit[hit.score >= hit.max_score]
+    assert kept.empty, f"shortcuts scoring full marks: {kept[['question', 'edit']].values.tolist()}"
 
 
 @pytest.mark.slow
-def test_chapter_class_set_students_notebooks_hold_no_solution(chapter_class_set):
-    for code in chapter_class_set.codes.values():
-        assert not chapter_class_set.secret & {ln.strip() for ln in code.splitlines()}
+def test_drill_reference_calls_are_flagged_on_their_question(drill):
+    t = drill["by"]["caller"]
+    hit = t[t.edit != ""]
+    assert all(e in f for e, f in zip(hit.edit, hit["flags"])), hit[["question", "edit", "flags"]].to_string()
 
 
 @pytest.mark.slow
-def test_chapter_class_set_hidden_tests_cover_every_question(chapter_class_set):
-    c = chapter_class_set
-    assert c.expected[0].keys() == {q["name"] for q in c.man["questions"]}
+def test_drill_nothing_else_is_flagged(drill):
+    t = drill["scores"]
+    assert (t[t.edit == ""]["flags"] == "").all()
 
 
 @pytest.mark.slow
-def test_chapter_class_set_hidden_tests_are_recomputed_per_student(chapter_class_set):
-    expected = chapter_class_set.expected
-    for q, cases in expected[0].items():     # each question's hidden expectations were recomputed per student
-        assert cases != expected[1][q], f"question {q}: the hidden tests expect the same for both students"
+def test_drill_renamed_notebook_self_checks_and_scores_full_marks(drill):
+    t = drill["by"]["renamed"]
+    assert (t.score == t.max_score).all()
+    assert drill["selfcheck"].keys() == set(t.question)
+    assert all("hidden tests also grade" in text for text in drill["selfcheck"].values()), drill["selfcheck"]
 
 
 @pytest.mark.slow
-def test_chapter_class_set_grade_succeeds(chapter_class_set):
-    assert chapter_class_set.graded == 0
+def test_drill_class_set_remade_without_the_secret_has_other_hidden_tests(drill):
+    assert drill["rerun_differs"].keys() == set(drill["scores"].question)      # every question has hidden tests
+    assert all(drill["rerun_differs"].values()), drill["rerun_differs"]
 
 
 @pytest.mark.slow
-def test_chapter_class_set_reference_scores_full_marks(chapter_class_set):
-    s, man = chapter_class_set.scores, chapter_class_set.man
-    assert all(v[0] == v[1] for v in s["s1"].values()), s["s1"]
-    assert sum(v[1] for v in s["s1"].values()) == sum(q["points"] for q in man["questions"])
-
-
-@pytest.mark.slow
-def test_chapter_class_set_untouched_notebook_scores_zero(chapter_class_set):
-    s = chapter_class_set.scores
-    assert all(v[0] == 0 for v in s["s2"].values()), s["s2"]
+def test_drill_summary_counts_every_student(drill):
+    s = drill["summary"]
+    assert (s.students == drill["n"]).all() and (s["not answered"] >= 1).all()
 
 
 def test_book_pages_get_the_exercises(tmp_path):

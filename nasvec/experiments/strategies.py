@@ -161,6 +161,11 @@ def engine_check(bench: Table, n_seeds: int, n_queries: int, seed: int = 0, sett
 
 
 # --------------------------------------------------------------------------- tables
+def _se(v: np.ndarray) -> float:
+    """The standard error of a mean over seeds (NaN for one seed)."""
+    return v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+
+
 def anytime(traces: dict[str, Trace], at=(20, 50, 150, 300)) -> pd.DataFrame:
     """Per strategy and query count: mean best search signal, its sd over seeds, mean regret on the signal and its
     standard error; the test regret of the pick the signal makes (and its se) and the floor, the test regret of the
@@ -170,11 +175,10 @@ def anytime(traces: dict[str, Trace], at=(20, 50, 150, 300)) -> pd.DataFrame:
         inc, test = tr.incumbent(), tr.test_regret()
         for q in [q for q in at if q <= inc.shape[1]]:
             a, t = inc[:, q - 1], test[:, q - 1]
-            se = (lambda v: v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan)
             rows.append({"benchmark": tr.benchmark, "strategy": name, "queries": q, "seeds": len(a),
                          "accuracy": a.mean(), "accuracy sd": a.std(ddof=1) if len(a) > 1 else np.nan,
-                         "regret": tr.best - a.mean(), "regret se": se(a), "test regret": t.mean(),
-                         "test regret se": se(t), "floor": tr.floor, "same signal": tr.reports is None})
+                         "regret": tr.best - a.mean(), "regret se": _se(a), "test regret": t.mean(),
+                         "test regret se": _se(t), "floor": tr.floor, "same signal": tr.reports is None})
     return pd.DataFrame(rows)
 
 

@@ -153,7 +153,9 @@ class Reinforce(Strategy):
     exponential moving-average baseline, divided by the running standard deviation of the search's rewards, so the
     search is the same whatever the benchmark's unit (percent or fraction) or spread. A sampled code that is not a
     member of a pool space is replaced by its nearest member (Hamming); one the space rules out or already queried
-    is redrawn (up to 20 times, then a random unqueried one)."""
+    is redrawn (up to 20 times, then a random unqueried one). ``lr`` 0.05 per standard deviation: on NAS-Bench-201
+    (accuracies' sd 12.9 points) the first steps are about the size the unnormalised reward (accuracy / 100 at lr
+    0.5) took before."""
 
     name = "REINFORCE"
 
