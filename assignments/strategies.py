@@ -23,12 +23,14 @@
 # budget: {integer: [120, 200]}
 # population: {choice: [20, 30]}
 # tournament: {choice: [5, 10]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0
 budget = 150
 population = 30
 tournament = 10
+secret_seed = 1            # the hidden tests' own cells, budgets and seeds: each student's drawn from the class's secret
 
 # %%
 import numpy as np
@@ -47,6 +49,12 @@ print(f"your budget: {budget} queries; evolution with population {population}, t
 # # BEGIN QUESTION
 # name: hamming_neighbourhood
 # points: 2
+# reference: [nasvec.strategies.space.Space.neighbours, nasvec.strategies.space.Space]
+# shortcuts:
+#   - name: the neighbours left unsorted
+#     replace: [["return np.sort(np.array(out, dtype=np.int64))", "return np.array(out, dtype=np.int64)"]]
+#   - name: the last edge taken as the most significant digit
+#     replace: [["out.append(int(cell_index(c)))", "out.append(int(c @ 5 ** np.arange(6)))"]]
 
 # %% [markdown]
 # **The neighbourhood of a cell.** A NAS-Bench-201 cell is a vector of 6 op ids, one per edge, each in
@@ -95,7 +103,10 @@ np.asarray(neighbours(my_cell)).tolist()[::4]
 # %%
 # HIDDEN
 from nasvec.strategies.space import Space
-bool(np.array_equal(np.asarray(neighbours(my_cell)), np.sort(Space.product("NB201", 6, 5).neighbours(my_cell))))
+_space = Space.product("NB201", 6, 5)
+_ids = np.random.default_rng(secret_seed).choice(N, 8, replace=False)     # cells of the grader's own
+(bool(np.array_equal(np.asarray(neighbours(my_cell)), np.sort(_space.neighbours(my_cell)))),
+ all(bool(np.array_equal(np.asarray(neighbours(int(i))), np.sort(_space.neighbours(int(i))))) for i in _ids))
 
 # %% [raw]
 # # END TESTS
@@ -107,6 +118,12 @@ bool(np.array_equal(np.asarray(neighbours(my_cell)), np.sort(Space.product("NB20
 # # BEGIN QUESTION
 # name: random_search_regret
 # points: 3
+# reference: []
+# shortcuts:
+#   - name: the binomial coefficients as floats (they overflow)
+#     replace: [["from scipy.special import gammaln", "from scipy.special import comb, gammaln"], ["np.exp(logp)", "comb(n - j, k - 1) / comb(n, k)"]]
+#   - name: the k cells drawn with replacement
+#     replace: [["return float(a[0] - np.sum(np.exp(logp) * a[: n - k + 1]))", "jj = np.arange(1, n + 1)\n    return float(a[0] - np.sum((((n - jj + 1) / n) ** k - ((n - jj) / n) ** k) * a))"]]
 
 # %% [markdown]
 # **The expected regret of random search.** Random search queries $k$ distinct cells drawn uniformly
@@ -156,7 +173,8 @@ round(float(expected_regret(budget)), 4)
 
 # %%
 # HIDDEN
-[round(float(expected_regret(k)), 4) for k in (budget // 4, budget // 2, 2 * budget)]
+_r = np.random.default_rng(secret_seed)          # budgets of the grader's own, small to large
+print([round(float(expected_regret(k)), 4) for k in (int(_r.integers(2, 120)), int(_r.integers(150, 1500)), int(_r.integers(1500, N)))])
 
 # %% [raw]
 # # END TESTS
@@ -168,6 +186,12 @@ round(float(expected_regret(budget)), 4)
 # # BEGIN QUESTION
 # name: regularized_evolution
 # points: 4
+# reference: [nasvec.strategies.blackbox.RegularizedEvolution, nasvec.experiments.strategies.RegularizedEvolution, nasvec.strategies.space.Space.mutate]
+# shortcuts:
+#   - name: the first cells queried as the population (no aging)
+#     replace: [["pop = ids[-population:]", "pop = ids[:population]"]]
+#   - name: a random member as the parent (no tournament)
+#     replace: [["parent = max((pop[j] for j in pick), key=lambda i: acc[i])", "parent = pop[int(pick[0])]"]]
 
 # %% [markdown]
 # **Regularized evolution.** Implement aging evolution (Real et al. 2019) on the table, as the chapter
@@ -183,8 +207,10 @@ round(float(expected_regret(budget)), 4)
 # Define `regularized_evolution(seed, budget, population, tournament)` returning a 1-D `numpy` array
 # of the `budget` cell ids in query order, no id twice, all randomness from
 # `np.random.default_rng(seed)`. Its regret after query $t$ is `acc.max() - acc[ids[:t + 1]].max()`.
-# The tests check the rules above on your variant and that, averaged over 20 runs, your evolution's
-# final regret is below 0.7 times the expected regret of random search with the same budget.
+# The tests check the rules above on your variant and on settings of the grader's own (among them a
+# tournament of the whole population, whose parent is then always its best member), and that, averaged
+# over 20 runs from the grader's seeds, your evolution's final regret is below 0.7 times the expected
+# regret of random search with the same budget.
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -243,8 +269,20 @@ bool(neighbour_share(regularized_evolution(seed, budget, population, tournament)
 # HIDDEN
 from scipy.special import gammaln; a, j = np.sort(acc)[::-1], np.arange(1, N - budget + 2)
 rand = a[0] - np.sum(np.exp(np.log(budget) + gammaln(N - j + 1) + gammaln(N - budget + 1) - gammaln(N - j - budget + 2) - gammaln(N + 1)) * a[:N - budget + 1])
-final = [acc.max() - acc[np.asarray(regularized_evolution(seed + r, budget, population, tournament))].max() for r in range(20)]
+final = [acc.max() - acc[np.asarray(regularized_evolution(secret_seed + r, budget, population, tournament))].max() for r in range(20)]
 (round(float(0.7 * rand), 4), bool(np.mean(final) < 0.7 * rand))
+
+# %%
+# HIDDEN
+_p = 10 + secret_seed % 11                       # a tournament of the whole population: the parent is its best
+_ids = np.asarray(regularized_evolution(secret_seed, 3 * _p + 30, _p, _p))
+_ok = []
+for _t in range(_p, len(_ids)):                  # each child: a neighbour of a best member, or all theirs queried
+    _w = _ids[_t - _p:_t]
+    _top = _w[acc[_w] == acc[_w].max()]
+    _ok.append(bool(((cells[_top] != cells[_ids[_t]]).sum(1) == 1).any())
+               or any(((cells[_ids[:_t]] != cells[p]).sum(1) == 1).sum() == 24 for p in _top))
+(len(_ids), len(set(_ids.tolist())), all(_ok))
 
 # %% [raw]
 # # END TESTS

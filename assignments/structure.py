@@ -24,6 +24,7 @@
 # alpha: {uniform: [0.005, 0.02]}
 # beta: {uniform: [0.001, 0.004]}
 # noise: {uniform: [0.1, 0.3]}
+# secret_seed: {secret: [0, 999999]}
 
 # %% tags=["parameters"]
 seed = 0
@@ -31,12 +32,13 @@ features = 8
 alpha = 0.01
 beta = 0.002
 noise = 0.2
+secret_seed = 1            # the hidden tests' own structures, qualities and weights: each student's drawn from the class's secret
 
 # %%
 import numpy as np
 import torch
 
-from nasvec.subsample.masked import ACTIVATIONS, FitConfig, Structure, align, fit_score, mask_penalty, quality, random_structure
+from nasvec.subsample.masked import ACTIVATIONS, FitConfig, Structure, fit_score, quality, random_structure
 from nasvec.subsample.tasks import TaskSpec, make_task
 
 torch.manual_seed(seed)
@@ -81,6 +83,14 @@ for name, z in zs.items():
 # # BEGIN QUESTION
 # name: proximity_f
 # points: 2
+# reference: [nasvec.subsample.masked.proximity, nasvec.subsample.masked.mask_penalty]
+# shortcuts:
+#   - name: alpha and beta swapped
+#     replace: [["alpha * extra + beta * missing", "beta * extra + alpha * missing"]]
+#   - name: the first layer's mask only
+#     replace: [["((z.v1, z_opt.v1), (z.v2, z_opt.v2))", "((z.v1, z_opt.v1),)"]]
+#   - name: the quality difference the other way round
+#     replace: [["q_z - q_opt + alpha", "q_opt - q_z + alpha"]]
 
 # %% [markdown]
 # **The proximity $F$.** A structure `z` (a `nasvec.subsample.masked.Structure`) has boolean masks
@@ -131,6 +141,16 @@ from nasvec.subsample.masked import proximity
 bool(np.allclose([F(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs],
                  [proximity(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs]))
 
+# %%
+# HIDDEN
+from nasvec.subsample.masked import proximity
+_r = np.random.default_rng(secret_seed)       # structures (more or fewer connections than Z_opt), qualities, weights of the grader's own
+_z = [random_structure(z_opt.shape, (0.05 + 0.4 * _r.random(), 0.1 + 0.8 * _r.random()), _r) for _ in range(3)]
+_qs, _al, _be = _r.random(4), 0.01 + 0.04 * _r.random(), 0.01 * _r.random()
+_cases = [(_z[0], z_opt, _qs[0], q["Z_opt"]), (_z[1], _z[2], _qs[1], _qs[2]), (z_opt, _z[0], q["Z_opt"], _qs[3])]
+_ref = [proximity(a, b, qa, qb, _al, _be) for a, b, qa, qb in _cases]
+bool(np.allclose([F(a, b, qa, qb, _al, _be) for a, b, qa, qb in _cases], _ref)), [round(x, 4) for x in _ref]
+
 # %% [raw]
 # # END TESTS
 
@@ -141,6 +161,14 @@ bool(np.allclose([F(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs],
 # # BEGIN QUESTION
 # name: align_hidden_neurons
 # points: 3
+# reference: [nasvec.subsample.masked.align]
+# shortcuts:
+#   - name: the assignment's columns taken as the permutation
+#     replace: [["perm[cols] = rows", "perm[rows] = cols"]]
+#   - name: the overlap minimised instead of the disagreement
+#     replace: [["cost = a.T @ (1 - b) + (1 - a).T @ b", "cost = a.T @ b"]]
+#   - name: the output connections left out
+#     replace: [["a = np.concatenate([z.v1, z.v2.T]).astype(np.int64)", "a = z.v1.astype(np.int64)"], ["b = np.concatenate([ref.v1, ref.v2.T]).astype(np.int64)", "b = ref.v1.astype(np.int64)"]]
 
 # %% [markdown]
 # **Aligning the hidden neurons.** Reordering the hidden neurons of $Z$ (columns of $V_1$, rows of
@@ -154,6 +182,8 @@ bool(np.allclose([F(zs[k], z_opt, q[k], q["Z_opt"], alpha, beta) for k in zs],
 # Hint: neuron $i$ of `z` placed at position $j$ costs the number of its input and output connections
 # that disagree with those of `ref`'s neuron $j$; the best placement of all neurons at once is an
 # assignment problem (`scipy.optimize.linear_sum_assignment`). Ties may be broken any way you like.
+# The tests count, with `aligned_mismatch(z, ref)` (defined below your answer), the mask entries that still
+# differ after your permutation.
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -176,9 +206,10 @@ def align_hidden(z, ref):
 # # END SOLUTION
 
 # %%
-def aligned_penalty(z, ref, alpha, beta):
-    """The mask part of F after z's hidden neurons are reordered by your align_hidden."""
-    return round(float(mask_penalty(z.permute_hidden(np.asarray(align_hidden(z, ref))), ref, alpha, beta)), 4)
+def aligned_mismatch(z, ref):
+    """How many mask entries (of V_1 and V_2) differ from ref's once z's hidden neurons are reordered by your align_hidden."""
+    za = z.permute_hidden(np.asarray(align_hidden(z, ref)))
+    return int((za.v1 != ref.v1).sum() + (za.v2 != ref.v2).sum())
 
 # %% [raw]
 # # BEGIN TESTS
@@ -187,16 +218,27 @@ def aligned_penalty(z, ref, alpha, beta):
 sorted(np.asarray(align_hidden(z_near, z_opt)).tolist()) == list(range(h))
 
 # %%
-aligned_penalty(z_copy, z_opt, 1.0, 1.0)
+aligned_mismatch(z_copy, z_opt)
 
 # %%
 # HIDDEN
-[aligned_penalty(zs[k], z_opt, alpha, beta) for k in ("copy", "near", "random")]
+[aligned_mismatch(zs[k], z_opt) for k in ("copy", "near", "random")]
 
 # %%
 # HIDDEN
-[aligned_penalty(zs[k], z_opt, 1.0, 1.0) == round(float(mask_penalty(align(zs[k], z_opt), z_opt, 1.0, 1.0)), 4)
- for k in ("near", "random")] + [aligned_penalty(z_opt, z_near, 1.0, 1.0)]
+from nasvec.subsample.masked import align
+[aligned_mismatch(zs[k], z_opt) == int((align(zs[k], z_opt).v1 != z_opt.v1).sum() + (align(zs[k], z_opt).v2 != z_opt.v2).sum())
+ for k in ("near", "random")] + [aligned_mismatch(z_opt, z_near)]
+
+# %%
+# HIDDEN
+from nasvec.subsample.masked import align
+_r = np.random.default_rng(secret_seed)       # structures of the grader's own: 9 hidden neurons, 3 outputs
+_ref = random_structure((7, 9, 3), (0.4, 0.5), _r)
+_zs = [_ref.permute_hidden(_r.permutation(9)), noisy_copy(_ref, _r, 0.15), noisy_copy(_ref, _r, 0.3),
+       random_structure((7, 9, 3), (0.4, 0.5), _r)]
+_best = [int((align(z, _ref).v1 != _ref.v1).sum() + (align(z, _ref).v2 != _ref.v2).sum()) for z in _zs]
+[aligned_mismatch(z, _ref) for z in _zs] == _best, _best
 
 # %% [raw]
 # # END TESTS
@@ -208,6 +250,14 @@ aligned_penalty(z_copy, z_opt, 1.0, 1.0)
 # # BEGIN QUESTION
 # name: vote_over_subsamples
 # points: 3
+# reference: [nasvec.subsample.meta.from_scores, nasvec.subsample.masked.top_mask, nasvec.subsample.meta.vote]
+# shortcuts:
+#   - name: ties to the higher index
+#     replace: [["order = np.lexsort((np.arange(share.size), -share.reshape(-1)))", "order = np.argsort(share.reshape(-1), kind=\"stable\")[::-1]"]]
+#   - name: the mean activation index for the most frequent activation
+#     replace: [["a1 = np.mean([np.eye(na)[z.a1] for z in zs], 0).argmax(1)", "a1 = np.rint(np.mean([z.a1 for z in zs], 0)).astype(int)"], ["a2 = np.mean([np.eye(na)[z.a2] for z in zs], 0).argmax(1)", "a2 = np.rint(np.mean([z.a2 for z in zs], 0)).astype(int)"]]
+#   - name: a majority threshold for the k best
+#     replace: [["return mask.reshape(share.shape)", "return share > 0.5"]]
 
 # %% [markdown]
 # **The vote.** On each of $k$ subsamples a search returns a structure $Z_j$; below they are imitated by
@@ -246,6 +296,8 @@ def vote(zs, k1, k2):
 # # END SOLUTION
 
 # %%
+from nasvec.subsample.masked import align       # nasvec's alignment (the answer to the previous question)
+
 k1, k2 = int(z_opt.v1.sum()), int(z_opt.v2.sum())
 subs = [noisy_copy(z_opt, np.random.default_rng([seed, 6200, j]), noise) for j in range(15)]
 
@@ -282,6 +334,17 @@ def nasvec_vote(zs):
 # %%
 # HIDDEN
 [errors_of_vote(k) for k in (1, 3, 15)]
+
+# %%
+# HIDDEN
+from nasvec.subsample.meta import from_scores
+_r = np.random.default_rng(secret_seed)       # structures of the grader's own, at random: many shares tie
+_zs = [random_structure(z_opt.shape, (0.2 + 0.3 * _r.random(), 0.3 + 0.4 * _r.random()), _r) for _ in range(3 + secret_seed % 4)]
+_k1, _k2 = int(_r.integers(2, z_opt.v1.size // 2)), int(_r.integers(1, z_opt.v2.size))
+_na = len(ACTIVATIONS)
+_ref = from_scores(np.mean([z.v1 for z in _zs], 0), np.mean([np.eye(_na)[z.a1] for z in _zs], 0),
+                   np.mean([z.v2 for z in _zs], 0), np.mean([np.eye(_na)[z.a2] for z in _zs], 0), _k1, _k2)
+print(vote(_zs, _k1, _k2) == _ref, np.flatnonzero(_ref.v2).tolist(), _ref.a1.tolist(), _ref.a2.tolist())
 
 # %% [raw]
 # # END TESTS

@@ -240,7 +240,8 @@ def execute(ch: Chapter, paths: Paths, key: str, force: bool = False, log=print,
     try:
         papermill.execute_notebook(str(ch.source), str(partial), parameters=ch.parameters,
                                    kernel_name="python3", cwd=str(paths.root), progress_bar=False,
-                                   log_output=False, report_mode=False)
+                                   log_output=False, report_mode=False,
+                                   extra_arguments=["--log-level=CRITICAL"])   # no kernel noise at shutdown
     except papermill.PapermillExecutionError as err:
         failed = out.with_suffix(".failed.ipynb")
         if partial.exists():
