@@ -40,8 +40,9 @@ edition-update: $(STAMP)   # re-execute the stale chapters of the edition: make 
 	$(BIN)/nasvec edition update $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force) \
 		$(if $(BACKEND),--backend $(BACKEND)) $(if $(WORKERS),--workers $(WORKERS))
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+TEST_WORKERS ?= 2
+test: $(STAMP)   # one test file per worker (--dist loadfile): the quick book's run and the classroom's side by side
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf _build book/figures book/tables

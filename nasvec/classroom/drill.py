@@ -79,14 +79,15 @@ def hidden_cases(autograder: Path) -> dict:
 
 def _plan(master, size: int | None, combine: bool) -> list[dict]:
     """One dict per student: ``kind`` and ``edits`` (``[(question, shortcut or reference)]``). ``combine`` puts the
-    k-th shortcut of every question in one notebook, and one reference call in every question in another."""
-    plan = [{"kind": "reference", "edits": []}, {"kind": "untouched", "edits": []}, {"kind": "renamed", "edits": []}]
+    k-th shortcut of every question in one notebook (the first one also calls a reference in every question:
+    flags do not depend on scores), and lets the renamed notebook stand for the reference."""
+    plan = [{"kind": "untouched", "edits": []}, {"kind": "renamed", "edits": []}]
+    plan = plan if combine else [{"kind": "reference", "edits": []}, *plan]
     shortcuts = [[(q.name, s) for q in master.questions for s in q.shortcuts[k:k + 1]]
                  for k in range(max(len(q.shortcuts) for q in master.questions))]
     calls = [(q.name, q.reference[0]) for q in master.questions if q.reference]
     if combine:
-        plan += [{"kind": "shortcut", "edits": e} for e in shortcuts]
-        plan += [{"kind": "caller", "edits": calls}] if calls else []
+        plan += [{"kind": "shortcut", "edits": e, "calls": calls if k == 0 else []} for k, e in enumerate(shortcuts)]
     else:
         plan += [{"kind": "shortcut", "edits": [e]} for group in shortcuts for e in group]
         plan += [{"kind": "caller", "edits": [e]} for e in calls]
@@ -124,6 +125,8 @@ def class_drill(chapter: str, workdir: Path, *, size: int | None = None, combine
         nb = student if p["kind"] == "untouched" else teacher
         for question, edit in p["edits"]:
             nb = (shortcut_submission if p["kind"] == "shortcut" else caller_submission)(nb, question, edit)
+        for question, reference in p.get("calls", []):
+            nb = caller_submission(nb, question, reference)
         if p["kind"] == "renamed":                    # the student's own copy, renamed, run where they keep it
             mine = work / "renamed" / f"{sid} my work.ipynb"
             mine.parent.mkdir(exist_ok=True)
@@ -143,8 +146,10 @@ def class_drill(chapter: str, workdir: Path, *, size: int | None = None, combine
     t_grade = time.perf_counter() - t0
     kinds = {sid: p for sid, p in zip(ids, plan)}
     edit = {(sid, q): e if isinstance(e, str) else e["name"] for sid, p in kinds.items() for q, e in p["edits"]}
+    call = {(sid, q): r for sid, p in kinds.items() for q, r in p.get("calls", [])}
+    keys = list(zip(res["table"]["id"], res["table"]["question"]))
     scores = res["table"].assign(kind=lambda t: t["id"].map(lambda i: kinds[i]["kind"]),
-                                 edit=[edit.get((i, q), "") for i, q in zip(res["table"]["id"], res["table"]["question"])])
+                                 edit=[edit.get(k, "") for k in keys], call=[call.get(k, "") for k in keys])
     return {"scores": scores, "summary": res["summary"], "selfcheck": selfcheck, "plan": kinds,
             "rerun_differs": _rerun_differs(chapter, cls, ids[0], root, work),
             "assign_s": t_assign, "grade_s": t_grade, "n": len(ids), "chapter": chapter}

@@ -195,7 +195,7 @@ def _grade_submission(task: dict) -> list[dict]:
     questions = task["questions"]
     if task["submission"] is None:
         return _rows(task, {}, f"missing: no {task['id']}.ipynb in submissions/")
-    with tempfile.TemporaryDirectory(prefix="nasvec-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="nasvec-grade-", dir=task.get("workdir")) as tmp:
         tmp = Path(tmp)
         try:
             nb = _prepare(Path(task["submission"]), task["params"], task["cell_timeout"], task["chapter"])
@@ -226,13 +226,14 @@ def _grade_submission(task: dict) -> list[dict]:
 def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = None, cell_timeout: int = 120,
                 timeout: int = 900, jobs: int = 1, backend: str | None = None, workers: int | None = None,
                 progress: bool = True, reference_calls: str = "flag", gradebook_csv: Path | None = None,
-                lms: str = "canvas") -> dict:
+                lms: str = "canvas", workdir: Path | None = None) -> dict:
     """Grade every student of the class set; writes ``out_csv`` (one row per student and question).
 
     ``reference_calls``: ``"flag"`` names a call of a question's reference function in ``flags``;
     ``"zero"`` also scores the question zero. Beside ``out_csv`` goes ``<stem>-summary.csv`` (one row per
     question, :func:`~nasvec.classroom.gradebook.summary`); ``gradebook_csv`` is the LMS's import file
-    (:func:`~nasvec.classroom.gradebook.gradebook`).
+    (:func:`~nasvec.classroom.gradebook.gradebook`). ``workdir``: where each submission's temporary folder goes
+    (default: the system's).
 
     ``jobs`` > 1 runs that many ``otter run`` processes at once on this machine (threads waiting on
     processes); ``backend="ray"`` spreads the submissions over a Ray cluster instead."""
@@ -251,6 +252,7 @@ def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = No
     found, extra = find_submissions(submissions, [s["id"] for s in manifest["students"]], ch)
     tasks = [{"id": s["id"], "name": s["name"], "params": {**s["params"], **secret.get(s["id"], {})}, "chapter": ch,
               "submission": str(found[s["id"]]) if found[s["id"]] else None, "reference_calls": reference_calls,
+              "workdir": str(workdir) if workdir else None,
               "received": str(class_dir / "students" / s["id"] / f"{ch}.ipynb"),
               "autograder": str(class_dir / "teacher" / s["id"] / "autograder.zip"),
               "questions": manifest["questions"], "cell_timeout": cell_timeout, "timeout": timeout}
