@@ -4,7 +4,8 @@ A toy master (``tests/data/toy_assignment.py``) checks the mechanics fast and on
 submissions; the chapters' own masters are checked end to end by a drill class each (``test_drill_*``:
 the reference, every listed shortcut, untouched, renamed, a reference caller, a re-made class set).
 ``NASVEC_CLASS_SIZE=30`` pads each drill class to 30 students with one student per shortcut (the
-issue's class of 30); CI runs the drill with one notebook per kind of mistake."""
+issue's class of 30; ``NASVEC_CLASS_BACKEND=ray`` makes the class set on Ray); CI runs the drill with one
+notebook per kind of mistake."""
 
 import csv
 import json
@@ -625,7 +626,7 @@ def drill(request, tmp_path_factory):
     (each master's shortcuts, a reference caller, untouched, renamed, the reference), graded; with
     ``NASVEC_CLASS_SIZE=30`` one student per shortcut and reference call, padded to 30."""
     d = class_drill(request.param, tmp_path_factory.mktemp(f"drill-{request.param}"), size=CLASS_SIZE,
-                    combine=CLASS_SIZE is None, jobs=2)
+                    combine=CLASS_SIZE is None, jobs=2, backend=os.environ.get("NASVEC_CLASS_BACKEND"))
     d["by"] = {k: d["scores"][d["scores"].kind == k] for k in ("reference", "untouched", "renamed", "shortcut", "caller")}
     return d
 

@@ -97,11 +97,13 @@ def _plan(master, size: int | None, combine: bool) -> list[dict]:
 
 
 def class_drill(chapter: str, workdir: Path, *, size: int | None = None, combine: bool = False,
-                root: Path | None = None, jobs: int = 2, salt: str | None = None) -> dict:
+                root: Path | None = None, jobs: int = 2, salt: str | None = None, backend: str | None = None,
+                workers: int | None = None) -> dict:
     """Make, submit and grade a drill class of ``chapter`` in ``workdir``; see the module's docstring.
 
     ``size`` pads the class with reference submissions (a class of 30); without it the class has one
-    student per kind (``combine``: one per kind of mistake, see :func:`_plan`). Returns the scores (with each student's ``kind``), the per-question summary, the
+    student per kind (``combine``: one per kind of mistake, see :func:`_plan`). ``backend``/``workers`` spread
+    ``nasvec assign``'s runs (:func:`nasvec.parallel.pmap`); grading runs ``jobs`` at a time. Returns the scores (with each student's ``kind``), the per-question summary, the
     renamed notebook's self-check outputs, whether the re-made class's hidden tests differ, and times."""
     import nbformat
     import papermill
@@ -115,7 +117,7 @@ def class_drill(chapter: str, workdir: Path, *, size: int | None = None, combine
     roster.write_text("id,name\n" + "".join(f"{i},Student {i}\n" for i in ids))
     cls = work / "class"
     t0 = time.perf_counter()
-    make_class(chapter, roster, cls, root=root, salt=salt, progress=False, force=True)
+    make_class(chapter, roster, cls, root=root, salt=salt, progress=False, force=True, backend=backend, workers=workers)
     t_assign = time.perf_counter() - t0
     selfcheck = None
     for sid, p in zip(ids, plan):
