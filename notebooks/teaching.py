@@ -116,15 +116,23 @@ rep.table(classroom.selfcheck_table(demo), "selfcheck")
 # received is "not answered" (zero), and a call of a question's reference function is named in the
 # `flags` column (`--reference-calls zero` also takes the question's points; the default only flags).
 #
-# The class's submissions, graded (one row per kind; `students` counts the identical ones):
+# The class's submissions, graded (one row per kind; `students` counts the identical ones, `flagged` the
+# questions whose answer called a reference):
 
 # %%
 rep.table(classroom.scores_table(demo), "scores", float_format="%.2f")
 
 # %% [markdown]
+# Each shortcut the assignment lists, taken by a student, and what the question then scored:
+
+# %%
+rep.table(classroom.shortcuts_table(demo), "shortcuts", float_format="%.2f")
+
+# %% [markdown]
 # `nasvec grade` prints and writes (`scores-summary.csv`) the **per-question summary**: the share of
-# students with full marks, the mean, the distribution of scores, the most common failure reason,
-# how many left the question unanswered and how many answers called its reference:
+# students with full marks, the mean, the distribution of scores (score: students), the most common
+# failure reason, how many left the question unanswered and how many answers called its reference
+# (one column per question here):
 
 # %%
 rep.table(classroom.summary_table(demo), "summary", float_format="%.2f")
@@ -140,10 +148,10 @@ rep.table(classroom.reasons_table(demo), "reasons")
 # `--gradebook gradebook.csv --lms canvas` writes the scores in the shape Canvas' gradebook import
 # reads (one row per student, a column per question and the total, a *Points Possible* row; the
 # roster's id as *SIS User ID*); `--lms gradescope` uses the columns of Gradescope's grade export.
-# The first rows of this class's:
+# The first rows of this class's, one column per row of the file:
 
 # %%
-rep.table(demo["gradebook"].head(4), "gradebook")
+rep.table(classroom.gradebook_table(demo), "gradebook")
 
 # %% [markdown]
 # ## How long it takes

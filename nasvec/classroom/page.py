@@ -92,12 +92,21 @@ def params_table(demo: dict, rows: int = 5):
     return pd.DataFrame([{"id": sid, **{k: str(v) for k, v in p.items()}} for sid, p in demo["params"].items()][:rows])
 
 
-def _described(plan: dict) -> str:
-    names = [e if isinstance(e, str) else e["name"] for _, e in plan["edits"]]
-    calls = "; also calls " + ", ".join(r for _, r in plan["calls"]) if plan.get("calls") else ""
+def _spaced(name: str) -> str:
+    """A question's name as a table header that can wrap."""
+    return name.replace("_", " ")
+
+
+def _described(plan: dict, k: int) -> str:
+    """A short description of a drill submission (``k``: its rank among the shortcut notebooks)."""
+    if plan["kind"] == "shortcut":
+        edits = plan["edits"]
+        own = f"shortcut #{k} of each question" if len(edits) > 1 else f"shortcut: {edits[0][1]['name']}"
+        return own + ("; also calls each question's reference" if plan.get("calls") else "")
+    if plan["kind"] == "caller":
+        return "the reference, also calling " + plan["edits"][0][1]
     return {"reference": "the reference solution", "untouched": "the notebook as received",
-            "renamed": "the reference, renamed and self-checked under another name"}.get(plan["kind"]) or (
-        ("calls " if plan["kind"] == "caller" else "shortcut: ") + "; ".join(names) + calls)
+            "renamed": "the reference, renamed and self-checked under another name"}[plan["kind"]]
 
 
 def scores_table(demo: dict):
@@ -106,22 +115,40 @@ def scores_table(demo: dict):
     t = demo["scores"]
     wide = t.pivot_table(index="id", columns="question", values="score", sort=False)
     questions = list(dict.fromkeys(t.question))
-    rows = []
+    rows, k = [], 0
     for sid, plan in demo["plan"].items():
-        rows.append({"id": sid, "submission": _described(plan), **wide.loc[sid, questions].to_dict(),
+        k += plan["kind"] == "shortcut"
+        rows.append({"id": sid, "submission": _described(plan, k), **wide.loc[sid, questions].to_dict(),
                      "total": float(wide.loc[sid, questions].sum()),
-                     "flags": "; ".join(x for x in t[t.id == sid]["flags"] if x)})
+                     "flagged": int((t[t.id == sid]["flags"] != "").sum())})
     import pandas as pd
 
     out = pd.DataFrame(rows)
-    dup = out.duplicated(["submission", *questions, "flags"])
-    return out[~dup].assign(students=out.groupby(["submission", *questions, "flags"], sort=False)
-                            .id.transform("size")[~dup]).reset_index(drop=True)
+    keys = ["submission", *questions, "flagged"]
+    dup = out.duplicated(keys)
+    out = out[~dup].assign(students=out.groupby(keys, sort=False).id.transform("size")[~dup]).reset_index(drop=True)
+    return out.rename(columns={q: _spaced(q) for q in questions})
+
+
+def shortcuts_table(demo: dict):
+    """Each listed shortcut the class took: its question, its name, the score the question got and its max."""
+    t = demo["scores"]
+    hit = t[(t.kind == "shortcut") & (t.edit != "")]
+    return hit[["question", "edit", "score", "max_score"]].rename(columns={"edit": "shortcut"}).assign(
+        question=lambda d: d.question.map(_spaced)).reset_index(drop=True)
 
 
 def summary_table(demo: dict):
-    """The grader's per-question summary of the class (what ``nasvec grade`` prints and writes)."""
-    return demo["summary"]
+    """The grader's per-question summary of the class (what ``nasvec grade`` prints and writes), one column per
+    question so that it fits the page."""
+    s = demo["summary"].set_index("question")
+    return s.T.rename(columns=_spaced).rename_axis(None, axis=1).reset_index().rename(columns={"index": ""})
+
+
+def gradebook_table(demo: dict, rows: int = 4):
+    """The first rows of the class's Canvas gradebook, one column per row of the file (to fit the page)."""
+    g = demo["gradebook"].head(rows)
+    return g.T.reset_index().set_axis(["column", *[f"row {i + 1}" for i in range(len(g))]], axis=1)
 
 
 def reasons_table(demo: dict, width: int = 110):
