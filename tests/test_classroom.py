@@ -628,6 +628,12 @@ def drill(request, tmp_path_factory):
     d = class_drill(request.param, tmp_path_factory.mktemp(f"drill-{request.param}"), size=CLASS_SIZE,
                     combine=CLASS_SIZE is None, jobs=2, backend=os.environ.get("NASVEC_CLASS_BACKEND"))
     d["by"] = {k: d["scores"][d["scores"].kind == k] for k in ("reference", "untouched", "renamed", "shortcut", "caller")}
+    if os.environ.get("NASVEC_CLASS_OUT"):          # keep the class's tables (the closing note of issue 30 quotes them)
+        out = Path(os.environ["NASVEC_CLASS_OUT"]) / request.param
+        out.mkdir(parents=True, exist_ok=True)
+        d["scores"].to_csv(out / "scores.csv", index=False)
+        d["summary"].to_csv(out / "summary.csv", index=False)
+        (out / "times.json").write_text(json.dumps({k: d[k] for k in ("n", "assign_s", "grade_s", "rerun_differs")}))
     return d
 
 
