@@ -135,7 +135,7 @@ rep.table(classroom.shortcuts_table(demo), "shortcuts", float_format="%.2f")
 # (one column per question here):
 
 # %%
-rep.table(classroom.summary_table(demo), "summary", float_format="%.2f")
+rep.table(classroom.summary_table(demo), "summary")
 
 # %% [markdown]
 # Where points were lost, the grader's reasons (in `scores.csv`, one row per student and question),

@@ -141,13 +141,17 @@ def shortcuts_table(demo: dict):
 def summary_table(demo: dict):
     """The grader's per-question summary of the class (what ``nasvec grade`` prints and writes), one column per
     question so that it fits the page."""
-    s = demo["summary"].set_index("question")
+    s = demo["summary"].set_index("question").map(_text)   # text cells: a transposed column mixes kinds
     return s.T.rename(columns=_spaced).rename_axis(None, axis=1).reset_index().rename(columns={"index": ""})
+
+
+def _text(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def gradebook_table(demo: dict, rows: int = 4):
     """The first rows of the class's Canvas gradebook, one column per row of the file (to fit the page)."""
-    g = demo["gradebook"].head(rows)
+    g = demo["gradebook"].head(rows).map(_text)
     return g.T.reset_index().set_axis(["column", *[f"row {i + 1}" for i in range(len(g))]], axis=1)
 
 
