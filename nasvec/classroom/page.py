@@ -18,19 +18,18 @@ from .master import read_master, source_root
 
 
 def assignments_table(root: Path | None = None):
-    """One row per chapter with an assignment: its questions, points, parameters, shortcuts and references."""
+    """One row per chapter with an assignment: its questions, points, parameters, shortcuts and reference functions
+    listed (the questions' names are the exercises' titles in the chapter)."""
     import pandas as pd
 
     root = Path(root) if root else source_root()
     rows = []
     for path in sorted((root / "assignments").glob("*.py")):
         m = read_master(path)
-        rows.append({"chapter": m.chapter, "questions": len(m.questions), "points": m.points,
-                     "question names": ", ".join(q.name for q in m.questions),
+        rows.append({"chapter": m.chapter, "questions": len(m.questions), "points": f"{m.points:g}",
                      "student parameters": ", ".join(k for k in m.variants if k not in m.secret),
-                     "secret": ", ".join(m.secret),
-                     "shortcuts listed": sum(len(q.shortcuts) for q in m.questions),
-                     "reference functions": sum(len(q.reference) for q in m.questions)})
+                     "secret": ", ".join(m.secret), "shortcuts": sum(len(q.shortcuts) for q in m.questions),
+                     "references": sum(len(q.reference) for q in m.questions)})
     return pd.DataFrame(rows)
 def time_master(chapter: str, root: Path | None = None, timeout: int = 600) -> float:
     """Seconds one run of the chapter's master (reference solutions, default parameters) takes."""
@@ -102,11 +101,10 @@ def _described(plan: dict, k: int) -> str:
     if plan["kind"] == "shortcut":
         edits = plan["edits"]
         own = f"shortcut #{k} of each question" if len(edits) > 1 else f"shortcut: {edits[0][1]['name']}"
-        return own + ("; also calls each question's reference" if plan.get("calls") else "")
+        return own + (" + a reference call in each" if plan.get("calls") else "")
     if plan["kind"] == "caller":
-        return "the reference, also calling " + plan["edits"][0][1]
-    return {"reference": "the reference solution", "untouched": "the notebook as received",
-            "renamed": "the reference, renamed and self-checked under another name"}[plan["kind"]]
+        return "reference + a call of " + plan["edits"][0][1].rpartition(".")[2]
+    return {"reference": "reference", "untouched": "untouched", "renamed": "reference, renamed"}[plan["kind"]]
 
 
 def scores_table(demo: dict):
