@@ -169,6 +169,16 @@ def test_reference_calls_names_only_new_calls_of_a_listed_reference():
     assert reference_calls(mine, received, "q", ["nasvec.data.split"]) == []      # the question's own given call
 
 
+def test_segments_join_a_question_checked_twice():
+    nb = _nb("def f(x):\n    ...", 'grader.check("q")', "def f(x):\n    return x", "grader.check('q')  # again")
+    assert segments(nb) == {"q": ["def f(x):\n    ...", "def f(x):\n    return x"]}
+
+
+def test_a_name_the_student_defines_is_not_resolved_through_an_import():
+    names = aliases(["from scipy.linalg import solve", "def solve(a, b):\n    return a / b"])
+    assert "solve" not in names and called(["solve(1, 2)"], names) == {"solve"}
+
+
 def _env_check(env, blob):
     return SelfCheck(blob).check("q", env)
 
@@ -485,6 +495,28 @@ def test_grade_can_score_a_reference_call_zero(toy_class, tmp_path, capsys):
     assert s["ann"]["square_sum"][0] == 2
     assert list(csv.DictReader(open(gb)))[0]["Total Score"] == "2.0"
     assert "per question:" in capsys.readouterr().out
+
+
+def test_grade_names_a_missing_secret_file(toy_class, tmp_path):
+    sub = tmp_path / "class"
+    shutil.copytree(toy_class, sub, ignore=shutil.ignore_patterns("submissions", "secret.json"))
+    (sub / "submissions").mkdir()
+    with pytest.raises(ClassroomError, match="secret.json is missing.*probe"):
+        grade_class(sub / "submissions", tmp_path / "s.csv", progress=False)
+
+
+def test_grade_refuses_a_gradebook_over_its_own_scores(toy_class, tmp_path):
+    with pytest.raises(ClassroomError, match="--gradebook"):
+        grade_class(toy_class / "submissions", tmp_path / "s.csv", gradebook_csv=tmp_path / "s-summary.csv",
+                    progress=False)
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_assign_force_keeps_the_class_secret(tmp_path):
+    root, roster = _toy_root(tmp_path / "root"), _roster(tmp_path / "r.csv", ["s1"])
+    first = make_class("toy", roster, tmp_path / "c", root=root, progress=False)
+    again = make_class("toy", roster, tmp_path / "c", root=root, progress=False, force=True)
+    assert first["students"][0]["params"] == again["students"][0]["params"]
 
 
 def test_secret_kept_in_the_teachers_folder_only(toy_class, layout):

@@ -215,8 +215,9 @@ def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = Non
                progress: bool = True) -> dict:
     """Make the class set of ``chapter`` for ``roster`` in ``out``; returns the manifest.
 
-    ``salt`` None draws the class's secret at random; a given ``salt`` makes the class set reproducible.
-    Either way it is written only to ``out/teacher/secret.json``."""
+    ``salt`` None draws the class's secret at random (or keeps the one of the class set ``out`` already holds, so that
+    ``--force`` re-makes the same variants); a given ``salt`` makes the class set reproducible. Either way it is
+    written only to ``out/teacher/secret.json``."""
     import nbformat
     import otter
 
@@ -236,7 +237,13 @@ def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = Non
     try:
         nbformat.write(_master_notebook(master), work / "master.ipynb")
         given = salt is not None
-        salt = salt if given else secrets.token_hex(16)
+        kept = out / "teacher" / "secret.json"          # re-making a class set (--force) keeps its secret
+        if not given and kept.is_file():
+            try:
+                salt = json.loads(kept.read_text()).get("salt")
+            except (ValueError, AttributeError):
+                raise ClassroomError(f"{kept} is not a class's secret file; remove it or pass --salt") from None
+        salt = salt if salt is not None else secrets.token_hex(16)
         hidden = {}
         for s in students:
             drawn = draw_variant(master, s["id"], salt)
@@ -246,7 +253,7 @@ def make_class(chapter: str, roster: Path, out: Path, *, root: Path | None = Non
         done = pmap(_assign_one, tasks, backend=backend, workers=workers, desc=f"assign {chapter}", progress=progress)
         for s, d in zip(students, done):
             s["seconds"] = d["seconds"]
-        manifest = {"chapter": chapter, "master_sha256": sha256_file(master.path),
+        manifest = {"chapter": chapter, "master_sha256": sha256_file(master.path), "secret_variants": master.secret,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "otter_grader": otter.__version__, "seconds": round(time.perf_counter() - t0, 1),
                     "questions": [{"name": q.name, "points": q.points, "reference": q.reference}

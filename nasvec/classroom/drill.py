@@ -59,7 +59,7 @@ def caller_submission(teacher_nb, question: str, reference: str):
     cells = _solution_cells(nb, question)
     module, _, name = reference.rpartition(".")
     call = nbformat.v4.new_code_cell(f"if False:                      # a shortcut through the package\n"
-                                     f"    from {module} import {name}\n    {name}()")
+                                     f"    import {module} as _ref_{question}\n    _ref_{question}.{name}()")
     nb.cells.insert(nb.cells.index(cells[-1]) + 1, call)
     return nb
 

@@ -48,6 +48,26 @@ get_ipython().events.register(   # a repeating timer: a loop in a test case is s
 get_ipython().events.register("post_run_cell", lambda *_: _nasvec_signal.setitimer(_nasvec_signal.ITIMER_REAL, 0))
 """
 
+def _secret_variants(class_dir: Path, manifest: dict) -> dict:
+    """Each student's secret variants from ``teacher/secret.json``; an error when the class has secret variants and
+    the file, or a student in it, is missing (their hidden tests would all fail)."""
+    path = Path(class_dir) / "teacher" / "secret.json"
+    names = manifest.get("secret_variants", [])
+    if not path.is_file():
+        if names:
+            raise ClassroomError(f"{path} is missing: the class's secret variants ({', '.join(names)}) feed its hidden "
+                                 "tests; copy the teacher/ folder the class set was made with")
+        return {}
+    try:
+        found = json.loads(path.read_text())["secret_variants"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ClassroomError(f"{path} is not the class's secret file ({type(err).__name__}: {str(err)[:80]})") from None
+    lacking = [s["id"] for s in manifest["students"] if names and set(names) - set(found.get(s["id"], {}))]
+    if lacking:
+        raise ClassroomError(f"{path} holds no secret variants for {', '.join(lacking[:5])}: not this class's file")
+    return found
+
+
 def read_manifest(class_dir: Path) -> dict:
     path = Path(class_dir) / "manifest.json"
     if not path.is_file():
@@ -215,8 +235,10 @@ def _grade_submission(task: dict) -> list[dict]:
             score = float(t.get("score") or 0.0)
             full = score >= float(t.get("max_score") or 0.0)
             scores[t["name"]] = (score, "" if full else _reason(t.get("output", "")))
-    for q in blank:
-        scores[q] = (0.0, NOT_ANSWERED)
+    full = {q["name"]: float(q["points"]) for q in questions}
+    for q in blank:                          # left as received, and otter found no full answer elsewhere either
+        if scores.get(q, (0.0, ""))[0] < full[q]:
+            scores[q] = (0.0, NOT_ANSWERED)
     if task.get("reference_calls") == "zero":
         for q, what in flags.items():
             scores[q] = (0.0, f"{what} (the class's rule: a reference call scores zero)")
@@ -246,8 +268,12 @@ def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = No
     manifest = read_manifest(class_dir)
     if reference_calls not in ("flag", "zero"):
         raise ClassroomError(f"reference_calls must be 'flag' or 'zero', got {reference_calls!r}")
-    secret_path = class_dir / "teacher" / "secret.json"
-    secret = json.loads(secret_path.read_text()).get("secret_variants", {}) if secret_path.is_file() else {}
+    secret = _secret_variants(class_dir, manifest)
+    out_csv = Path(out_csv)
+    summary_csv = out_csv.with_name(out_csv.stem + "-summary.csv")
+    if gradebook_csv is not None and (Path(gradebook_csv).is_dir() or
+                                      Path(gradebook_csv).resolve() in (out_csv.resolve(), summary_csv.resolve())):
+        raise ClassroomError(f"--gradebook {gradebook_csv}: a folder, or the scores' own file; give another file name")
     ch = manifest["chapter"]
     found, extra = find_submissions(submissions, [s["id"] for s in manifest["students"]], ch)
     tasks = [{"id": s["id"], "name": s["name"], "params": {**s["params"], **secret.get(s["id"], {})}, "chapter": ch,
@@ -277,14 +303,13 @@ def grade_class(submissions: Path, out_csv: Path, *, class_dir: Path | None = No
                            progress=progress)
     table = pd.DataFrame([r for rows in per_student for r in rows], columns=list(COLUMNS))
     per_question = summary(table)
-    out_csv = Path(out_csv)
-    written = {"scores": out_csv, "summary": out_csv.with_name(out_csv.stem + "-summary.csv")}
-    with atomic_write(out_csv) as f:
+    written = {"scores": out_csv, "summary": summary_csv}
+    with atomic_write(out_csv, encoding="utf-8") as f:
         table.to_csv(f, index=False)
-    with atomic_write(written["summary"]) as f:
+    with atomic_write(summary_csv, encoding="utf-8") as f:
         per_question.to_csv(f, index=False)
     if gradebook_csv is not None:
         written["gradebook"] = Path(gradebook_csv)
-        with atomic_write(gradebook_csv) as f:
+        with atomic_write(gradebook_csv, encoding="utf-8") as f:
             gradebook(table, ch, lms).to_csv(f, index=False)
     return {"table": table, "summary": per_question, "ignored": extra, "chapter": ch, "written": written}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import re
 
-_CHECK = re.compile(r"""^\s*grader\.check\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\)\s*$""")
+_CHECK = re.compile(r"""^\s*grader\.check\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\)\s*(#.*)?$""")
 
 
 def _code(cell) -> str:
@@ -23,7 +23,8 @@ def _code(cell) -> str:
 
 
 def segments(nb) -> dict[str, list[str]]:
-    """``{question: [code of each cell in its answer segment]}``, in the notebook's order."""
+    """``{question: [code of each cell in its answer segment]}``, in the notebook's order; a question checked
+    twice (an answer added below its check, checked again) has both segments."""
     out: dict[str, list[str]] = {}
     pending: list[str] = []
     for cell in nb.cells:
@@ -32,7 +33,7 @@ def segments(nb) -> dict[str, list[str]]:
         src = _code(cell)
         m = _CHECK.match(src.strip())
         if m:
-            out.setdefault(m.group(1), pending)
+            out.setdefault(m.group(1), []).extend(pending)
             pending = []
         else:
             pending.append(src)
@@ -57,18 +58,24 @@ def _parse(src: str):
 
 
 def aliases(sources: list[str]) -> dict[str, str]:
-    """Local name -> dotted name, from every ``import`` and ``from ... import`` in ``sources``."""
+    """Local name -> dotted name, from every ``import`` and ``from ... import`` in ``sources``; a name the sources
+    also define (``def``, ``class``, an assignment) is the student's own and resolves to nothing."""
     out: dict[str, str] = {}
+    own: set[str] = set()
     for src in sources:
         tree = _parse(src)
         for node in ast.walk(tree) if tree else ():
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                own.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
             if isinstance(node, ast.Import):
                 for a in node.names:
                     out[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 for a in node.names:
                     out[a.asname or a.name] = f"{node.module}.{a.name}"
-    return out
+    return {k: v for k, v in out.items() if k not in own}
 
 
 def _dotted(node) -> str | None:
